@@ -1,0 +1,1 @@
+"""One module per ``hub`` subcommand, loaded only when that subcommand runs."""
