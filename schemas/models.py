@@ -1,0 +1,390 @@
+"""Typed models of every hub event, one per ``.avsc`` record, lossless both ways.
+
+The ``.avsc`` files are the contract; these pydantic models mirror them field by
+field so Python code gets types and validation.  ``to_avro``/``from_avro`` convert
+to and from fastavro's representation; a hypothesis test proves the round trip.
+
+Conventions that make the round trip exact:
+- ECTS are ``Decimal`` quantised to 0.01 (Avro ``decimal(6,2)``);
+- timestamps are UTC ``datetime`` truncated to milliseconds (``timestamp-millis``);
+- ``event_type`` names the record, so a canonical JSON line says what it is.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, timezone
+from decimal import ROUND_HALF_EVEN, Decimal
+from enum import Enum
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import AfterValidator, BeforeValidator, BaseModel, ConfigDict, Field, PlainSerializer
+
+# --- field types -----------------------------------------------------------
+
+_CENT = Decimal("0.01")
+ECTS_MAX = Decimal("9999.99")
+
+
+def _ects(value: Decimal) -> Decimal:
+    q = value.quantize(_CENT, rounding=ROUND_HALF_EVEN)
+    if not (-ECTS_MAX <= q <= ECTS_MAX):
+        raise ValueError(f"ECTS {value} out of range (Avro decimal(6,2) holds up to {ECTS_MAX})")
+    return q
+
+
+def _utc_millis(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("timestamps must carry a time zone (use UTC, e.g. 2025-09-01T08:00:00Z)")
+    value = value.astimezone(timezone.utc)
+    return value.replace(microsecond=value.microsecond // 1000 * 1000)
+
+
+def _uuid_text(value: object) -> str:
+    if isinstance(value, uuid.UUID):  # fastavro decodes the uuid logical type to UUID
+        return str(value)
+    try:
+        return str(uuid.UUID(str(value)))
+    except ValueError:
+        raise ValueError(f"{value!r} is not a UUID") from None
+
+
+Ects = Annotated[Decimal, AfterValidator(_ects), PlainSerializer(lambda d: float(d), return_type=float, when_used="json")]
+Timestamp = Annotated[
+    datetime,
+    AfterValidator(_utc_millis),
+    PlainSerializer(lambda d: d.isoformat(timespec="milliseconds").replace("+00:00", "Z"), return_type=str, when_used="json"),
+]
+EventId = Annotated[str, BeforeValidator(_uuid_text)]
+
+
+def now_utc() -> datetime:
+    return _utc_millis(datetime.now(timezone.utc))
+
+
+def new_event_id() -> str:
+    return str(uuid.uuid4())
+
+
+# --- enums (Avro enums, same symbols) ---------------------------------------
+
+class EnrolmentStatus(str, Enum):
+    REGISTERED = "REGISTERED"
+    WITHDRAWN = "WITHDRAWN"
+    COMPLETED = "COMPLETED"
+
+
+class GradeStatus(str, Enum):
+    FINAL = "FINAL"
+    CORRECTED = "CORRECTED"
+    REVOKED = "REVOKED"
+
+
+class MobilityLifecycle(str, Enum):
+    NOMINATED = "NOMINATED"
+    LA_APPROVED = "LA_APPROVED"
+    LA_CHANGED = "LA_CHANGED"
+    STARTED = "STARTED"
+    ENDED = "ENDED"
+    TOR_ISSUED = "TOR_ISSUED"
+    CANCELLED = "CANCELLED"
+
+
+class TableSource(str, Enum):
+    FIELD = "FIELD"
+    INSTITUTION = "INSTITUTION"
+    ECTS_SCALE = "ECTS_SCALE"
+
+
+class ConversionMethod(str, Enum):
+    BAND_OVERLAP = "BAND_OVERLAP"
+    WEIGHTED_MIDPOINT = "WEIGHTED_MIDPOINT"
+    PASS_FAIL = "PASS_FAIL"
+    NONE = "NONE"
+
+
+class DecisionStatus(str, Enum):
+    AUTO_RECOGNISED = "AUTO_RECOGNISED"
+    NEEDS_REVIEW = "NEEDS_REVIEW"
+    NOT_RECOGNISED = "NOT_RECOGNISED"
+    MANUALLY_RECOGNISED = "MANUALLY_RECOGNISED"
+    REJECTED = "REJECTED"
+    REVOKED = "REVOKED"
+
+
+class MobilityState(str, Enum):
+    NOMINATED = "NOMINATED"
+    LA_APPROVED = "LA_APPROVED"
+    STARTED = "STARTED"
+    ENDED = "ENDED"
+    TOR_ISSUED = "TOR_ISSUED"
+    RECOGNISED = "RECOGNISED"
+    CANCELLED = "CANCELLED"
+
+
+class DeadlineKind(str, Enum):
+    TOR_ISSUE = "TOR_ISSUE"
+    RECOGNITION = "RECOGNITION"
+
+
+class AlertSeverity(str, Enum):
+    WARNING = "WARNING"
+    BREACH = "BREACH"
+
+
+class RegistrarAction(str, Enum):
+    APPROVE = "APPROVE"
+    REJECT = "REJECT"
+
+
+# --- nested records ------------------------------------------------------------
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, ser_json_bytes="base64", val_json_bytes="base64")
+
+
+class LaComponent(_Record):
+    course_code: str
+    los_id: str | None = None
+    loi_id: str | None = None
+    title: str = ""
+    term_id: str = ""
+    ects: Ects
+    isced_code: str | None = None
+    recognition_conditions: str | None = None
+
+
+class RecognitionGroup(_Record):
+    group_id: str
+    studied: tuple[str, ...]
+    recognized: tuple[str, ...]
+
+
+class LearningAgreement(_Record):
+    version: int
+    changes_id: str | None = None
+    approved_at: Timestamp
+    components_studied: tuple[LaComponent, ...]
+    components_recognized: tuple[LaComponent, ...]
+    recognition_groups: tuple[RecognitionGroup, ...] = ()
+
+
+class TableRef(_Record):
+    hei: str
+    scheme_id: str
+    reference_group: str
+    academic_year: str
+    source: TableSource
+
+
+class Band(_Record):
+    label: str
+    lower: float
+    upper: float
+
+
+class HostGrade(_Record):
+    result_id: str
+    course_code: str
+    grade_label: str
+    grading_scheme_id: str
+    ects: Ects
+    attempt: int
+    passed: bool
+    event_id: str
+
+
+class Conversion(_Record):
+    method: ConversionMethod
+    host_tables: tuple[TableRef, ...] | None = None
+    home_table: TableRef | None = None
+    host_bands: tuple[Band, ...] = ()
+    home_band: Band | None = None
+    point: float | None = None
+
+
+class Provenance(_Record):
+    la_version: int
+    group_id: str
+    host_grades: tuple[HostGrade, ...] = ()
+    conversion: Conversion | None = None
+    input_event_ids: tuple[str, ...] = ()
+
+
+# --- events ------------------------------------------------------------------
+
+class Event(_Record):
+    """The envelope every hub event carries (DESIGN.md §4)."""
+
+    record_name: ClassVar[str] = ""
+
+    event_id: EventId = Field(default_factory=new_event_id)
+    event_type: str
+    source_hei: str
+    occurred_at: Timestamp
+    recorded_at: Timestamp = Field(default_factory=now_utc)
+    schema_version: int = 1
+    trace_id: str = ""
+
+
+class Enrolment(Event):
+    record_name: ClassVar[str] = "Enrolment"
+    event_type: Literal["Enrolment"] = "Enrolment"
+    student_id: str
+    student_esi: str | None = None
+    hei: str
+    course_code: str
+    los_id: str | None = None
+    term_id: str
+    ects: Ects
+    status: EnrolmentStatus
+    omobility_id: str | None = None
+
+
+class Grade(Event):
+    record_name: ClassVar[str] = "Grade"
+    event_type: Literal["Grade"] = "Grade"
+    student_id: str
+    student_esi: str | None = None
+    hei: str
+    result_id: str
+    course_code: str
+    los_id: str | None = None
+    loi_id: str | None = None
+    isced_code: str | None = None
+    grade_label: str
+    grading_scheme_id: str
+    ects: Ects
+    assessed_on: date
+    attempt: int = 1
+    status: GradeStatus
+    academic_year: str = ""
+    omobility_id: str | None = None
+
+
+class Mobility(Event):
+    record_name: ClassVar[str] = "Mobility"
+    event_type: Literal["Mobility"] = "Mobility"
+    omobility_id: str
+    student_esi: str
+    student_id: str | None = None
+    sending_hei: str
+    receiving_hei: str
+    lifecycle: MobilityLifecycle
+    receiving_academic_year: str = ""
+    isced_code: str | None = None
+    planned_start: date | None = None
+    planned_end: date | None = None
+    learning_agreement: LearningAgreement | None = None
+    tor_deadline_days: int | None = None
+    recognition_deadline_days: int | None = None
+
+
+class RecognitionDecision(Event):
+    record_name: ClassVar[str] = "RecognitionDecision"
+    event_type: Literal["RecognitionDecision"] = "RecognitionDecision"
+    decision_id: str
+    omobility_id: str
+    student_esi: str
+    home_hei: str
+    host_hei: str
+    home_component: str
+    home_component_title: str = ""
+    version: int
+    status: DecisionStatus
+    ects: Ects
+    converted_grade: str | None = None
+    home_scheme_id: str | None = None
+    rule: str
+    reason: str
+    supersedes: str | None = None
+    decided_by: str | None = None
+    provenance: Provenance
+
+
+class MobilityStatus(Event):
+    record_name: ClassVar[str] = "MobilityStatus"
+    event_type: Literal["MobilityStatus"] = "MobilityStatus"
+    omobility_id: str
+    student_esi: str
+    sending_hei: str
+    receiving_hei: str
+    state: MobilityState
+    la_version: int | None = None
+    ects_planned: Ects
+    ects_recognised: Ects
+    started_on: date | None = None
+    ended_on: date | None = None
+    tor_issued_on: date | None = None
+
+
+class DeadlineAlert(Event):
+    record_name: ClassVar[str] = "DeadlineAlert"
+    event_type: Literal["DeadlineAlert"] = "DeadlineAlert"
+    alert_id: str
+    omobility_id: str
+    sending_hei: str
+    receiving_hei: str
+    deadline: DeadlineKind
+    severity: AlertSeverity
+    responsible_hei: str
+    due_on: date
+    days_left: int
+
+
+class DeadLetter(Event):
+    record_name: ClassVar[str] = "DeadLetter"
+    event_type: Literal["DeadLetter"] = "DeadLetter"
+    source_topic: str
+    source_partition: int | None = None
+    source_offset: int | None = None
+    source_location: str = ""
+    component: str
+    error_kind: str
+    reason: str
+    payload: bytes
+
+
+class RegistrarDecision(Event):
+    record_name: ClassVar[str] = "RegistrarDecision"
+    event_type: Literal["RegistrarDecision"] = "RegistrarDecision"
+    decision_id: str
+    omobility_id: str
+    home_hei: str
+    home_component: str
+    action: RegistrarAction
+    reason: str
+    registrar: str
+    ects: Ects | None = None
+    converted_grade: str | None = None
+
+
+EVENT_MODELS: dict[str, type[Event]] = {
+    m.record_name: m
+    for m in (Enrolment, Grade, Mobility, RecognitionDecision, MobilityStatus, DeadlineAlert, DeadLetter, RegistrarDecision)
+}
+
+
+def to_avro(event: Event) -> dict[str, Any]:
+    """The fastavro-ready dict of an event (enums as symbols, Decimal, datetime, date)."""
+    return _lists(event.model_dump(mode="python"))
+
+
+def _lists(value: Any) -> Any:
+    # fastavro reads a tuple inside a union as an explicit (branch, value) pair, so arrays go as lists
+    if isinstance(value, dict):
+        return {k: _lists(v) for k, v in value.items()}
+    if isinstance(value, (tuple, list)):
+        return [_lists(v) for v in value]
+    return value
+
+
+def from_avro(record_name: str, data: dict[str, Any]) -> Event:
+    """Build the typed event from a dict fastavro decoded for ``record_name``."""
+    try:
+        model = EVENT_MODELS[record_name]
+    except KeyError:
+        raise KeyError(f"no model for Avro record {record_name!r}; known: {', '.join(EVENT_MODELS)}") from None
+    data = dict(data)
+    data["event_type"] = record_name if data.get("event_type") in (None, "") else data["event_type"]
+    return model.model_validate(data)
