@@ -1,0 +1,66 @@
+"""Topics from the catalogue (``schemas.catalogue.TOPICS``), created once, idempotently."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from kafka.errors import KafkaError
+
+from hub.broker._admin import admin_client
+from hub.broker._errors import BrokerError
+from hub.logs import get_logger
+from schemas.catalogue import TOPICS, Topic
+
+log = get_logger(component="broker")
+
+_TOPIC_ALREADY_EXISTS = 36
+
+
+def topic_configs(compacted: bool, engine: str | None = None) -> dict[str, str]:
+    """Kafka topic configs for a catalogue topic; none on Tansu, which ignores them (no compaction)."""
+    if engine == "tansu" or not compacted:
+        return {}
+    return {"cleanup.policy": "compact"}
+
+
+def create_topics(
+    bootstrap_servers: str, specs: dict[str, bool], partitions: int = 6, replication_factor: int = 1,
+    *, engine: str | None = None,
+) -> list[str]:
+    """Create each missing topic of ``{name: compacted}``; return the names created (existing ones are left alone)."""
+    try:
+        with admin_client(bootstrap_servers) as admin:
+            existing = set(admin.list_topics())
+            missing = {
+                name: {"num_partitions": partitions, "replication_factor": replication_factor,
+                       "configs": topic_configs(compacted, engine)}
+                for name, compacted in specs.items() if name not in existing
+            }
+            if not missing:
+                return []
+            response = admin.create_topics(missing, raise_errors=False, wait_for_metadata=True)
+    except KafkaError as exc:
+        raise BrokerError(f"creating topics on {bootstrap_servers} failed: {exc}") from exc
+    created, failures = [], []
+    for result in response["topics"]:
+        if result["error_code"] == 0:
+            created.append(result["name"])
+        elif result["error_code"] != _TOPIC_ALREADY_EXISTS:  # another process was faster: fine
+            failures.append(f"{result['name']}: error {result['error_code']} {result['error_message'] or ''}".strip())
+    if failures:
+        raise BrokerError(f"could not create {len(failures)} topic(s) on {bootstrap_servers}: " + "; ".join(failures))
+    return sorted(created)
+
+
+def ensure_topics(
+    bootstrap_servers: str, partitions: int = 6, replication_factor: int = 1,
+    *, engine: str | None = None, topics: Iterable[Topic] = TOPICS,
+) -> list[str]:
+    """Create every catalogue topic that does not exist yet (compacted ones with cleanup.policy=compact).
+
+    Idempotent; returns the names it created. ``engine="tansu"`` leaves out
+    topic configs Tansu does not support.
+    """
+    created = create_topics(bootstrap_servers, {t.name: t.compacted for t in topics}, partitions, replication_factor, engine=engine)
+    log.info("topics_ensured", bootstrap_servers=bootstrap_servers, created=len(created))
+    return created
