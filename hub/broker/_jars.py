@@ -25,6 +25,7 @@ POM = DEPLOY_DIR / "pom.xml"
 LOG4J_CONFIG = DEPLOY_DIR / "log4j2.properties"
 
 Progress = Callable[[str], None]
+_DOWNLOADED = re.compile(r"Downloaded from \S+: \S+/([^/\s]+) ")
 
 
 def kafka_version() -> str:
@@ -117,13 +118,13 @@ def _run_maven(argv: list[str], progress: Progress) -> None:
     assert proc.stdout is not None
     for line in proc.stdout:
         tail.append(line.rstrip())
-        if "Downloaded from" in line:
+        downloaded = _DOWNLOADED.search(line)
+        if downloaded:
             files += 1
             now = time.monotonic()
             if now - last >= 3:
                 last = now
-                name = line.split("/")[-1].split(" ")[0]
-                progress(f"Maven: {files} files downloaded in {now - started:.0f}s (last: {name})")
+                progress(f"Maven: {files} files downloaded in {now - started:.0f}s (last: {downloaded.group(1)})")
     code = proc.wait()
     if code != 0:
         output = "\n".join(tail)

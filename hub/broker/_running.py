@@ -80,7 +80,8 @@ class RunningBroker:
         """SIGTERM, wait up to ``timeout`` seconds for a clean exit, then SIGKILL. Idempotent."""
         if self._proc is not None:
             code = self._proc.stop(timeout)
-            log.info("broker_stopped", engine=self.engine, pid=self._proc.pid, exit_code=code)
+            # A JVM that ran its shutdown hooks after SIGTERM exits with 143.
+            log.info("broker_stopped", engine=self.engine, pid=self._proc.pid, exit_code=code, clean=code in (0, 143, -15))
             self._proc = None
 
     def restart(self) -> None:
