@@ -148,7 +148,9 @@ def pid_alive(pid: int) -> bool:
 
 
 def claim_port(requested: int | None, default: int) -> int:
-    """``requested`` (BrokerError if taken), else ``default`` when free, else any free loopback port."""
+    """``requested`` (BrokerError if taken); None: ``default`` when free, else any; 0: any free loopback port."""
+    if requested == 0:
+        return free_port()
     if requested:
         if free_port(requested) != requested:
             raise BrokerError(f"port {requested} on 127.0.0.1 is taken: choose another --port, or omit it")

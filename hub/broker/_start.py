@@ -34,7 +34,7 @@ def start_broker(
     ``engine``: "auto" (Apache Kafka where Java >= 17 and its jars or Maven are
     found, else Tansu), "kafka" or "tansu". Apache Kafka keeps its records in
     ``data_dir/kafka``; Tansu keeps them in memory. ``port`` None means 9092 if
-    free, else a free loopback port. ``bootstrap_servers`` given: start nothing
+    free, else a free loopback port; 0 means any free loopback port. ``bootstrap_servers`` given: start nothing
     and use that cluster (engine "external").
 
     Raises EngineUnavailable (engine cannot run here) or BrokerStartFailed
