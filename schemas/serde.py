@@ -1,0 +1,218 @@
+"""Avro values in Confluent framing: magic byte 0, 4-byte big-endian schema id, Avro binary.
+
+Records are Avro-ready dicts in fastavro's representation (``Decimal`` for
+decimals, aware ``datetime`` for timestamp-millis, ``date`` for date, ``str``
+for uuid). The registry is asked once per schema and process; the per-record
+path is one header check, one dict lookup and fastavro.
+
+    >>> ser = AvroSerializer(client, "hub.grades")                  # doctest: +SKIP
+    >>> data = ser.serialize(grade)                                 # doctest: +SKIP
+    >>> AvroDeserializer(client).deserialize(data, topic="hub.grades")  # doctest: +SKIP
+
+Errors: :class:`EncodeError` (the record does not fit its schema: fix the
+mapping or dead-letter it), :class:`DecodeError` (the bytes cannot be read:
+dead-letter them). A registry that cannot be reached raises
+:class:`schemas.registry_client.RegistryUnavailable` instead: back off and
+retry, the record is not at fault.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Mapping
+from typing import Any, Protocol, runtime_checkable
+
+import fastavro
+
+from schemas.avro_files import UnknownRecord, load_schema, parsed_schema
+from schemas.catalogue import BY_NAME
+from schemas.registry_client import RegistryClient, SchemaNotFound
+
+__all__ = [
+    "MAGIC_BYTE",
+    "Serializer",
+    "Deserializer",
+    "SerdeError",
+    "EncodeError",
+    "DecodeError",
+    "AvroSerializer",
+    "AvroDeserializer",
+    "schema_id_of",
+]
+
+MAGIC_BYTE = 0
+
+
+@runtime_checkable
+class Serializer(Protocol):
+    """Turns one record into the bytes of a Kafka value."""
+
+    def serialize(self, record: Mapping[str, Any]) -> bytes: ...
+
+
+@runtime_checkable
+class Deserializer(Protocol):
+    """Turns the bytes of a Kafka value back into a record; where it came from names the failures."""
+
+    def deserialize(self, data: bytes, topic: str | None = None, partition: int | None = None, offset: int | None = None) -> dict[str, Any]: ...
+
+
+class SerdeError(Exception):
+    """Base of the serde's errors."""
+
+
+class EncodeError(SerdeError):
+    """The record does not fit the topic's schema (missing or extra field, wrong type, bad enum symbol)."""
+
+    def __init__(self, topic: str, reason: str, record: Mapping[str, Any]) -> None:
+        super().__init__(f"cannot encode a record for {topic}: {reason}")
+        self.topic, self.reason, self.record = topic, reason, record
+
+
+class DecodeError(SerdeError):
+    """The bytes are not a readable Confluent-framed Avro value; dead-letter ``data`` with ``reason``."""
+
+    def __init__(
+        self,
+        reason: str,
+        data: bytes | None,
+        topic: str | None = None,
+        partition: int | None = None,
+        offset: int | None = None,
+        schema_id: int | None = None,
+    ) -> None:
+        where = f"{topic or '?'}[{'?' if partition is None else partition}]@{'?' if offset is None else offset}"
+        super().__init__(f"cannot decode {where}: {reason}")
+        self.reason, self.data = reason, data
+        self.topic, self.partition, self.offset, self.schema_id = topic, partition, offset, schema_id
+
+
+def schema_id_of(data: bytes) -> int:
+    """The schema id in a Confluent-framed value's header (no registry call)."""
+    if not data or len(data) < 5:
+        raise DecodeError(f"{len(data or b'')} bytes is shorter than the 5-byte Confluent header", data)
+    if data[0] != MAGIC_BYTE:
+        raise DecodeError(f"magic byte is {data[0]}, not 0: not Confluent-framed Avro", data)
+    return int.from_bytes(data[1:5], "big")
+
+
+class AvroSerializer:
+    """Encodes records for one topic with its value schema, registered (or looked up) once.
+
+    ``auto_register=False`` only looks the schema up, for registries where CI
+    registers schemas and producers may not. ``schema`` replaces the
+    catalogue's schema (older producers, tests, topics outside the catalogue).
+    """
+
+    def __init__(self, client: RegistryClient, topic: str, *, schema: dict[str, Any] | None = None, auto_register: bool = True) -> None:
+        self.topic = topic
+        self.subject = f"{topic}-value"
+        if schema is None:
+            if topic not in BY_NAME:
+                raise UnknownRecord(f"{topic!r} is not in the topic catalogue; pass schema= for other topics")
+            record_name = BY_NAME[topic].value_schema
+            self._schema, self._parsed = None, parsed_schema(record_name)
+            self._record_name: str | None = record_name
+        else:
+            self._schema, self._parsed, self._record_name = schema, fastavro.parse_schema(schema), None
+        self._client, self._auto_register = client, auto_register
+        self._header: bytes | None = None
+
+    @property
+    def schema_id(self) -> int:
+        """The registry id of the schema (asks the registry on first use)."""
+        return int.from_bytes(self._connect()[1:5], "big")
+
+    def serialize(self, record: Mapping[str, Any]) -> bytes:
+        header = self._header or self._connect()
+        out = io.BytesIO()
+        out.write(header)
+        try:
+            fastavro.schemaless_writer(out, self._parsed, record, strict_allow_default=True)
+        except Exception as exc:  # fastavro raises ValueError, TypeError, AttributeError, ... for bad records
+            raise EncodeError(self.topic, f"{type(exc).__name__}: {exc}", record) from exc
+        return out.getvalue()
+
+    def _connect(self) -> bytes:
+        if self._header is None:
+            schema = self._schema if self._schema is not None else load_schema(str(self._record_name))
+            if self._auto_register:
+                schema_id = self._client.register(self.subject, schema)
+            else:
+                schema_id = self._client.schema_id(self.subject, schema)
+            self._header = bytes([MAGIC_BYTE]) + schema_id.to_bytes(4, "big")
+        return self._header
+
+
+class AvroDeserializer:
+    """Decodes values of any topic: the writer's schema comes by id, the reader's from the catalogue.
+
+    When the topic is known, values are read with its current catalogue schema
+    (``reader_schemas`` overrides per topic), so fields added with defaults
+    appear in records written before them. Otherwise the writer's schema reads.
+    """
+
+    def __init__(self, client: RegistryClient, reader_schemas: Mapping[str, dict[str, Any]] | None = None) -> None:
+        self._client = client
+        self._readers = dict(reader_schemas or {})
+        self._plans: dict[tuple[int, str | None], tuple[Any, Any]] = {}
+
+    def deserialize(self, data: bytes, topic: str | None = None, partition: int | None = None, offset: int | None = None) -> dict[str, Any]:
+        if not data or len(data) < 5 or data[0] != MAGIC_BYTE:
+            self._fail_header(data, topic, partition, offset)
+        schema_id = int.from_bytes(data[1:5], "big")
+        plan = self._plans.get((schema_id, topic))
+        if plan is None:
+            plan = self._plan(schema_id, data, topic, partition, offset)
+        stream = io.BytesIO(data)
+        stream.seek(5)
+        try:
+            record = fastavro.schemaless_reader(stream, plan[0], plan[1])
+        except Exception as exc:  # EOFError, IndexError, UnicodeDecodeError, SchemaResolutionError, ...
+            raise DecodeError(f"Avro body unreadable with schema {schema_id}: {type(exc).__name__}: {exc}", data, topic, partition, offset, schema_id) from exc
+        if stream.tell() != len(data):
+            raise DecodeError(f"{len(data) - stream.tell()} bytes left after the record (schema {schema_id})", data, topic, partition, offset, schema_id)
+        return record
+
+    def _fail_header(self, data: bytes, topic: str | None, partition: int | None, offset: int | None) -> None:
+        try:
+            schema_id_of(data)
+        except DecodeError as exc:
+            raise DecodeError(exc.reason, data, topic, partition, offset) from None
+
+    def _plan(self, schema_id: int, data: bytes, topic: str | None, partition: int | None, offset: int | None) -> tuple[Any, Any]:
+        try:
+            writer = self._client.get_schema(schema_id)
+        except SchemaNotFound as exc:
+            raise DecodeError(f"schema id {schema_id} is unknown to the registry at {self._client.url}", data, topic, partition, offset, schema_id) from exc
+        reader = self._reader(topic)
+        try:
+            if reader is None or _key(_without_uuid(writer)) == _key(_without_uuid(reader)):
+                plan = (fastavro.parse_schema(_without_uuid(reader if reader is not None else writer)), None)
+            else:
+                plan = (fastavro.parse_schema(writer), fastavro.parse_schema(_without_uuid(reader)))
+        except Exception as exc:  # a registered schema fastavro cannot use
+            raise DecodeError(f"schema {schema_id} cannot be used: {exc}", data, topic, partition, offset, schema_id) from exc
+        self._plans[(schema_id, topic)] = plan
+        return plan
+
+    def _reader(self, topic: str | None) -> dict[str, Any] | None:
+        if topic in self._readers:
+            return self._readers[topic]
+        if topic in BY_NAME:
+            return load_schema(BY_NAME[topic].value_schema)
+        return None
+
+
+def _key(schema: Any) -> str:
+    return json.dumps(schema, sort_keys=True, separators=(",", ":"))
+
+
+def _without_uuid(schema: Any) -> Any:
+    """The schema with uuid logical types dropped, so uuids read as ``str`` (fastavro would make ``UUID``)."""
+    if isinstance(schema, list):
+        return [_without_uuid(s) for s in schema]
+    if isinstance(schema, dict):
+        return {k: _without_uuid(v) for k, v in schema.items() if not (k == "logicalType" and v == "uuid")}
+    return schema
