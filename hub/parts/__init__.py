@@ -1,0 +1,1 @@
+"""The parts of ``hub up`` (see hub.runtime)."""
