@@ -1,0 +1,142 @@
+"""One native record → hub events or a dead letter: map, validate, derive ids, serialize, key."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import fastavro
+from pydantic import ValidationError
+
+from connectors.sdk._connector import KIND_OF_RECORD, Connector
+from connectors.sdk._errors import PublishFailed, RecordRejected, Skip
+from connectors.sdk._records import BadRecord, NativeRecord
+from connectors.sdk._publish import Serializer
+from schemas.avro_files import parsed_schema
+from schemas.catalogue import BY_NAME
+from schemas.models import DeadLetter, Event, now_utc, to_avro
+
+DLQ_TOPIC = "hub.dlq"
+DEAD_LETTER_PAYLOAD_MAX = 1024 * 1024
+NAMESPACE = uuid.UUID("6f1c2a7e-4d0b-5d3e-9a51-4e7f0b2c8d10")
+
+
+def derive_event_id(connector: str, source: str, identity: str, payload: bytes, index: int = 0, salt: str = "") -> str:
+    """uuid5 of connector, source, the record's identity and a hash of its bytes: a re-sent record keeps its id."""
+    digest = hashlib.sha256(payload).hexdigest()
+    return str(uuid.uuid5(NAMESPACE, "\x1f".join((connector, source, identity, digest, str(index), salt))))
+
+
+def local_avro(topic: str, record: dict[str, Any]) -> bytes:
+    """Plain Avro bytes (no framing) against the local ``.avsc``: validates without a registry."""
+    buf = io.BytesIO()
+    fastavro.schemaless_writer(buf, parsed_schema(BY_NAME[topic].value_schema), record)
+    return buf.getvalue()
+
+
+@dataclass
+class Output:
+    topic: str
+    key: bytes
+    event: Event
+    value: bytes
+
+
+@dataclass
+class Outcome:
+    """What became of one item: events to publish, or one dead letter, or a skip reason."""
+
+    outputs: list[Output] = field(default_factory=list)
+    dead_letter: Output | None = None
+    skipped: str | None = None
+
+    @property
+    def rejected_kind(self) -> str | None:
+        return self.dead_letter.event.error_kind if self.dead_letter else None  # type: ignore[attr-defined]
+
+
+def event_key(event: Event) -> bytes:
+    value = getattr(event, "student_id", None) or getattr(event, "student_esi", None)
+    if not value:
+        raise RecordRejected(None, f"{event.record_name} has no student_id or student_esi for the Kafka key", "missing_key")
+    return str(value).encode("utf-8")
+
+
+class Processor:
+    """Turns items of one connector's sources into publishable outputs; pure apart from the serializer."""
+
+    def __init__(self, connector: Connector, serializer: Serializer | None = None,
+                 clock: Callable[[], Any] = now_utc) -> None:
+        self.connector = connector
+        self.serialize: Serializer = serializer or local_avro
+        self.clock = clock
+        self.component = f"connector:{connector.hei}"
+
+    def process(self, source: str, item: NativeRecord | BadRecord) -> Outcome:
+        if isinstance(item, BadRecord):
+            return Outcome(dead_letter=self.dead_letter(source, item.payload, item.reason, item.error_kind,
+                                                        item.location, item.identity))
+        try:
+            return Outcome(outputs=self._map(source, item))
+        except Skip as exc:
+            return Outcome(skipped=exc.reason)
+        except PublishFailed:
+            raise
+        except RecordRejected as exc:
+            return Outcome(dead_letter=self.dead_letter(source, item.payload, exc.reason, exc.kind,
+                                                        item.location, item.identity))
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+            return Outcome(dead_letter=self.dead_letter(source, item.payload, f"mapped event is invalid: {problems}",
+                                                        "invalid_event", item.location, item.identity))
+        except Exception as exc:  # a mapping bug must not stop the connector: dead-letter and go on
+            return Outcome(dead_letter=self.dead_letter(source, item.payload, f"mapping failed: {type(exc).__name__}: {exc}",
+                                                        "mapping_error", item.location, item.identity))
+
+    def _map(self, source: str, item: NativeRecord) -> list[Output]:
+        hei = self.connector.hei
+        events = self.connector.mapping_for(source)(item, self.connector.settings)
+        outputs = []
+        for index, event in enumerate(events):
+            if not isinstance(event, Event) or event.record_name not in KIND_OF_RECORD:
+                raise RecordRejected(item, f"mapping returned {type(event).__name__}; a connector publishes "
+                                     "Enrolment, Grade or Mobility", "wrong_event_type")
+            if event.source_hei != hei:
+                raise RecordRejected(item, f"source_hei {event.source_hei!r} is not this connector's "
+                                     f"institution {hei!r}", "wrong_hei")
+            event_id = derive_event_id(self.connector.name, source, item.identity, item.payload, index)
+            event = event.model_copy(update={"event_id": event_id, "trace_id": event.trace_id or event_id})
+            topic = self.connector.topic_for(event)
+            key = event_key(event)
+            try:
+                value = self.serialize(topic, to_avro(event))
+            except PublishFailed:
+                raise
+            except Exception as exc:
+                raise RecordRejected(item, f"cannot encode as Avro for {topic}: {exc}", "serialization") from exc
+            outputs.append(Output(topic, key, event, value))
+        if not outputs:
+            raise Skip("mapping returned nothing")
+        return outputs
+
+    def dead_letter(self, source: str, payload: bytes, reason: str, kind: str, location: str, identity: str = "") -> Output:
+        if len(payload) > DEAD_LETTER_PAYLOAD_MAX:
+            reason = f"{reason} (payload truncated from {len(payload)} bytes)"
+            payload = payload[:DEAD_LETTER_PAYLOAD_MAX]
+        qualified = f"{self.connector.name}.{source}"
+        letter = DeadLetter(
+            event_id=derive_event_id(self.connector.name, source, identity or location, payload, salt="dead-letter"),
+            source_hei=self.connector.hei,
+            occurred_at=self.clock(),
+            source_topic=qualified,
+            source_location=location,
+            component=self.component,
+            error_kind=kind,
+            reason=reason,
+            payload=payload,
+        )
+        return Output(DLQ_TOPIC, qualified.encode("utf-8"), letter, self.serialize(DLQ_TOPIC, to_avro(letter)))

@@ -1,0 +1,260 @@
+"""The loop every connector shares: read, map, publish, flush, save the cursor; back off; stop cleanly."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+
+from connectors.sdk._connector import Connector
+from connectors.sdk._errors import PublishFailed, SourceUnavailable, StopConnector
+from connectors.sdk._process import Outcome, Output, Processor
+from connectors.sdk._publish import Publisher, Serializer
+from connectors.sdk._records import Checkpoint, Item, resolve_cursor
+from connectors.sdk._retry import Backoff, sleep_unless
+from connectors.sdk._source import Source
+from connectors.sdk._store import CursorStore
+
+log = structlog.get_logger()
+_UNSET = object()
+
+
+@dataclass
+class Totals:
+    """Counts since this process started (the store keeps the all-time ones)."""
+
+    published: Counter[str] = field(default_factory=Counter)
+    rejected: Counter[str] = field(default_factory=Counter)
+    skipped: Counter[str] = field(default_factory=Counter)
+    started: float = field(default_factory=time.monotonic)
+
+    def add(self, outcome: Outcome) -> None:
+        for out in outcome.outputs:
+            self.published[out.topic] += 1
+        if outcome.dead_letter is not None:
+            self.rejected[outcome.rejected_kind or "rejected"] += 1
+        if outcome.skipped is not None:
+            self.skipped[outcome.skipped] += 1
+
+    def merge(self, other: Totals) -> None:
+        self.published.update(other.published)
+        self.rejected.update(other.rejected)
+        self.skipped.update(other.skipped)
+
+    def as_counters(self) -> dict[str, int]:
+        out = {f"published:{k}": v for k, v in self.published.items()}
+        out.update({f"rejected:{k}": v for k, v in self.rejected.items()})
+        out.update({f"skipped:{k}": v for k, v in self.skipped.items()})
+        return out
+
+
+@dataclass
+class _SourceState:
+    source: Source
+    cursor: Any
+    backoff: Backoff
+    iterator: Iterator[Item] | None = None
+    next_read: float = 0.0
+    caught_up: bool = False
+    failures: int = 0
+
+
+class ConnectorRunner:
+    """Runs one connector: ``run()`` until stopped (or once through with ``once=True``).
+
+    A cursor is saved only after ``publisher.flush()`` returned, i.e. after Kafka
+    acknowledged every record read before it; a kill at any moment loses nothing.
+    """
+
+    def __init__(
+        self,
+        connector: Connector,
+        publisher: Publisher,
+        store: CursorStore,
+        *,
+        serializer: Serializer | None = None,
+        batch_size: int = 1000,
+        backoff: Callable[[], Backoff] = lambda: Backoff(base=0.5, cap=30.0),
+        progress: Callable[[Totals], None] | None = None,
+    ) -> None:
+        self.connector = connector
+        self.publisher = publisher
+        self.store = store
+        self.processor = Processor(connector, serializer)
+        self.batch_size = batch_size
+        self._backoff = backoff
+        self._progress = progress
+        self._stop = threading.Event()
+        self.totals = Totals()
+        self.log = log.bind(connector=connector.name, hei=connector.hei)
+
+    def stop(self) -> None:
+        """Ask the loop to finish the current record, flush, save and return."""
+        self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def run(self, once: bool = False, sources: list[Source] | None = None) -> Totals:
+        """Read every source until stopped; with ``once`` return when each has caught up."""
+        srcs = sources if sources is not None else self.connector.sources(self.connector.settings)
+        states = [_SourceState(s, self.store.load(s.name), self._backoff()) for s in srcs]
+        opened: list[Source] = []
+        last_progress = 0.0
+        try:
+            for st in states:
+                st.source.open()
+                opened.append(st.source)
+            self.store.note("last_run", f"started once={once}")
+            while not self._stop.is_set():
+                now = time.monotonic()
+                for st in states:
+                    if st.next_read <= now and not self._stop.is_set():
+                        self._step(st, once)
+                if self._progress and time.monotonic() - last_progress >= 1.0:
+                    self._progress(self.totals)
+                    last_progress = time.monotonic()
+                if once and all(st.caught_up for st in states):
+                    break
+                wait = min(st.next_read for st in states) - time.monotonic()
+                if wait > 0:
+                    sleep_unless(self._stop.is_set, min(wait, 1.0))
+        finally:
+            for st in states:
+                if st.iterator is not None:
+                    _close(st.iterator)
+            for s in opened:
+                try:
+                    s.close()
+                except Exception as exc:
+                    self.log.warning("source_close_failed", source=s.name, error=str(exc))
+            if self._progress:
+                self._progress(self.totals)
+            self.store.note("last_run", "stopped")
+        return self.totals
+
+    def _step(self, st: _SourceState, once: bool) -> None:
+        src = st.source
+        batch = Totals()
+        cursor: Any = _UNSET
+        count = 0
+        try:
+            if st.iterator is None:
+                st.iterator = iter(src.read(st.cursor))
+            while count < self.batch_size and not self._stop.is_set():
+                try:
+                    item = next(st.iterator)
+                except StopIteration:
+                    st.iterator = None
+                    st.caught_up = True
+                    st.next_read = time.monotonic() + src.poll_interval
+                    break
+                self._send(src.name, item, batch)
+                cursor = item.cursor
+                count += 1
+                if isinstance(item, Checkpoint):
+                    break  # a checkpoint (a file finished, a page passed) is saved at once
+            if cursor is not _UNSET:
+                self._commit(st, cursor, batch)
+            st.backoff.reset()
+        except SourceUnavailable as exc:
+            self._commit_quietly(st, cursor, batch)
+            self._fail(st, f"{src.describe()} unavailable: {exc}", exc.retry_after, once)
+        except PublishFailed as exc:
+            self._fail(st, str(exc), None, once)
+        except StopConnector:
+            self._commit_quietly(st, cursor, batch)
+            raise
+        except Exception as exc:
+            self._commit_quietly(st, cursor, batch)
+            self.log.exception("source_failed", source=src.name)
+            self._fail(st, f"{src.describe()} failed: {type(exc).__name__}: {exc}", None, once)
+
+    def _send(self, source: str, item: Item, batch: Totals) -> None:
+        if isinstance(item, Checkpoint):
+            return
+        outcome = self.processor.process(source, item)
+        outputs: list[Output] = outcome.outputs or ([outcome.dead_letter] if outcome.dead_letter else [])
+        for out in outputs:
+            self.publisher.send(out.topic, out.key, out.value)
+        if outcome.dead_letter is not None:
+            self.log.warning("dead_letter", source=source, location=outcome.dead_letter.event.source_location,  # type: ignore[attr-defined]
+                             error_kind=outcome.rejected_kind, reason=outcome.dead_letter.event.reason)  # type: ignore[attr-defined]
+        batch.add(outcome)
+
+    def _commit(self, st: _SourceState, cursor: Any, batch: Totals) -> None:
+        value = resolve_cursor(cursor)
+        self.publisher.flush()
+        self.store.save(st.source.name, value, batch.as_counters())
+        st.cursor = value
+        self.totals.merge(batch)
+        st.source.committed(value)
+        self.log.debug("cursor_saved", source=st.source.name, cursor=value, published=sum(batch.published.values()))
+
+    def _commit_quietly(self, st: _SourceState, cursor: Any, batch: Totals) -> None:
+        if cursor is _UNSET:
+            return
+        try:
+            self._commit(st, cursor, batch)
+        except PublishFailed as exc:
+            self.log.warning("commit_failed", source=st.source.name, error=str(exc))
+
+    def _fail(self, st: _SourceState, message: str, retry_after: float | None, once: bool) -> None:
+        if st.iterator is not None:
+            _close(st.iterator)
+        st.iterator = None  # re-read from the saved cursor: records after it were not acknowledged
+        delay = st.backoff.next_delay(retry_after)
+        st.next_read = time.monotonic() + delay
+        self.store.note("last_error", message)
+        self.log.warning("retrying", source=st.source.name, error=message, in_seconds=round(delay, 2),
+                         failures=st.backoff.failures)
+        if once and st.backoff.failures >= st.backoff.attempts:
+            raise SourceUnavailable(f"gave up after {st.backoff.failures} attempts: {message}")
+
+    # --- reading without publishing -------------------------------------------
+
+    def outcomes(self, cursors: dict[str, Any] | None = None, limit: int | None = None) -> Iterator[tuple[str, Item, Outcome]]:
+        """Map records from the saved cursors (or ``cursors``) without publishing or saving anything."""
+        n = 0
+        for src in self.connector.sources(self.connector.settings):
+            src.open()
+            try:
+                start = cursors[src.name] if cursors is not None and src.name in cursors else self.store.load(src.name)
+                for item in src.read(start):
+                    if isinstance(item, Checkpoint):
+                        continue
+                    yield src.name, item, self.processor.process(src.name, item)
+                    n += 1
+                    if limit is not None and n >= limit:
+                        return
+            finally:
+                src.close()
+
+    def replay(self, cursor: Any = None, source: str | None = None) -> list[str]:
+        """Reset saved cursors (all sources, or one) to ``cursor`` (``None`` = the beginning)."""
+        names = []
+        for src in self.connector.sources(self.connector.settings):
+            if source is None or src.name == source:
+                if cursor is None:
+                    src.rewind()
+                self.store.reset(src.name, cursor)
+                names.append(src.name)
+        if source is not None and not names:
+            raise KeyError(f"{self.connector.name} has no source {source!r}")
+        return names
+
+
+def _close(iterator: Iterator[Item]) -> None:
+    close = getattr(iterator, "close", None)
+    if close is not None:
+        try:
+            close()
+        except Exception:
+            pass
+
