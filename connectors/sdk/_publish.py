@@ -57,7 +57,6 @@ class KafkaPublisher:
             linger_ms=linger_ms,
             batch_size=batch_size,
             max_request_size=8 * 1024 * 1024,
-            buffer_memory=64 * 1024 * 1024,
             delivery_timeout_ms=delivery_timeout_ms,
             request_timeout_ms=min(30_000, delivery_timeout_ms - linger_ms - 1),
             max_block_ms=30_000,

@@ -113,10 +113,10 @@ class FileDropSource(Source):
 
     def _read_file(self, path: Path, start: int) -> Iterator[Item]:
         raw = path.read_bytes()
-        if self.format == "xml":
-            yield from self._xml(path, raw, start)
-        else:
-            yield from self._csv(path, raw, start)
+        for item in self._xml(path, raw, start) if self.format == "xml" else self._csv(path, raw, start):
+            yield item
+            if isinstance(item, BadRecord) and item.cursor.get("rejected"):
+                yield Checkpoint(item.cursor, f"{path.name} rejected")  # saved at once, then moved
 
     def _reject(self, path: Path, raw: bytes, reason: str, kind: str) -> BadRecord:
         return BadRecord(raw, f"{path.name}: {reason}", path.name, self._cursor(path, 0, rejected=reason), kind)
