@@ -71,3 +71,27 @@ def fresh_topic(broker: "RunningBroker") -> Callable[..., str]:  # noqa: F821
         return name
 
     return make
+
+
+# --- 3. Schema registry -------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def session_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator["RunningRegistry"]:  # noqa: F821
+    """ONE embedded schema registry for the session, on a free loopback port, with every catalogue subject."""
+    from hub.registry import serve_registry
+    from schemas.registry_client import RegistryClient, register_all
+
+    with serve_registry(tmp_path_factory.mktemp("registry"), port=0) as running:
+        with RegistryClient(running.url) as client:
+            register_all(client)
+        yield running
+
+
+@pytest.fixture
+def session_registry_client(session_registry: "RunningRegistry") -> Iterator["RegistryClient"]:  # noqa: F821
+    """A fresh client (empty caches) of the session registry."""
+    from schemas.registry_client import RegistryClient
+
+    with RegistryClient(session_registry.url) as client:
+        yield client
