@@ -33,6 +33,9 @@ _STATIC = {
     "share.coordinator.state.topic.replication.factor": "1",
     "share.coordinator.state.topic.min.isr": "1",
     "group.initial.rebalance.delay.ms": "0",
+    # 50 partitions each by default: on one node that only slows the first group join and transaction.
+    "offsets.topic.num.partitions": "6",
+    "transaction.state.log.num.partitions": "6",
     # The cleaner allocates this buffer at start; Kafka's 128 MiB default does not fit a small heap.
     "log.cleaner.dedupe.buffer.size": "2097152",
     # Simulated events carry past timestamps; time-based retention would delete them. Keep everything.
