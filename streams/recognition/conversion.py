@@ -30,7 +30,7 @@ from schemas.models import Band, Conversion, ConversionMethod
 
 from .tables import GradingTable, GradingTables, default_tables
 
-__all__ = ["Converted", "Converter", "HostResult", "convert"]
+__all__ = ["Converted", "Converter", "HostResult", "convert", "converter_for"]
 
 _EPS = 1e-9
 
@@ -146,6 +146,15 @@ def band_at(point: float, home: GradingTable) -> Band:
 _converters: "weakref.WeakKeyDictionary[GradingTables, Converter]" = weakref.WeakKeyDictionary()
 
 
+def converter_for(tables: GradingTables | None = None) -> Converter:
+    """The shared, caching converter of a table set (default: the shipped tables)."""
+    tables = tables if tables is not None else default_tables()
+    conv = _converters.get(tables)
+    if conv is None:
+        conv = _converters[tables] = Converter(tables)
+    return conv
+
+
 def convert(
     hosts: Sequence[HostResult] | HostResult,
     home_hei: str,
@@ -156,8 +165,4 @@ def convert(
     home_scheme_id: str | None = None,
 ) -> Converted:
     """Convert with ``tables`` (default: the shipped tables); see the module docstring for the method."""
-    tables = tables if tables is not None else default_tables()
-    conv = _converters.get(tables)
-    if conv is None:
-        conv = _converters[tables] = Converter(tables)
-    return conv.convert(hosts, home_hei, field=field, year=year, home_scheme_id=home_scheme_id)
+    return converter_for(tables).convert(hosts, home_hei, field=field, year=year, home_scheme_id=home_scheme_id)

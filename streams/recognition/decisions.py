@@ -1,0 +1,120 @@
+"""Decision candidates, their derived ids, and the RecognitionDecision events built from them.
+
+A candidate is what the rules conclude for one (mobility, component) from the
+current facts.  Its ``id`` is a short SHA-256 of the mobility, the component, the
+outcome (status, rule, ECTS, grade), what the LA asked of it (group, conditions)
+and the sorted ids of the input events, so the same facts always give the same
+id and an unchanged outcome is never emitted twice.  The envelope is derived too:
+``occurred_at`` = ``recorded_at`` = the latest ``occurred_at`` among the inputs,
+``event_id`` = uuid5 of the decision id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Callable
+
+from schemas.models import DecisionStatus, HostGrade, LaComponent, Provenance, RecognitionDecision
+
+from .conversion import Converted
+
+__all__ = ["Candidate", "build_decision"]
+
+ZERO = Decimal("0.00")
+_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://heroes-hub.eu/recognition/decisions")
+
+
+class Candidate:
+    """One concluded outcome for a component; ``ctx`` keeps what the reason and provenance cite."""
+
+    __slots__ = ("key", "status", "rule", "ects", "grade", "imap", "inputs", "occ", "id", "reason", "ctx")
+
+    def __init__(
+        self,
+        omobility_id: str,
+        key: str,
+        status: DecisionStatus,
+        rule: str,
+        inputs: dict[str, int],
+        reason: Callable[[], str],
+        *,
+        ects: Decimal = ZERO,
+        grade: str | None = None,
+        extra: str = "",
+        ctx: "Ctx",
+    ):
+        self.key, self.status, self.rule, self.ects, self.grade = key, status, rule, ects, grade
+        self.imap = inputs
+        self.inputs = tuple(sorted(inputs))
+        self.occ = max(inputs.values()) if inputs else 0
+        self.reason, self.ctx = reason, ctx
+        text = "\x1f".join((omobility_id, key, status.value, rule, f"{ects:.2f}", grade or "", extra, ",".join(self.inputs)))
+        self.id = hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+class Ctx:
+    """What a decision rests on, for its provenance."""
+
+    __slots__ = ("la_version", "group_id", "host", "converted", "component", "decided_by", "home_scheme_id")
+
+    def __init__(self, la_version: int, group_id: str, host=(), converted: Converted | None = None,
+                 component: LaComponent | None = None, decided_by: str | None = None,
+                 home_scheme_id: str | None = None):
+        self.la_version, self.group_id, self.host, self.converted = la_version, group_id, tuple(host), converted
+        self.component, self.decided_by, self.home_scheme_id = component, decided_by, home_scheme_id
+
+
+def _host_grade(g) -> HostGrade:
+    return HostGrade(
+        result_id=g.result_id, course_code=g.course_code, grade_label=g.label, grading_scheme_id=g.scheme_id,
+        ects=Decimal(g.ects), attempt=g.attempt, passed=g.passed, event_id=g.event_id,
+    )
+
+
+def build_decision(
+    d: Candidate,
+    *,
+    omobility_id: str,
+    student_esi: str,
+    home_hei: str,
+    host_hei: str,
+    previous: tuple[str, int] | None,
+    trace_id: str,
+) -> RecognitionDecision:
+    """The event for a candidate, versioned after ``previous`` (decision id, version) if any."""
+    at = datetime.fromtimestamp(d.occ / 1000, tz=timezone.utc)
+    ctx = d.ctx
+    comp = ctx.component
+    return RecognitionDecision(
+        event_id=str(uuid.uuid5(_NAMESPACE, d.id)),
+        source_hei=home_hei,
+        occurred_at=at,
+        recorded_at=at,
+        trace_id=trace_id,
+        decision_id=d.id,
+        omobility_id=omobility_id,
+        student_esi=student_esi,
+        home_hei=home_hei,
+        host_hei=host_hei,
+        home_component=d.key[2:],
+        home_component_title=comp.title if comp is not None else "",
+        version=(previous[1] + 1) if previous else 1,
+        status=d.status,
+        ects=d.ects,
+        converted_grade=d.grade,
+        home_scheme_id=ctx.home_scheme_id if d.grade is not None else None,
+        rule=d.rule,
+        reason=d.reason(),
+        supersedes=previous[0] if previous else None,
+        decided_by=ctx.decided_by,
+        provenance=Provenance(
+            la_version=ctx.la_version,
+            group_id=ctx.group_id,
+            host_grades=tuple(_host_grade(g) for g in ctx.host),
+            conversion=ctx.converted.conversion if ctx.converted is not None else None,
+            input_event_ids=d.inputs,
+        ),
+    )

@@ -1,0 +1,351 @@
+"""Recognition rules (DESIGN.md §6, rules 1-6) evaluated over the facts of one mobility, per component.
+
+``MobilityRules(m, grades, converter).decide(key)`` returns the candidate decision for
+one component key (``B:<Table B code>``, or ``X:<host code>`` for a result outside the
+learning agreement) or None while it is pending.  It is a pure function of the facts.
+
+Decisions are monotone: adding facts never turns a decided component back into
+"pending".  Where new facts withdraw a decision, the component becomes REVOKED with
+the rule that says why.  This is what makes the outcome independent of event order:
+whatever order the same events arrive in, the final decision per component is the
+same, and a component that ends pending was never decided on the way.
+
+Evaluation of a Table B component under one LA version (``_table_b``):
+
+1. every Table A component of its group has a passing result (the latest passing
+   attempt counts) → AUTO_RECOGNISED (R2-all-passed, or R4-corrected if a result was
+   corrected) with the Table B ECTS and a converted grade; NEEDS_REVIEW (R2-conditions)
+   if the component has recognition conditions;
+2. else, the ToR is issued → NOT_RECOGNISED naming the failed component(s)
+   (R3-failed-at-tor), or NEEDS_REVIEW naming the missing result(s) (R3-missing-at-tor);
+3. else, every component passed at some point but a result was since revoked or
+   corrected to a fail → REVOKED (R4-revoked / R4-corrected);
+4. else pending.
+
+Across versions (``decide``): the current (highest) version decides; if the component
+is pending there but an older version decides it, the component is REVOKED
+(R4-left-table-b, or R4-la-changed when its group changed).  A cancelled mobility
+turns every decided component into REVOKED (R4-cancelled).  A registrar decision
+whose ``decision_id`` is the current NEEDS_REVIEW / NOT_RECOGNISED decision (or the
+manual decision that followed it) makes it MANUALLY_RECOGNISED (R6-manual-approve)
+or REJECTED (R6-manual-reject); the latest such registrar decision counts.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from schemas.grading import UnknownGrade, home_scheme
+from schemas.models import DecisionStatus as S
+
+from .conversion import Converted, Converter, HostResult
+from .decisions import ZERO, Candidate, Ctx
+from .explain import conversion_clause, fmt_ects
+from .facts import GradeFact, LaFact, MobilityFacts, RegistrarFact
+
+__all__ = ["MobilityRules"]
+
+_CENT = Decimal("0.01")
+
+
+class Comp:
+    """The results of one host course at one mobility, summarised."""
+
+    __slots__ = ("code", "results", "eff", "fail", "unreadable", "ever", "revoked", "latest")
+
+    def __init__(self, code: str, results: list[GradeFact]):
+        self.code, self.results = code, results
+        self.eff = self.fail = self.latest = None
+        self.unreadable: list[GradeFact] = []
+        self.ever = self.revoked = False
+        for g in results:
+            if g.first_pass is not None:
+                self.ever = True
+            if self.latest is None or g.order > self.latest.order:
+                self.latest = g
+            if g.status == "REVOKED":
+                self.revoked = True
+            elif g.passed:
+                if self.eff is None or g.attempt_order > self.eff.attempt_order:
+                    self.eff = g
+            elif g.readable:
+                if self.fail is None or g.attempt_order > self.fail.attempt_order:
+                    self.fail = g
+            else:
+                self.unreadable.append(g)
+
+
+def _grade_text(g: GradeFact) -> str:
+    attempt = f", attempt {g.attempt}" if g.attempt > 1 else ""
+    return f"{g.course_code} {g.label}{attempt}"
+
+
+def _failed_text(g: GradeFact) -> str:
+    attempt = f", attempt {g.attempt}" if g.attempt > 1 else ""
+    return f"{g.course_code} ({g.label}{attempt})"
+
+
+def _names(codes) -> str:
+    codes = list(codes)
+    return codes[0] if len(codes) == 1 else ", ".join(codes[:-1]) + " and " + codes[-1]
+
+
+class MobilityRules:
+    """Evaluates the rules for one mobility over its current facts."""
+
+    def __init__(self, m: MobilityFacts, grades: list[GradeFact], converter: Converter):
+        self.m, self.conv = m, converter
+        self.by_code: dict[str, list[GradeFact]] = {}
+        for g in grades:
+            self.by_code.setdefault(g.course_code, []).append(g)
+        self._comps: dict[str, Comp] = {}
+        self._regs: dict[str, list[RegistrarFact]] | None = None
+        self.cur: LaFact | None = m.current
+
+    # --- keys ---------------------------------------------------------------
+
+    def keys(self, codes: set[str] | None = None) -> set[str]:
+        """Component keys to evaluate: all of them, or those a change to host ``codes`` can affect."""
+        m = self.m
+        if codes is None:
+            keys = {"B:" + b for la in m.las.values() for b in la.table_b}
+            keys.update("X:" + c for c in self.by_code)
+            keys.update(m.emitted)
+            return keys
+        keys = {"X:" + c for c in codes}
+        for la in m.las.values():
+            for c in codes:
+                keys.update("B:" + b for b in la.needs.get(c, ()))
+        return keys
+
+    def comp(self, code: str) -> Comp:
+        c = self._comps.get(code)
+        if c is None:
+            c = self._comps[code] = Comp(code, self.by_code.get(code, []))
+        return c
+
+    # --- across versions, cancellation ----------------------------------------
+
+    def decide(self, key: str) -> Candidate | None:
+        m, cur = self.m, self.cur
+        if cur is None:
+            return None
+        d = self._under(cur, key, True)
+        if d is None and len(m.las) > 1:
+            versions = sorted(m.las)
+            for i in range(len(versions) - 2, -1, -1):
+                dv = self._under(m.las[versions[i]], key, False)
+                if dv is not None:
+                    d = self._withdrawn(key, dv, versions[i], m.las[versions[i + 1]])
+                    break
+        if d is not None and m.cancel is not None:
+            inputs = dict(d.imap)
+            inputs[m.cancel.event_id] = m.cancel.occ
+            code = key[2:]
+            d = Candidate(m.omobility_id, key, S.REVOKED, "R4-cancelled", inputs,
+                          lambda: f"Mobility {m.omobility_id} was cancelled: {code} is not recognised "
+                                  f"and any earlier decision on it is withdrawn.",
+                          extra=d.id, ctx=Ctx(cur.version, d.ctx.group_id, d.ctx.host, None, d.ctx.component))
+        return d
+
+    def _under(self, la: LaFact, key: str, registrar: bool) -> Candidate | None:
+        if key[0] == "B":
+            return self._table_b(la, key[2:], registrar)
+        return self._outside(la, key[2:], registrar)
+
+    def _withdrawn(self, key: str, old: Candidate, old_version: int, successor: LaFact) -> Candidate:
+        cur, code = self.cur, key[2:]
+        inputs = dict(old.imap)
+        inputs[successor.event_id] = successor.occ
+        if key[0] == "X":
+            rule = "R4-la-changed"
+            why = (f"{code} is part of the learning agreement since version {successor.version}: the review item "
+                   f"for it as a course outside the LA is withdrawn; it is decided with its group.")
+        elif code not in cur.table_b:
+            rule = "R4-left-table-b"
+            why = (f"{code} left Table B in LA version {successor.version}: its decision under version "
+                   f"{old_version} is withdrawn and it is not recognised.")
+        else:
+            rule = "R4-la-changed"
+            waiting = [a for a in cur.groups[code][1] if self.comp(a).eff is None]
+            why = (f"LA version {successor.version} changed what {code} needs; under version {cur.version} it waits "
+                   f"for a passing result of {_names(waiting) if waiting else 'its components'}, so its decision "
+                   f"under version {old_version} is withdrawn.")
+        return Candidate(self.m.omobility_id, key, S.REVOKED, rule, inputs, lambda: why, extra=old.id,
+                         ctx=Ctx(cur.version, old.ctx.group_id, old.ctx.host, None, old.ctx.component))
+
+    # --- one LA version -----------------------------------------------------------
+
+    def _table_b(self, la: LaFact, code: str, registrar: bool) -> Candidate | None:
+        b = la.table_b.get(code)
+        if b is None:
+            return None
+        m = self.m
+        group_id, studied = la.groups[code]
+        comps = [self.comp(a) for a in studied]
+        key = "B:" + code
+        extra = f"{group_id}|{','.join(studied)}|{b.recognition_conditions or ''}"
+        host = m.receiving_hei
+        if studied and all(c.eff is not None for c in comps):
+            results = [c.eff for c in comps]
+            inputs = {g.event_id: g.occ for g in results}
+            converted, error = self._convert(results, la, b.isced_code)
+            ctx = Ctx(la.version, group_id, results, converted, b, home_scheme_id=converted.home_scheme_id if converted else None)
+            if len(results) == 1:
+                passed = f"{results[0].course_code} passed at {host} ({results[0].label})"
+            else:
+                passed = f"All {len(results)} components passed at {host} ({', '.join(_grade_text(g) for g in results)})"
+            clause = conversion_clause(converted, error)
+            if b.recognition_conditions:
+                cond = b.recognition_conditions
+                base = Candidate(m.omobility_id, key, S.NEEDS_REVIEW, "R2-conditions", inputs,
+                                 lambda: f"{passed}, but {code} has recognition conditions in LA version {la.version} "
+                                         f"(\"{cond}\"), so a registrar decides; automatic recognition would give "
+                                         f"{fmt_ects(b.ects)} ECTS {clause}.",
+                                 extra=extra, ctx=ctx)
+                return self._registrar(base, b.ects, converted) if registrar else base
+            corrected = any(g.status == "CORRECTED" for g in results)
+            rule = "R4-corrected" if corrected else "R2-all-passed"
+            after = " after a correction" if corrected else ""
+            return Candidate(m.omobility_id, key, S.AUTO_RECOGNISED, rule, inputs,
+                             lambda: f"{passed}{after}; {fmt_ects(b.ects)} ECTS recognised for {code} {clause}.",
+                             ects=b.ects, grade=converted.label if converted else None, extra=extra, ctx=ctx)
+        if m.tor is not None:
+            return self._at_tor(la, code, b, group_id, comps, extra, registrar)
+        if studied and all(c.eff is not None or c.ever for c in comps):
+            lost = [c for c in comps if c.eff is None]
+            inputs = {c.eff.event_id: c.eff.occ for c in comps if c.eff is not None}
+            inputs.update({c.latest.event_id: c.latest.occ for c in lost})
+            revoked = [c.code for c in lost if c.revoked]
+            if revoked:
+                rule, why = "R4-revoked", (f"{host} revoked the result of {_names(revoked)}: {code} is not recognised "
+                                           f"and any earlier recognition is withdrawn.")
+            else:
+                rule, why = "R4-corrected", (f"{host} changed {_names(_grade_text(c.latest) for c in lost)} to a failing "
+                                             f"grade: {code} is not recognised until a passing result arrives.")
+            return Candidate(m.omobility_id, key, S.REVOKED, rule, inputs, lambda: why, extra=extra,
+                             ctx=Ctx(la.version, group_id, [c.latest for c in comps], None, b))
+        return None
+
+    def _at_tor(self, la, code, b, group_id, comps, extra, registrar) -> Candidate:
+        m, host, tor = self.m, self.m.receiving_hei, self.m.tor
+        failed = [c.fail for c in comps if c.eff is None and c.fail is not None]
+        unread = [c.unreadable[-1] for c in comps if c.eff is None and c.fail is None and c.unreadable]
+        missing = [c.code for c in comps if c.eff is None and c.fail is None and not c.unreadable]
+        cited = [c.eff for c in comps if c.eff is not None] + failed + unread
+        inputs = {g.event_id: g.occ for g in cited}
+        inputs[tor.event_id] = tor.occ
+        ctx = Ctx(la.version, group_id, cited, None, b)
+        if failed:
+            status, rule = S.NOT_RECOGNISED, "R3-failed-at-tor"
+            tail = f" No result for {_names(missing)} either." if missing else ""
+            why = (f"{host} issued the Transcript of Records and {_names(_failed_text(g) for g in failed)} "
+                   f"failed: {code} is not recognised.{tail}")
+        else:
+            status, rule = S.NEEDS_REVIEW, "R3-missing-at-tor"
+            gaps = []
+            if missing:
+                gaps.append(f"{_names(missing)} {'has' if len(missing) == 1 else 'have'} no result")
+            if unread:
+                gaps.append("unreadable grade " + ", ".join(f"{g.course_code} {g.label!r} ({g.scheme_id})" for g in unread))
+            if not comps:
+                gaps.append(f"the LA names no Table A component for {code}")
+            why = f"{host} issued the Transcript of Records but {'; '.join(gaps)}: a registrar checks {code}."
+        base = Candidate(m.omobility_id, "B:" + code, status, rule, inputs, lambda: why, extra=extra, ctx=ctx)
+        return self._registrar(base, b.ects, None) if registrar else base
+
+    def _outside(self, la: LaFact, code: str, registrar: bool) -> Candidate | None:
+        if code in la.in_la:
+            return None
+        c = self.comp(code)
+        if not c.results:
+            return None
+        m, host, key = self.m, self.m.receiving_hei, "X:" + code
+        live = [g for g in c.results if g.live]
+        if not live:
+            inputs = {g.event_id: g.occ for g in c.results}
+            return Candidate(m.omobility_id, key, S.REVOKED, "R4-revoked", inputs,
+                             lambda: f"{host} revoked the result of {code}, a course outside the learning agreement.",
+                             ctx=Ctx(la.version, "outside-la", c.results))
+        shown = c.eff or c.fail or c.unreadable[-1]
+        converted, error = self._convert([c.eff], la, None) if c.eff is not None else (None, "")
+        inputs = {g.event_id: g.occ for g in live}
+        hint = f" Recognised, it would give {fmt_ects(shown.ects)} ECTS {conversion_clause(converted, error)}." if c.eff else ""
+        base = Candidate(m.omobility_id, key, S.NEEDS_REVIEW, "R1-outside-la", inputs,
+                         lambda: f"{code} ({shown.label}, {fmt_ects(shown.ects)} ECTS) was graded at {host} but is not in "
+                                 f"Table A of LA version {la.version}: outside the learning agreement, a registrar "
+                                 f"decides.{hint}",
+                         extra="outside",
+                         ctx=Ctx(la.version, "outside-la", live, converted,
+                                 home_scheme_id=converted.home_scheme_id if converted else None))
+        return self._registrar(base, Decimal(shown.ects), converted) if registrar else base
+
+    # --- helpers ----------------------------------------------------------------
+
+    def _convert(self, results: list[GradeFact], la: LaFact, home_field: str | None) -> tuple[Converted | None, str]:
+        m = self.m
+        hosts = []
+        for g in results:
+            a = la.table_a.get(g.course_code)
+            field = g.isced or (a.isced_code if a is not None else None) or m.isced
+            hosts.append(HostResult(g.scheme_id, g.label, float(g.ects), field, g.year or m.year or None))
+        try:
+            return self.conv.convert(tuple(hosts), m.sending_hei, field=home_field or m.isced, year=m.year or None), ""
+        except ValueError as exc:
+            return None, str(exc).split(":")[0]
+
+    def _registrar(self, base: Candidate, cap: Decimal, converted: Converted | None) -> Candidate:
+        if self._regs is None:
+            self._regs = {}
+            for r in self.m.registrar.values():
+                self._regs.setdefault(r.target, []).append(r)
+        if not self._regs:
+            return base
+        frontier, seen, applicable = [base.id], set(), []
+        while frontier:
+            for r in self._regs.get(frontier.pop(), ()):
+                if r.event_id not in seen:
+                    seen.add(r.event_id)
+                    applicable.append(r)
+                    frontier.append(self._manual(base, r, cap, converted).id)
+        if not applicable:
+            return base
+        return self._manual(base, max(applicable, key=lambda r: r.order), cap, converted)
+
+    def _manual(self, base: Candidate, r: RegistrarFact, cap: Decimal, converted: Converted | None) -> Candidate:
+        inputs = dict(base.imap)
+        inputs[r.event_id] = r.occ
+        code, ctx = base.key[2:], base.ctx
+        said = f": {r.reason}" if r.reason else ""
+        if r.action != "APPROVE":
+            return Candidate(self.m.omobility_id, base.key, S.REJECTED, "R6-manual-reject", inputs,
+                             lambda: f"Registrar {r.registrar} rejected the recognition of {code}{said}.",
+                             extra=base.id, ctx=Ctx(ctx.la_version, ctx.group_id, ctx.host, ctx.converted,
+                                                    ctx.component, decided_by=r.registrar))
+        asked = Decimal(r.ects) if r.ects is not None else cap
+        ects = min(max(asked, ZERO), cap).quantize(_CENT)
+        notes = []
+        if asked > cap:
+            notes.append(f"the {fmt_ects(asked)} ECTS asked for are capped at the {fmt_ects(cap)} ECTS agreed")
+        grade, scheme_id = None, None
+        try:
+            home = home_scheme(self.m.sending_hei)
+            scheme_id = home.id
+            if not home.pass_fail_only:
+                if r.grade:
+                    try:
+                        grade = home.normalise(r.grade)
+                    except UnknownGrade:
+                        notes.append(f"grade {r.grade!r} is not a {home.id} label, so none is recorded")
+                elif converted is not None:
+                    grade = converted.label
+        except ValueError:
+            pass
+        note = f" ({'; '.join(notes)})" if notes else ""
+        graded = f" with grade {grade}" if grade else " without a grade"
+        return Candidate(self.m.omobility_id, base.key, S.MANUALLY_RECOGNISED, "R6-manual-approve", inputs,
+                         lambda: f"Registrar {r.registrar} approved {code}{said}. {fmt_ects(ects)} ECTS recognised"
+                                 f"{graded}{note}; the review item was: {base.reason()}",
+                         ects=ects, grade=grade, extra=base.id,
+                         ctx=Ctx(ctx.la_version, ctx.group_id, ctx.host, ctx.converted, ctx.component,
+                                 decided_by=r.registrar, home_scheme_id=scheme_id))

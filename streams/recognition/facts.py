@@ -1,0 +1,327 @@
+"""The facts recognition decides from, kept per student, merged so that order and duplicates do not matter.
+
+Every merge below is commutative and idempotent: whatever order the events come in,
+and however often, the same set of events leaves the same facts.
+
+- a result (host grade) keeps its latest event by (status REVOKED > CORRECTED > FINAL,
+  then occurred_at, then event_id), plus the earliest time any version of it passed;
+- a mobility keeps every approved LA version it saw (the highest one is current,
+  older ones tell which decisions a new version withdraws), the earliest ToR and
+  cancellation, and registrar decisions;
+- what was last emitted per (mobility, component) is kept to emit only changes.
+
+Sizes are bounded (see the ``MAX_*`` constants); beyond them the oldest facts go.
+Everything serialises to a JSON-compatible dict (no pickle: it lives in a faust table).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+
+from schemas.grading import UnknownGrade, UnknownScheme, scheme
+from schemas.models import GradeStatus, LaComponent, LearningAgreement
+
+__all__ = ["GradeFact", "LaFact", "MobilityFacts", "RegistrarFact", "StudentFacts", "millis"]
+
+MAX_LA_VERSIONS = 16
+MAX_REGISTRAR = 64
+MAX_HELD_GRADES = 256
+_PRECEDENCE = {GradeStatus.FINAL.value: 0, GradeStatus.CORRECTED.value: 1, GradeStatus.REVOKED.value: 2}
+
+
+def millis(ts: datetime) -> int:
+    return int(ts.timestamp() * 1000)
+
+
+class GradeFact:
+    """The current state of one host result (all events with the same hei and result_id)."""
+
+    __slots__ = (
+        "hei", "result_id", "course_code", "label", "scheme_id", "readable", "passed", "ects", "attempt",
+        "assessed_on", "status", "occ", "event_id", "isced", "year", "omobility_id", "trace_id", "first_pass",
+    )
+    FIELDS = __slots__
+
+    def __init__(self, **values):
+        for name in self.__slots__:
+            setattr(self, name, values.get(name))
+
+    @classmethod
+    def from_event(cls, g) -> "GradeFact":
+        try:
+            label = scheme(g.grading_scheme_id).normalise(g.grade_label)
+            readable, passed = True, label in scheme(g.grading_scheme_id).passing
+        except (UnknownGrade, UnknownScheme):
+            label, readable, passed = g.grade_label, False, False
+        occ = millis(g.occurred_at)
+        status = g.status.value
+        return cls(
+            hei=g.hei, result_id=g.result_id, course_code=g.course_code, label=label, scheme_id=g.grading_scheme_id,
+            readable=readable, passed=passed and status != "REVOKED", ects=str(g.ects), attempt=g.attempt,
+            assessed_on=g.assessed_on.isoformat(), status=status, occ=occ, event_id=g.event_id,
+            isced=g.isced_code or None, year=g.academic_year or None, omobility_id=g.omobility_id or None,
+            trace_id=g.trace_id or "", first_pass=occ if passed and status != "REVOKED" else None,
+        )
+
+    @property
+    def order(self) -> tuple:
+        return (_PRECEDENCE[self.status], self.occ, self.event_id)
+
+    @property
+    def live(self) -> bool:
+        return self.status != "REVOKED"
+
+    @property
+    def attempt_order(self) -> tuple:
+        return (self.attempt, self.assessed_on, self.occ, self.event_id)
+
+    def merge(self, new: "GradeFact") -> bool:
+        """Fold another event of the same result in; True if anything changed."""
+        changed = False
+        if new.first_pass is not None and (self.first_pass is None or new.first_pass < self.first_pass):
+            self.first_pass, changed = new.first_pass, True
+        if new.order > self.order:
+            keep = self.first_pass
+            for name in self.__slots__:
+                setattr(self, name, getattr(new, name))
+            self.first_pass = keep
+            changed = True
+        return changed
+
+    def to_list(self) -> list:
+        return [getattr(self, name) for name in self.__slots__]
+
+    @classmethod
+    def from_list(cls, values: list) -> "GradeFact":
+        return cls(**dict(zip(cls.__slots__, values)))
+
+
+class LaFact:
+    """One approved LA version with the lookups the rules need."""
+
+    def __init__(self, la: LearningAgreement, event_id: str, occ: int):
+        self.version, self.la, self.event_id, self.occ = la.version, la, event_id, occ
+
+    @property
+    def order(self) -> tuple:
+        return (self.occ, self.event_id)
+
+    @cached_property
+    def table_a(self) -> dict[str, LaComponent]:
+        return {c.course_code: c for c in self.la.components_studied}
+
+    @cached_property
+    def table_b(self) -> dict[str, LaComponent]:
+        return {c.course_code: c for c in self.la.components_recognized}
+
+    @cached_property
+    def in_la(self) -> frozenset[str]:
+        """Host course codes the LA covers: Table A plus any code a group names."""
+        codes = set(self.table_a)
+        for g in self.la.recognition_groups:
+            codes.update(g.studied)
+        return frozenset(codes)
+
+    @cached_property
+    def needs(self) -> dict[str, frozenset[str]]:
+        """Per host course code: the Table B codes whose group needs it."""
+        out: dict[str, set[str]] = {}
+        for b, (_, studied) in self.groups.items():
+            for a in studied:
+                out.setdefault(a, set()).add(b)
+        return {a: frozenset(bs) for a, bs in out.items()}
+
+    @cached_property
+    def groups(self) -> dict[str, tuple[str, tuple[str, ...]]]:
+        """Per Table B code: (group id, Table A codes it needs). Without an explicit group: all of Table A."""
+        out: dict[str, tuple[str, tuple[str, ...]]] = {}
+        all_a = tuple(self.table_a)
+        for code in self.table_b:
+            ids, studied = [], []
+            for g in self.la.recognition_groups:
+                if code in g.recognized:
+                    ids.append(g.group_id)
+                    studied.extend(a for a in g.studied if a not in studied)
+            out[code] = ("+".join(ids), tuple(studied)) if ids else (f"implicit:{code}", all_a)
+        return out
+
+    def to_dict(self) -> dict:
+        return {"event_id": self.event_id, "occ": self.occ, "la": self.la.model_dump(mode="json")}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "LaFact":
+        return cls(LearningAgreement.model_validate(d["la"]), d["event_id"], d["occ"])
+
+
+@dataclass
+class RegistrarFact:
+    event_id: str
+    occ: int
+    target: str
+    component: str
+    action: str
+    ects: str | None
+    grade: str | None
+    registrar: str
+    reason: str
+    trace_id: str
+
+    @property
+    def order(self) -> tuple:
+        return (self.occ, self.event_id)
+
+
+@dataclass
+class Moment:
+    """A lifecycle fact that happens once (ToR issued, cancelled): the earliest event wins."""
+
+    event_id: str
+    occ: int
+    trace_id: str = ""
+
+    @property
+    def order(self) -> tuple:
+        return (self.occ, self.event_id)
+
+
+@dataclass
+class MobilityFacts:
+    omobility_id: str
+    sending_hei: str = ""
+    receiving_hei: str = ""
+    year: str = ""
+    isced: str | None = None
+    header_order: tuple = ()
+    las: dict[int, LaFact] = field(default_factory=dict)
+    tor: Moment | None = None
+    cancel: Moment | None = None
+    registrar: dict[str, RegistrarFact] = field(default_factory=dict)
+    emitted: dict[str, tuple[str, int]] = field(default_factory=dict)  # key -> (decision_id, version)
+
+    @property
+    def known(self) -> bool:
+        return bool(self.receiving_hei)
+
+    @property
+    def current(self) -> LaFact | None:
+        return self.las[max(self.las)] if self.las else None
+
+    def merge_header(self, m) -> bool:
+        order = (millis(m.occurred_at), m.event_id)
+        values = {"sending_hei": m.sending_hei, "receiving_hei": m.receiving_hei,
+                  "year": m.receiving_academic_year or "", "isced": m.isced_code or None}
+        newer = order > tuple(self.header_order)
+        changed = False
+        for name, value in values.items():
+            if value and (newer or not getattr(self, name)) and getattr(self, name) != value:
+                setattr(self, name, value)
+                changed = True
+        if newer:
+            self.header_order = order
+        return changed
+
+    def merge_la(self, la: LearningAgreement, event_id: str, occ: int) -> bool:
+        new = LaFact(la, event_id, occ)
+        old = self.las.get(la.version)
+        if old is not None and old.order >= new.order:
+            return False
+        self.las[la.version] = new
+        while len(self.las) > MAX_LA_VERSIONS:
+            del self.las[min(self.las)]
+        return True
+
+    def merge_moment(self, name: str, moment: Moment) -> bool:
+        old = getattr(self, name)
+        if old is not None and old.order <= moment.order:
+            return False
+        setattr(self, name, moment)
+        return True
+
+    def merge_registrar(self, fact: RegistrarFact) -> bool:
+        if fact.event_id in self.registrar:
+            return False
+        self.registrar[fact.event_id] = fact
+        if len(self.registrar) > MAX_REGISTRAR:
+            del self.registrar[min(self.registrar.values(), key=lambda r: r.order).event_id]
+        return True
+
+    def to_dict(self) -> dict:
+        return {
+            "sending_hei": self.sending_hei, "receiving_hei": self.receiving_hei, "year": self.year,
+            "isced": self.isced, "header_order": list(self.header_order),
+            "las": [la.to_dict() for _, la in sorted(self.las.items())],
+            "tor": None if self.tor is None else [self.tor.event_id, self.tor.occ, self.tor.trace_id],
+            "cancel": None if self.cancel is None else [self.cancel.event_id, self.cancel.occ, self.cancel.trace_id],
+            "registrar": [list(vars(r).values()) for r in self.registrar.values()],
+            "emitted": {k: list(v) for k, v in self.emitted.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, omobility_id: str, d: dict) -> "MobilityFacts":
+        m = cls(omobility_id, d["sending_hei"], d["receiving_hei"], d["year"], d["isced"], tuple(d["header_order"]))
+        for item in d["las"]:
+            la = LaFact.from_dict(item)
+            m.las[la.version] = la
+        m.tor = Moment(*d["tor"]) if d["tor"] else None
+        m.cancel = Moment(*d["cancel"]) if d["cancel"] else None
+        m.registrar = {r[0]: RegistrarFact(*r) for r in d["registrar"]}
+        m.emitted = {k: (v[0], v[1]) for k, v in d["emitted"].items()}
+        return m
+
+
+@dataclass
+class StudentFacts:
+    """All recognition facts of one student (ESI): mobilities and host results."""
+
+    esi: str
+    mobilities: dict[str, MobilityFacts] = field(default_factory=dict)
+    grades: dict[tuple[str, str], GradeFact] = field(default_factory=dict)
+
+    def home_heis(self) -> set[str]:
+        """Institutions whose grades are the student's own home results, never host grades."""
+        heis = {m.sending_hei for m in self.mobilities.values() if m.sending_hei}
+        parts = self.esi.rsplit(":", 2)
+        if len(parts) == 3 and "." in parts[1]:
+            heis.add(parts[1])
+        return heis
+
+    def mobility(self, omobility_id: str) -> MobilityFacts:
+        m = self.mobilities.get(omobility_id)
+        if m is None:
+            m = self.mobilities[omobility_id] = MobilityFacts(omobility_id)
+        return m
+
+    def merge_grade(self, fact: GradeFact) -> bool:
+        key = (fact.hei, fact.result_id)
+        old = self.grades.get(key)
+        if old is None:
+            self.grades[key] = fact
+            self._bound()
+            return True
+        return old.merge(fact)
+
+    def _bound(self) -> None:
+        if len(self.grades) <= MAX_HELD_GRADES:
+            return
+        hosts = {m.receiving_hei for m in self.mobilities.values()}
+        held = [g for g in self.grades.values() if g.hei not in hosts]
+        for g in sorted(held, key=lambda g: g.order)[: len(self.grades) - MAX_HELD_GRADES]:
+            del self.grades[(g.hei, g.result_id)]
+
+    def to_dict(self) -> dict:
+        return {
+            "esi": self.esi,
+            "mobilities": {k: m.to_dict() for k, m in self.mobilities.items()},
+            "grades": [g.to_list() for g in self.grades.values()],
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "StudentFacts":
+        s = cls(d["esi"])
+        s.mobilities = {k: MobilityFacts.from_dict(k, v) for k, v in d["mobilities"].items()}
+        for values in d["grades"]:
+            g = GradeFact.from_list(values)
+            s.grades[(g.hei, g.result_id)] = g
+        return s

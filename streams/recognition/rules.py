@@ -1,0 +1,159 @@
+"""The recognition state machine (DESIGN.md §6): one student's facts in, changed decisions out.
+
+The rules themselves are evaluated in ``evaluate.py`` (see its docstring for rules 1-6).
+
+``StudentRecognition`` is the unit of state (hub topics are keyed by student ESI and
+co-partitioned, so one student's mobilities, grades and decisions live together).
+``apply(event)`` folds a Mobility, Grade or RegistrarDecision into the facts,
+re-evaluates the affected mobility and returns only the decisions whose content
+changed since the last one emitted for that (mobility, component); a duplicate
+returns nothing.  ``to_dict()`` / ``from_dict()`` give a JSON-compatible form for a
+faust table.
+
+Grades are matched to a mobility by host institution (``grade.hei ==
+receiving_hei``), by ``omobility_id`` when the grade carries one, and by course
+code; a grade that arrives before its mobility or LA is held until they do.  A
+student's own home results are not host grades and are dropped.
+"""
+
+from __future__ import annotations
+
+from schemas.models import Grade, Mobility, MobilityLifecycle, RecognitionDecision, RegistrarDecision
+
+from .conversion import Converter, converter_for
+from .decisions import build_decision
+from .facts import GradeFact, MobilityFacts, Moment, RegistrarFact, StudentFacts, millis
+from .evaluate import MobilityRules
+from .tables import GradingTables
+
+__all__ = ["StudentRecognition", "apply"]
+
+_LA = (MobilityLifecycle.LA_APPROVED, MobilityLifecycle.LA_CHANGED)
+
+
+class StudentRecognition:
+    """All recognition state of one student; see the module docstring."""
+
+    def __init__(self, esi: str, tables: GradingTables | None = None, *, converter: Converter | None = None):
+        self.facts = StudentFacts(esi)
+        self.converter = converter or converter_for(tables)
+
+    @property
+    def esi(self) -> str:
+        return self.facts.esi
+
+    def apply(self, event: Mobility | Grade | RegistrarDecision) -> list[RecognitionDecision]:
+        """Fold one event in; return the decisions it changes (often none)."""
+        if isinstance(event, Grade):
+            return self._grade(event)
+        if isinstance(event, Mobility):
+            return self._mobility(event)
+        if isinstance(event, RegistrarDecision):
+            return self._registrar(event)
+        return []
+
+    # --- events ---------------------------------------------------------------
+
+    def _grade(self, g: Grade) -> list[RecognitionDecision]:
+        facts = self.facts
+        if g.hei in facts.home_heis():
+            return []
+        old = facts.grades.get((g.hei, g.result_id))
+        codes = {g.course_code} if old is None else {g.course_code, old.course_code}
+        if not facts.merge_grade(GradeFact.from_event(g)):
+            return []
+        stored = facts.grades[(g.hei, g.result_id)]
+        m = self._owner(stored)
+        if m is None:
+            return []
+        return self._recompute(m, codes, g)
+
+    def _mobility(self, ev: Mobility) -> list[RecognitionDecision]:
+        m = self.facts.mobility(ev.omobility_id)
+        was_known = m.known
+        changed = m.merge_header(ev)
+        if ev.lifecycle in _LA and ev.learning_agreement is not None:
+            changed = m.merge_la(ev.learning_agreement, ev.event_id, millis(ev.occurred_at)) or changed
+        elif ev.lifecycle is MobilityLifecycle.TOR_ISSUED:
+            changed = m.merge_moment("tor", Moment(ev.event_id, millis(ev.occurred_at), ev.trace_id)) or changed
+        elif ev.lifecycle is MobilityLifecycle.CANCELLED:
+            changed = m.merge_moment("cancel", Moment(ev.event_id, millis(ev.occurred_at), ev.trace_id)) or changed
+        if not changed:
+            return []
+        out = self._recompute(m, None, ev)
+        if not was_known:  # a new mobility at a host can take over held grades from a sibling there
+            for other in self.facts.mobilities.values():
+                if other is not m and other.receiving_hei == m.receiving_hei:
+                    out.extend(self._recompute(other, None, ev))
+        return out
+
+    def _registrar(self, r: RegistrarDecision) -> list[RecognitionDecision]:
+        m = self.facts.mobility(r.omobility_id)
+        fact = RegistrarFact(
+            r.event_id, millis(r.occurred_at), r.decision_id, r.home_component, r.action.value,
+            None if r.ects is None else str(r.ects), r.converted_grade, r.registrar, r.reason, r.trace_id,
+        )
+        if not m.merge_registrar(fact):
+            return []
+        return self._recompute(m, None, r)
+
+    # --- evaluation -------------------------------------------------------------
+
+    def _owner(self, g: GradeFact) -> MobilityFacts | None:
+        """The mobility a host result belongs to, or None while it is held."""
+        cands = [
+            m for m in self.facts.mobilities.values()
+            if m.receiving_hei == g.hei and m.las and (g.omobility_id is None or m.omobility_id == g.omobility_id)
+        ]
+        if len(cands) <= 1:
+            return cands[0] if cands else None
+        return min(cands, key=lambda m: (
+            g.course_code not in m.current.in_la, bool(g.year and m.year and g.year != m.year), m.omobility_id,
+        ))
+
+    def _grades_of(self, m: MobilityFacts) -> list[GradeFact]:
+        siblings = sum(1 for o in self.facts.mobilities.values() if o.receiving_hei == m.receiving_hei and o.las)
+        out = []
+        for g in self.facts.grades.values():
+            if g.hei != m.receiving_hei or (g.omobility_id is not None and g.omobility_id != m.omobility_id):
+                continue
+            if siblings > 1 and self._owner(g) is not m:
+                continue
+            out.append(g)
+        return out
+
+    def _recompute(self, m: MobilityFacts, codes: set[str] | None, trigger) -> list[RecognitionDecision]:
+        if not m.known or not m.las:
+            return []
+        rules = MobilityRules(m, self._grades_of(m), self.converter)
+        out = []
+        for key in sorted(rules.keys(codes)):
+            d = rules.decide(key)
+            if d is None:
+                continue
+            prev = m.emitted.get(key)
+            if prev is not None and prev[0] == d.id:
+                continue
+            out.append(build_decision(
+                d, omobility_id=m.omobility_id, student_esi=self.facts.esi, home_hei=m.sending_hei,
+                host_hei=m.receiving_hei, previous=prev, trace_id=trigger.trace_id or trigger.event_id,
+            ))
+            m.emitted[key] = (d.id, prev[1] + 1 if prev else 1)
+        return out
+
+    # --- persistence --------------------------------------------------------------
+
+    def to_dict(self) -> dict:
+        """JSON-compatible state (for a faust table)."""
+        return self.facts.to_dict()
+
+    @classmethod
+    def from_dict(cls, data: dict, tables: GradingTables | None = None) -> "StudentRecognition":
+        state = cls(data["esi"], tables)
+        state.facts = StudentFacts.from_dict(data)
+        return state
+
+
+def apply(state: StudentRecognition, event: Mobility | Grade | RegistrarDecision) -> list[RecognitionDecision]:
+    """Functional form of ``state.apply(event)``."""
+    return state.apply(event)
