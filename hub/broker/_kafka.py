@@ -18,7 +18,6 @@ from hub.broker._jars import LOG4J_CONFIG, Progress, resolve_classpath
 from hub.broker._process import claim_port, free_port
 
 DEFAULT_PORT = 9092
-DEFAULT_CONTROLLER_PORT = 9093
 
 # The single-node settings Kafka's own Docker image and test kits use, plus dev-friendly ones.
 _STATIC = {
@@ -63,10 +62,15 @@ class KafkaLauncher:
         self._classpath = ""
         self._java = java_binary() or "java"
 
-    def pick_ports(self) -> None:
-        """The requested port (which must be free), else 9092/9093 when free, else any free ports."""
-        self.port = claim_port(self.requested_port, DEFAULT_PORT)
-        self.controller_port = free_port(DEFAULT_CONTROLLER_PORT)
+    def pick_ports(self, client_port_too: bool = True) -> None:
+        """Client port: the requested one (which must be free), else 9092 when free, else any free port.
+
+        The controller port is any free port, picked afresh at every start: only
+        the node itself uses it, and a fixed one would often be taken.
+        """
+        if client_port_too or not self.port:
+            self.port = claim_port(self.requested_port, DEFAULT_PORT)
+        self.controller_port = free_port()
         while self.controller_port == self.port:
             self.controller_port = free_port()
 
@@ -82,7 +86,7 @@ class KafkaLauncher:
     def argv(self) -> list[str]:
         heap = f"{self.heap_mb}m"
         return [
-            self._java, f"-Xmx{heap}", "-Xms64m", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",
+            self._java, f"-Xmx{heap}", f"-Xms{min(64, self.heap_mb)}m", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",
             "-XX:+ExitOnOutOfMemoryError", "-Djava.awt.headless=true", *self._log4j(),
             "-cp", self._classpath, "kafka.Kafka", str(self._config_path()),
         ]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import atexit
 import ctypes
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -29,6 +30,7 @@ from hub.logs import get_logger
 log = get_logger(component="broker")
 
 _PR_SET_PDEATHSIG = 1
+_STACK_FRAME = re.compile(r"^\s+(at |\.\.\. \d+ more)")  # Java stack frames say little to an operator
 _live: set[BrokerProcess] = set()
 _hooks_installed = False
 
@@ -80,7 +82,8 @@ class BrokerProcess:
                 text = f.read().decode("utf-8", "replace")
         except OSError:
             return ""
-        return "\n".join(text.splitlines()[-lines:])
+        meaningful = [line for line in text.splitlines() if not _STACK_FRAME.match(line)]
+        return "\n".join(meaningful[-lines:])
 
     def stop(self, timeout: float = 15.0) -> int | None:
         """SIGTERM the process group, wait up to ``timeout`` seconds, then SIGKILL it. Returns the exit code."""

@@ -17,11 +17,12 @@ log = get_logger(component="broker")
 class Launcher(Protocol):
     engine: str
     port: int
+    requested_port: int | None
     log_path: Path
     client_hints: dict[str, object]
     limits: tuple[str, ...]
 
-    def pick_ports(self) -> None: ...
+    def pick_ports(self, client_port_too: bool = True) -> None: ...
     def prepare(self) -> None: ...
     def argv(self) -> list[str]: ...
 
@@ -73,7 +74,7 @@ class RunningBroker:
                 raise BrokerError(f"no Kafka broker answers at {self._external}: fix HUB_BOOTSTRAP_SERVERS or unset it to start an embedded broker")
             return self
         self._launcher.pick_ports()
-        self._launch(new_ports_on_retry=self._launcher_port_is_free_choice())
+        self._launch(new_client_port_on_retry=not self._launcher.requested_port)
         return self
 
     def stop(self, timeout: float = 15.0) -> None:
@@ -89,7 +90,7 @@ class RunningBroker:
         if self._launcher is None:
             raise BrokerError("an external cluster (HUB_BOOTSTRAP_SERVERS) is not restarted by the hub")
         self.stop()
-        self._launch(new_ports_on_retry=False)
+        self._launch(new_client_port_on_retry=False)
 
     def __enter__(self) -> RunningBroker:
         return self
@@ -100,16 +101,14 @@ class RunningBroker:
     def __repr__(self) -> str:
         return f"<RunningBroker engine={self.engine} bootstrap_servers={self.bootstrap_servers} pid={self.pid}>"
 
-    def _launcher_port_is_free_choice(self) -> bool:
-        return not getattr(self._launcher, "requested_port", None)
-
-    def _launch(self, new_ports_on_retry: bool) -> None:
+    def _launch(self, new_client_port_on_retry: bool) -> None:
+        """Start, wait for an answer, and retry; a retry takes new ports, keeping the client port on restarts."""
         launcher = self._launcher
         assert launcher is not None
         tail = ""
         for attempt in range(1, self._attempts + 1):
-            if attempt > 1 and new_ports_on_retry:
-                launcher.pick_ports()
+            if attempt > 1:
+                launcher.pick_ports(client_port_too=new_client_port_on_retry)
             launcher.prepare()
             started = time.monotonic()
             proc = BrokerProcess(launcher.argv(), launcher.log_path)

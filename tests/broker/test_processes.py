@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from kafka import KafkaConsumer, KafkaProducer
 
-from hub.broker import EngineUnavailable, create_topics, pid_alive, start_broker
+from hub.broker import BrokerStartFailed, EngineUnavailable, create_topics, pid_alive, start_broker
 from tests.conftest import require_service
 
 ENGINES = [pytest.param("kafka"), pytest.param("tansu", marks=pytest.mark.tansu)]
@@ -99,3 +99,16 @@ def test_killing_the_parent_leaves_no_broker(engine, tmp_path):
     finally:
         if pid_alive(broker_pid):
             os.kill(broker_pid, signal.SIGKILL)
+
+
+def test_a_broker_that_cannot_start_says_why_after_its_retries(tmp_path):
+    try:
+        broker_start = start_broker("kafka", tmp_path, port=0, heap_mb=1, attempts=2)
+    except EngineUnavailable as exc:
+        require_service("the kafka broker engine", str(exc))
+    except BrokerStartFailed as exc:
+        assert "after 2 attempts" in str(exc)
+        assert "Too small maximum heap" in exc.output_tail
+    else:
+        broker_start.stop()
+        pytest.fail("a JVM with a 1 MiB heap answered metadata requests")
