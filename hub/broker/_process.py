@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
 
-from hub.broker._errors import BrokerError
+from hub.broker._errors import BrokerError, EngineUnavailable
 from hub.logs import get_logger
 
 log = get_logger(component="broker")
@@ -60,10 +60,14 @@ class BrokerProcess:
             preexec = lambda: _die_with_parent(parent)  # noqa: E731
         elif sys.platform.startswith("linux"):
             log.warning("broker_forked_off_main_thread", hint="a SIGKILL of this process would leave the broker running")
-        self.popen = subprocess.Popen(
-            list(argv), stdin=subprocess.DEVNULL, stdout=self._out, stderr=subprocess.STDOUT,
-            env=env, process_group=0, preexec_fn=preexec, close_fds=True,
-        )
+        try:
+            self.popen = subprocess.Popen(
+                list(argv), stdin=subprocess.DEVNULL, stdout=self._out, stderr=subprocess.STDOUT,
+                env=env, process_group=0, preexec_fn=preexec, close_fds=True,
+            )
+        except OSError as exc:
+            self._out.close()
+            raise EngineUnavailable(f"could not run {argv[0]}: {exc}") from exc
         _live.add(self)
         _install_hooks()
 
