@@ -4,11 +4,17 @@
 one component key (``B:<Table B code>``, or ``X:<host code>`` for a result outside the
 learning agreement) or None while it is pending.  It is a pure function of the facts.
 
-Decisions are monotone: adding facts never turns a decided component back into
-"pending".  Where new facts withdraw a decision, the component becomes REVOKED with
-the rule that says why.  This is what makes the outcome independent of event order:
-whatever order the same events arrive in, the final decision per component is the
-same, and a component that ends pending was never decided on the way.
+Order independence: everything below is a function of the *set* of facts (see
+``facts.py``), and adding facts never turns a decided component back into pending,
+with one exception.  Where new facts withdraw a decision, the component becomes
+REVOKED with the rule that says why.  So whatever order the same events arrive in,
+the final decision per component is the same, and a component that ends pending was
+never decided on the way.  The exception: an LA version that arrives *after* results
+that occurred later than its approval.  Those results were decided under the older
+version (the newer one was not known yet); the newer version then leaves the
+component pending, and the state machine withdraws the decision (REVOKED,
+``R4-withdrawn``).  Had the version arrived first, nothing would have been decided:
+either way nothing is recognised, but one order leaves a REVOKED record.
 
 Evaluation of a Table B component under one LA version (``_table_b``):
 
@@ -133,10 +139,12 @@ class MobilityRules:
         d = self._under(cur, key, True)
         if d is None and len(m.las) > 1:
             versions = sorted(m.las)
+            cutoff = 0
             for i in range(len(versions) - 2, -1, -1):
-                dv = self._under(m.las[versions[i]], key, False)
-                if dv is not None:
-                    d = self._withdrawn(key, dv, versions[i], m.las[versions[i + 1]])
+                cutoff = max(cutoff, m.las[versions[i + 1]].occ)
+                old = m.las[versions[i]]
+                if self._decided_before(old, key, cutoff):
+                    d = self._withdrawn(key, self._under(old, key, False), old.version, m.las[versions[i + 1]])
                     break
         if d is not None and m.cancel is not None:
             inputs = dict(d.imap)
@@ -147,6 +155,36 @@ class MobilityRules:
                                   f"and any earlier decision on it is withdrawn.",
                           extra=d.id, ctx=Ctx(cur.version, d.ctx.group_id, d.ctx.host, None, d.ctx.component))
         return d
+
+    def _decided_before(self, la: LaFact, key: str, cutoff: int) -> bool:
+        """Whether ``key`` was decided under an older LA version before later versions were approved (event time)."""
+        code = key[2:]
+        if key[0] == "X":
+            return code not in la.in_la and any(g.first_seen < cutoff for g in self.by_code.get(code, ()))
+        if code not in la.table_b:
+            return False
+        if self.m.tor is not None and self.m.tor.occ < cutoff:
+            return True
+        studied = la.groups[code][1]
+        return bool(studied) and all(
+            any(g.first_pass is not None and g.first_pass < cutoff for g in self.by_code.get(a, ())) for a in studied
+        )
+
+    def withdrawn_late(self, key: str, previous_id: str) -> Candidate:
+        """The withdrawal of a decision the current facts no longer support (an LA version that arrived late)."""
+        m, cur, code = self.m, self.cur, key[2:]
+        if key[0] == "X":
+            why = f"{code} is in the learning agreement (version {cur.version})"
+        elif code not in cur.table_b:
+            why = f"{code} is not in Table B of LA version {cur.version}"
+        else:
+            waiting = [a for a in cur.groups[code][1] if self.comp(a).eff is None]
+            why = f"under LA version {cur.version}, {code} waits for a passing result of {_names(waiting) if waiting else 'its components'}"
+        return Candidate(m.omobility_id, key, S.REVOKED, "R4-withdrawn", {cur.event_id: cur.occ},
+                         lambda: f"LA version {cur.version}, approved before these results, arrived after the earlier "
+                                 f"decision was made: {why}, so that decision is withdrawn.",
+                         extra=previous_id, ctx=Ctx(cur.version, cur.groups.get(code, ("outside-la",))[0],
+                                                    (), None, cur.table_b.get(code)))
 
     def _under(self, la: LaFact, key: str, registrar: bool) -> Candidate | None:
         if key[0] == "B":

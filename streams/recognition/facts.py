@@ -4,7 +4,8 @@ Every merge below is commutative and idempotent: whatever order the events come 
 and however often, the same set of events leaves the same facts.
 
 - a result (host grade) keeps its latest event by (status REVOKED > CORRECTED > FINAL,
-  then occurred_at, then event_id), plus the earliest time any version of it passed;
+  then occurred_at, then event_id), plus the earliest time any version of it passed
+  and the earliest time any version of it occurred;
 - a mobility keeps every approved LA version it saw (the highest one is current,
   older ones tell which decisions a new version withdraws), the earliest ToR and
   cancellation, and registrar decisions;
@@ -41,6 +42,7 @@ class GradeFact:
     __slots__ = (
         "hei", "result_id", "course_code", "label", "scheme_id", "readable", "passed", "ects", "attempt",
         "assessed_on", "status", "occ", "event_id", "isced", "year", "omobility_id", "trace_id", "first_pass",
+        "first_seen",
     )
     FIELDS = __slots__
 
@@ -62,7 +64,7 @@ class GradeFact:
             readable=readable, passed=passed and status != "REVOKED", ects=str(g.ects), attempt=g.attempt,
             assessed_on=g.assessed_on.isoformat(), status=status, occ=occ, event_id=g.event_id,
             isced=g.isced_code or None, year=g.academic_year or None, omobility_id=g.omobility_id or None,
-            trace_id=g.trace_id or "", first_pass=occ if passed and status != "REVOKED" else None,
+            trace_id=g.trace_id or "", first_pass=occ if passed and status != "REVOKED" else None, first_seen=occ,
         )
 
     @property
@@ -82,11 +84,13 @@ class GradeFact:
         changed = False
         if new.first_pass is not None and (self.first_pass is None or new.first_pass < self.first_pass):
             self.first_pass, changed = new.first_pass, True
+        if new.first_seen < self.first_seen:
+            self.first_seen, changed = new.first_seen, True
         if new.order > self.order:
-            keep = self.first_pass
+            keep = self.first_pass, self.first_seen
             for name in self.__slots__:
                 setattr(self, name, getattr(new, name))
-            self.first_pass = keep
+            self.first_pass, self.first_seen = keep
             changed = True
         return changed
 
@@ -198,7 +202,7 @@ class MobilityFacts:
     tor: Moment | None = None
     cancel: Moment | None = None
     registrar: dict[str, RegistrarFact] = field(default_factory=dict)
-    emitted: dict[str, tuple[str, int]] = field(default_factory=dict)  # key -> (decision_id, version)
+    emitted: dict[str, tuple[str, int, str]] = field(default_factory=dict)  # key -> (decision_id, version, status)
 
     @property
     def known(self) -> bool:
@@ -267,7 +271,7 @@ class MobilityFacts:
         m.tor = Moment(*d["tor"]) if d["tor"] else None
         m.cancel = Moment(*d["cancel"]) if d["cancel"] else None
         m.registrar = {r[0]: RegistrarFact(*r) for r in d["registrar"]}
-        m.emitted = {k: (v[0], v[1]) for k, v in d["emitted"].items()}
+        m.emitted = {k: (v[0], v[1], v[2]) for k, v in d["emitted"].items()}
         return m
 
 

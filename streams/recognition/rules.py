@@ -129,16 +129,19 @@ class StudentRecognition:
         out = []
         for key in sorted(rules.keys(codes)):
             d = rules.decide(key)
-            if d is None:
-                continue
             prev = m.emitted.get(key)
+            if d is None:
+                if prev is None or prev[2] == "REVOKED":
+                    continue
+                d = rules.withdrawn_late(key, prev[0])
             if prev is not None and prev[0] == d.id:
                 continue
             out.append(build_decision(
                 d, omobility_id=m.omobility_id, student_esi=self.facts.esi, home_hei=m.sending_hei,
-                host_hei=m.receiving_hei, previous=prev, trace_id=trigger.trace_id or trigger.event_id,
+                host_hei=m.receiving_hei, previous=prev[:2] if prev else None,
+                trace_id=trigger.trace_id or trigger.event_id,
             ))
-            m.emitted[key] = (d.id, prev[1] + 1 if prev else 1)
+            m.emitted[key] = (d.id, prev[1] + 1 if prev else 1, d.status.value)
         return out
 
     # --- persistence --------------------------------------------------------------
