@@ -1,0 +1,118 @@
+"""Live updates: server-sent events that push the monitor's sections and tell open pages the ledger changed.
+
+One stream per open page.  It looks at the ledger's change token every
+``WebState.live_interval`` seconds (0.4 s by default, so a change shows within
+well under 2 s); the monitor's numbers are computed once per ledger version and
+shared by every open monitor, then shaped per user (mobility ids only where
+their role allows).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
+from markupsafe import Markup
+from starlette.concurrency import run_in_threadpool
+
+from .accounts import Principal, Role
+from .app import WebState
+from .charts import ects_bars, flow_matrix, funnel_bars
+from .readmodel import MonitorData
+from .security import require
+from .service import monitor_view
+
+__all__ = ["monitor_data", "monitor_sections", "ops_section", "router"]
+
+router = APIRouter(include_in_schema=False)
+_cache_lock = threading.Lock()
+HEARTBEAT = 15.0
+
+
+def _version(state: WebState) -> str:
+    # one look at the ledger per interval, shared by every open stream
+    with _cache_lock:
+        cached = getattr(state, "_version_cache", None)
+        if cached and time.monotonic() - cached[1] < state.live_interval / 2:
+            return cached[0]
+    value = state.model.version()
+    with _cache_lock:
+        state._version_cache = (value, time.monotonic())  # type: ignore[attr-defined]
+    return value
+
+
+def monitor_data(state: WebState) -> MonitorData:
+    version = _version(state)
+    with _cache_lock:
+        cached = getattr(state, "_monitor_cache", None)
+        if cached and cached[0] == version:
+            return cached[1]
+    data = state.model.monitor()
+    with _cache_lock:
+        state._monitor_cache = (version, data)  # type: ignore[attr-defined]
+    return data
+
+
+def _macros(request: Request):
+    return request.app.state.templates.env.get_template("_monitor.html").module
+
+
+def monitor_sections(request: Request, p: Principal) -> dict[str, Markup]:
+    state: WebState = request.app.state.web
+    data = monitor_data(state)
+    view = monitor_view(data, p)
+    m = _macros(request)
+    return {
+        "flows": flow_matrix(data),
+        "funnel": funnel_bars(data),
+        "ects": ects_bars(data),
+        "deadlines": m.deadlines(view["deadlines"]),
+        "decisions": m.decisions(view["decisions"], data.cancelled),
+        "ops": ops_section(request, p),
+    }
+
+
+def ops_section(request: Request, p: Principal) -> Markup:
+    ops = request.app.state.web.ops
+    snap = ops.snapshot() if ops else None
+    return _macros(request).ops(snap, p.role is Role.ADMIN)
+
+
+def _sse(event: str, data: dict) -> bytes:
+    return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
+
+
+@router.get("/events")
+async def events(request: Request, stream: str = Query("monitor", pattern="^(monitor|ledger)$")) -> StreamingResponse:
+    """``monitor``: the monitor's sections as HTML on every ledger change, the ops panel every second.
+    ``ledger``: the ledger's version on every change (inbox and decision pages re-fetch their part)."""
+    p = require(request) if stream == "monitor" else require(request, Role.REGISTRAR, Role.ADMIN)
+    state: WebState = request.app.state.web
+
+    async def gen():
+        last_version, last_ops, last_beat = None, 0.0, time.monotonic()
+        yield b"retry: 1000\n\n"
+        while not state.stopping and not await request.is_disconnected():
+            version = await run_in_threadpool(_version, state)
+            now = time.monotonic()
+            if version != last_version:
+                if stream == "monitor":
+                    sections = await run_in_threadpool(monitor_sections, request, p)
+                    yield _sse("monitor", {"version": version, "sections": {k: str(v) for k, v in sections.items()}})
+                    last_ops = now
+                else:
+                    yield _sse("ledger", {"version": version, "first": last_version is None})
+                last_version, last_beat = version, now
+            elif stream == "monitor" and now - last_ops >= 1.0:
+                yield _sse("ops", {"html": str(ops_section(request, p))})
+                last_ops = last_beat = now
+            elif now - last_beat >= HEARTBEAT:
+                yield b": ping\n\n"
+                last_beat = now
+            await asyncio.sleep(state.live_interval)
+
+    return StreamingResponse(gen(), media_type="text/event-stream", headers={"X-Accel-Buffering": "no"})
