@@ -50,7 +50,9 @@ def bind(host: str = "127.0.0.1", port: int | None = 0) -> socket.socket:
     """A listening socket: ``port`` 0 = any free port; ``None`` = 8081 when free, else any free port."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     for candidate in ([DEFAULT_PORT, 0] if port is None else [port]):
-        sock = socket.socket(family, socket.SOCK_STREAM)
+        # proto must be IPPROTO_TCP: asyncio sets TCP_NODELAY on accepted connections only then,
+        # and without it every keep-alive answer waits ~40 ms for a delayed ACK
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, candidate))

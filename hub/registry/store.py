@@ -194,11 +194,12 @@ class RegistryStore:
             level = self._level(c, subject)
             if version == "all":
                 rows = self._rows(c, subject, deleted=False, missing_ok=True)
+                existing = [(r.version, self._schema_text(c, r.schema_id)) for r in rows]
             else:
-                rows = [self._version(c, subject, version if isinstance(version, int) else None)]
+                found = self._version(c, subject, version if isinstance(version, int) else None)
+                existing = [(found.version, found.schema)]
                 level = level.removesuffix("_TRANSITIVE")
-            existing = [self._schema_text(c, r.schema_id) for r in rows]
-        return compat.check_compatibility(schema_text, existing, level, versions=[r.version for r in rows])
+        return compat.check_compatibility(schema_text, [s for _, s in existing], level, versions=[v for v, _ in existing])
 
     # --- writes -------------------------------------------------------------------------
 
