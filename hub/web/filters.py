@@ -40,7 +40,8 @@ def table(ref: TableRef) -> str:
     if ref.source is TableSource.ECTS_SCALE:
         return f"{ref.scheme_id} ({_SOURCES[ref.source]})"
     group = "all fields" if ref.reference_group in ("*", "") else f"ISCED {ref.reference_group}"
-    return f"{ref.hei} {ref.scheme_id}, {group}, {ref.academic_year} ({_SOURCES[ref.source]})"
+    scheme = ref.scheme_id if ref.scheme_id.startswith(ref.hei) else f"{ref.hei} {ref.scheme_id}"
+    return f"{scheme}, {group}, {ref.academic_year} ({_SOURCES[ref.source]})"
 
 
 def band(b: Band) -> str:
