@@ -191,7 +191,7 @@ class AvroDeserializer:
             if reader is None or _key(_without_uuid(writer)) == _key(_without_uuid(reader)):
                 plan = (fastavro.parse_schema(_without_uuid(reader if reader is not None else writer)), None)
             else:
-                plan = (fastavro.parse_schema(writer), fastavro.parse_schema(_without_uuid(reader)))
+                plan = (fastavro.parse_schema(_without_uuid(writer)), fastavro.parse_schema(_without_uuid(reader)))
         except Exception as exc:  # a registered schema fastavro cannot use
             raise DecodeError(f"schema {schema_id} cannot be used: {exc}", data, topic, partition, offset, schema_id) from exc
         self._plans[(schema_id, topic)] = plan
@@ -210,7 +210,11 @@ def _key(schema: Any) -> str:
 
 
 def _without_uuid(schema: Any) -> Any:
-    """The schema with uuid logical types dropped, so uuids read as ``str`` (fastavro would make ``UUID``)."""
+    """The schema with uuid logical types dropped, so uuids read as ``str``.
+
+    fastavro makes ``UUID`` objects when either side of a read carries the
+    logical type, so both the writer's and the reader's schema go through this.
+    """
     if isinstance(schema, list):
         return [_without_uuid(s) for s in schema]
     if isinstance(schema, dict):
