@@ -202,7 +202,7 @@ class MobilityFacts:
     tor: Moment | None = None
     cancel: Moment | None = None
     registrar: dict[str, RegistrarFact] = field(default_factory=dict)
-    emitted: dict[str, tuple[str, int, str]] = field(default_factory=dict)  # key -> (decision_id, version, status)
+    emitted: dict[str, tuple[str, int, str]] = field(default_factory=dict)  # key -> (decision_id, version, rule)
 
     @property
     def known(self) -> bool:

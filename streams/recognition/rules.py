@@ -131,7 +131,7 @@ class StudentRecognition:
             d = rules.decide(key)
             prev = m.emitted.get(key)
             if d is None:
-                if prev is None or prev[2] == "REVOKED":
+                if prev is None or prev[2] == "R4-withdrawn":
                     continue
                 d = rules.withdrawn_late(key, prev[0])
             if prev is not None and prev[0] == d.id:
@@ -141,7 +141,7 @@ class StudentRecognition:
                 host_hei=m.receiving_hei, previous=prev[:2] if prev else None,
                 trace_id=trigger.trace_id or trigger.event_id,
             ))
-            m.emitted[key] = (d.id, prev[1] + 1 if prev else 1, d.status.value)
+            m.emitted[key] = (d.id, prev[1] + 1 if prev else 1, d.rule)
         return out
 
     # --- persistence --------------------------------------------------------------
