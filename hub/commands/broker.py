@@ -6,11 +6,15 @@ import signal
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from hub.logs import configure_logging
 from hub.settings import load_settings
+
+if TYPE_CHECKING:
+    from hub.broker import RunningBroker
 
 EPILOG = """\b
 Engines:
@@ -58,7 +62,8 @@ def broker(engine: str | None, port: int | None, data_dir: Path | None, partitio
 
     Prints the engine, why it was chosen, the bootstrap address to give
     clients, and the data folder; stops the broker cleanly on Ctrl-C or
-    SIGTERM (no broker process is ever left behind).
+    SIGTERM (no broker process is ever left behind). With
+    HUB_BOOTSTRAP_SERVERS set it only creates the topics there and exits.
     """
     from hub.broker import DEFAULT_HEAP_MB, BrokerError, ensure_topics, start_broker
 
@@ -75,6 +80,10 @@ def broker(engine: str | None, port: int | None, data_dir: Path | None, partitio
         )
         created = ensure_topics(running.bootstrap_servers, settings.partitions, settings.replication_factor, engine=running.engine)
         _print_summary(running, len(created))
+        if running.engine == "external":
+            return  # nothing of ours runs: the topics are there, done
+        click.echo(f"\nExport HUB_BOOTSTRAP_SERVERS={running.bootstrap_servers} for other hub commands. Ctrl-C stops the broker.")
+        sys.stdout.flush()
         while True:
             time.sleep(3600)
     except _Stop:
@@ -87,7 +96,7 @@ def broker(engine: str | None, port: int | None, data_dir: Path | None, partitio
             running.stop()
 
 
-def _print_summary(running: object, created: int) -> None:
+def _print_summary(running: RunningBroker, created: int) -> None:
     rows = [
         ("engine", running.engine),
         ("why", running.why),
@@ -103,5 +112,3 @@ def _print_summary(running: object, created: int) -> None:
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
         click.echo(f"{key.ljust(width)}  {value}")
-    click.echo(f"\nExport HUB_BOOTSTRAP_SERVERS={running.bootstrap_servers} for other hub commands. Ctrl-C stops the broker.")
-    sys.stdout.flush()
