@@ -16,7 +16,7 @@ DEFAULT_PORT = 8081
 DB_FILE = "registry.sqlite"
 
 
-class RegistryStartError(RuntimeError):
+class RegistryStartError(OSError):
     """The registry could not start (port taken, data folder unusable); the message says what to change."""
 
 
