@@ -106,6 +106,8 @@ def features_for(rng: Rand, index: int, forced_order: list[str]) -> frozenset[st
         chosen.discard("missing_result")
     if "no_tor" in chosen:
         chosen.discard("late_tor")
+        if "fail_final" not in chosen:  # so that some group is still open when the year ends
+            chosen.add("missing_result")
     return frozenset(chosen)
 
 

@@ -37,12 +37,17 @@ GET_ROOT = {"omobilities": ("omobilities-get-response", NS_OMOBILITIES),
             "imobility-tors": ("imobility-tors-get-response", NS_TORS)}
 
 
-def document(api: str, body: str) -> str:
+def header(api: str) -> str:
+    """The first two lines of a ``get`` response: the XML declaration and the root's start tag."""
     root, ns = GET_ROOT[api]
     extra = f' xmlns:hx="{NS_HX}"' if api != "imobility-tors" else ""
     if api == "omobility-las":
         extra += f' xmlns:trm="{NS_TRM}"'
-    return f'<?xml version="1.0" encoding="UTF-8"?>\n<{root} xmlns="{ns}"{extra}>\n{body}\n</{root}>\n'
+    return f'<?xml version="1.0" encoding="UTF-8"?>\n<{root} xmlns="{ns}"{extra}>\n'
+
+
+def document(api: str, body: str) -> str:
+    return f"{header(api)}{body}\n</{GET_ROOT[api][0]}>\n"
 
 
 def _t(tag: str, value: object) -> str:
