@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import copy
 import json
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 from importlib.resources.abc import Traversable
 from typing import Any
@@ -25,12 +25,12 @@ from schemas.catalogue import BY_NAME
 
 __all__ = [
     "UnknownRecord",
-    "record_names",
     "load_schema",
-    "schema_text",
     "parsed_schema",
-    "schema_for_topic",
+    "record_names",
     "released_versions",
+    "schema_for_topic",
+    "schema_text",
 ]
 
 
@@ -48,7 +48,7 @@ def record_names() -> tuple[str, ...]:
     return tuple(sorted(p.name[: -len(".avsc")] for p in _avro_dir().iterdir() if p.name.endswith(".avsc")))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _raw(record_name: str) -> dict[str, Any]:
     if record_name not in record_names():
         raise UnknownRecord(f"no schemas/avro/{record_name}.avsc; known records: {', '.join(record_names())}")
@@ -61,13 +61,13 @@ def load_schema(record_name: str) -> dict[str, Any]:
     return copy.deepcopy(_raw(record_name))
 
 
-@lru_cache(maxsize=None)
+@cache
 def schema_text(record_name: str) -> str:
     """The schema as compact JSON text, the form sent to the registry."""
     return json.dumps(_raw(record_name), separators=(",", ":"), ensure_ascii=False)
 
 
-@lru_cache(maxsize=None)
+@cache
 def parsed_schema(record_name: str) -> Any:
     """The fastavro-parsed schema (parsed once per process; treat it as read-only)."""
     return fastavro.parse_schema(load_schema(record_name))

@@ -25,7 +25,7 @@ import avro.compatibility as _avro_compat
 import avro.schema
 import fastavro
 
-__all__ = ["LEVELS", "DEFAULT_LEVEL", "InvalidSchema", "InvalidLevel", "validate_schema", "check_compatibility"]
+__all__ = ["DEFAULT_LEVEL", "LEVELS", "InvalidLevel", "InvalidSchema", "check_compatibility", "validate_schema"]
 
 LEVELS = ("BACKWARD", "BACKWARD_TRANSITIVE", "FORWARD", "FORWARD_TRANSITIVE", "FULL", "FULL_TRANSITIVE", "NONE")
 DEFAULT_LEVEL = "BACKWARD"

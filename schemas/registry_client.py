@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 from urllib.parse import quote
 
 import httpx
@@ -29,15 +29,15 @@ from schemas.catalogue import TOPICS
 
 __all__ = [
     "DEFAULT_REGISTRY_URL",
-    "RegistryClient",
+    "IncompatibleSchema",
     "RegisteredSchema",
+    "RegistryClient",
     "RegistryError",
     "RegistryUnavailable",
+    "SchemaNotFound",
+    "SchemaRejected",
     "SubjectNotFound",
     "VersionNotFound",
-    "SchemaNotFound",
-    "IncompatibleSchema",
-    "SchemaRejected",
     "register_all",
 ]
 
@@ -129,7 +129,7 @@ class RegistryClient:
     def close(self) -> None:
         self._http.close()
 
-    def __enter__(self) -> RegistryClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -31,13 +31,13 @@ from schemas.registry_client import RegistryClient, SchemaNotFound
 
 __all__ = [
     "MAGIC_BYTE",
-    "Serializer",
-    "Deserializer",
-    "SerdeError",
-    "EncodeError",
-    "DecodeError",
-    "AvroSerializer",
     "AvroDeserializer",
+    "AvroSerializer",
+    "DecodeError",
+    "Deserializer",
+    "EncodeError",
+    "SerdeError",
+    "Serializer",
     "schema_id_of",
 ]
 

@@ -197,7 +197,7 @@ def _sample(schema: Any, named: dict[str, Any]) -> Any:
     if logical == "uuid":
         return str(uuid.uuid4())
     if logical == "timestamp-millis":
-        return dt.datetime(2026, 1, 20, 9, 30, 12, 345000, tzinfo=dt.timezone.utc)
+        return dt.datetime(2026, 1, 20, 9, 30, 12, 345000, tzinfo=dt.UTC)
     if logical == "date":
         return dt.date(2026, 1, 14)
     if logical == "decimal":

@@ -10,7 +10,14 @@ tools) talk to it over the same REST API as Confluent Schema Registry.
 
 from hub.registry.api import MEDIA_TYPE, create_app
 from hub.registry.errors import RegistryFault
-from hub.registry.server import DEFAULT_PORT, RegistryStartError, RunningRegistry, bind, run_registry, serve_registry
+from hub.registry.server import (
+    DEFAULT_PORT,
+    RegistryStartError,
+    RunningRegistry,
+    bind,
+    run_registry,
+    serve_registry,
+)
 from hub.registry.store import RegistryStore
 
 __all__ = [

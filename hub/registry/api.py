@@ -136,7 +136,7 @@ def create_app(db_url_or_path: str | Path, max_body_bytes: int = MAX_BODY_BYTES)
         return {"compatibility": level}
 
     @app.get("/config/{subject}")
-    async def get_subject_config(subject: str, defaultToGlobal: bool = False) -> dict[str, str]:  # noqa: N803
+    async def get_subject_config(subject: str, defaultToGlobal: bool = False) -> dict[str, str]:
         return {"compatibilityLevel": store.level(_subject(subject), fallback=defaultToGlobal)}
 
     @app.put("/config/{subject}")

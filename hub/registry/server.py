@@ -7,6 +7,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Self
 
 import uvicorn
 
@@ -39,7 +40,7 @@ class RunningRegistry:
     def running(self) -> bool:
         return self._thread.is_alive()
 
-    def __enter__(self) -> RunningRegistry:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -185,7 +185,7 @@ def test_ids_stable_across_restart(tmp_path: Path) -> None:
 def test_default_port_falls_back_when_taken(tmp_path: Path) -> None:
     from hub.registry import bind
 
-    with bind("127.0.0.1", None) as first:  # takes 8081 when free, so the registry must fall back
-        with serve_registry(tmp_path, port=None) as running:
-            assert running.port not in (0, first.getsockname()[1])
-            assert httpx.get(f"{running.url}/subjects").json() == []
+    # the first bind takes 8081 when free, so the registry must fall back
+    with bind("127.0.0.1", None) as first, serve_registry(tmp_path, port=None) as running:
+        assert running.port not in (0, first.getsockname()[1])
+        assert httpx.get(f"{running.url}/subjects").json() == []

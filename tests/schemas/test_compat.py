@@ -8,7 +8,13 @@ from typing import Any
 import pytest
 
 from schemas.avro_files import load_schema, record_names, released_versions
-from schemas.compat import LEVELS, InvalidLevel, InvalidSchema, check_compatibility, validate_schema
+from schemas.compat import (
+    LEVELS,
+    InvalidLevel,
+    InvalidSchema,
+    check_compatibility,
+    validate_schema,
+)
 
 
 def record(*fields: dict[str, Any]) -> dict[str, Any]:

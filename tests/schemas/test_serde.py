@@ -7,7 +7,7 @@ import io
 import struct
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -18,11 +18,19 @@ from hub.registry import RunningRegistry
 from schemas.avro_files import load_schema, parsed_schema
 from schemas.catalogue import TOPICS
 from schemas.registry_client import RegistryClient, RegistryUnavailable
-from schemas.serde import AvroDeserializer, AvroSerializer, DecodeError, Deserializer, EncodeError, Serializer, schema_id_of
+from schemas.serde import (
+    AvroDeserializer,
+    AvroSerializer,
+    DecodeError,
+    Deserializer,
+    EncodeError,
+    Serializer,
+    schema_id_of,
+)
 from tests.registry.fixtures import registry, subject  # noqa: F401
 
-T0 = datetime(2026, 1, 20, 9, 30, 12, 345000, tzinfo=timezone.utc)
-T1 = datetime(2026, 1, 20, 9, 30, 13, 1000, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 20, 9, 30, 12, 345000, tzinfo=UTC)
+T1 = datetime(2026, 1, 20, 9, 30, 13, 1000, tzinfo=UTC)
 ESI = "urn:schac:personalUniqueCode:int:esi:hh.se:19990101-1234"
 
 
