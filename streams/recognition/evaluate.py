@@ -22,19 +22,26 @@ Evaluation of a Table B component under one LA version (``_table_b``):
    attempt counts) → AUTO_RECOGNISED (R2-all-passed, or R4-corrected if a result was
    corrected) with the Table B ECTS and a converted grade; NEEDS_REVIEW (R2-conditions)
    if the component has recognition conditions;
-2. else, the ToR is issued → NOT_RECOGNISED naming the failed component(s)
+2. else, every component passed at some point and a result that passed was since
+   revoked (none of its results is left) → REVOKED (R4-revoked);
+3. else, the ToR is issued → NOT_RECOGNISED naming the failed component(s)
    (R3-failed-at-tor), or NEEDS_REVIEW naming the missing result(s) (R3-missing-at-tor);
-3. else, every component passed at some point but a result was since revoked or
-   corrected to a fail → REVOKED (R4-revoked / R4-corrected);
-4. else pending.
+4. else, every component passed at some point but one was since corrected to a fail
+   → REVOKED (R4-corrected): the recognition is withdrawn until a resit passes;
+5. else pending.
 
-Across versions (``decide``): the current (highest) version decides; if the component
-is pending there but an older version decides it, the component is REVOKED
-(R4-left-table-b, or R4-la-changed when its group changed).  A cancelled mobility
-turns every decided component into REVOKED (R4-cancelled).  A registrar decision
-whose ``decision_id`` is the current NEEDS_REVIEW / NOT_RECOGNISED decision (or the
-manual decision that followed it) makes it MANUALLY_RECOGNISED (R6-manual-approve)
-or REJECTED (R6-manual-reject); the latest such registrar decision counts.
+A host result for a course outside Table A is a NEEDS_REVIEW item (R1-outside-la),
+REVOKED once all its results are revoked.
+
+Across versions (``decide``): the current (highest) version decides.  A component
+that was in Table B of an older version but is not in the current one is REVOKED
+(R4-left-table-b).  A component pending under the current version that an older
+version had decided before the newer versions were approved (event time) is REVOKED
+(R4-la-changed).  A cancelled mobility revokes every component of its current Table B
+and every decision (R4-cancelled).  A registrar decision whose ``decision_id`` is the
+current NEEDS_REVIEW / NOT_RECOGNISED decision (or the manual decision that followed
+it) makes it MANUALLY_RECOGNISED (R6-manual-approve) or REJECTED (R6-manual-reject);
+the latest such registrar decision counts.
 """
 
 from __future__ import annotations
@@ -138,23 +145,42 @@ class MobilityRules:
             return None
         d = self._under(cur, key, True)
         if d is None and len(m.las) > 1:
-            versions = sorted(m.las)
-            cutoff = 0
-            for i in range(len(versions) - 2, -1, -1):
-                cutoff = max(cutoff, m.las[versions[i + 1]].occ)
-                old = m.las[versions[i]]
-                if self._decided_before(old, key, cutoff):
-                    d = self._withdrawn(key, self._under(old, key, False), old.version, m.las[versions[i + 1]])
-                    break
-        if d is not None and m.cancel is not None:
-            inputs = dict(d.imap)
-            inputs[m.cancel.event_id] = m.cancel.occ
+            d = self._from_older(key)
+        if m.cancel is not None and (d is None or d.status is not S.REVOKED):
             code = key[2:]
+            if d is None and not (key[0] == "B" and code in cur.table_b):
+                return None
+            inputs = dict(d.imap) if d is not None else {}
+            inputs[m.cancel.event_id] = m.cancel.occ
+            ctx = d.ctx if d is not None else Ctx(cur.version, cur.groups[code][0], (), None, cur.table_b[code])
             d = Candidate(m.omobility_id, key, S.REVOKED, "R4-cancelled", inputs,
                           lambda: f"Mobility {m.omobility_id} was cancelled: {code} is not recognised "
                                   f"and any earlier decision on it is withdrawn.",
-                          extra=d.id, ctx=Ctx(cur.version, d.ctx.group_id, d.ctx.host, None, d.ctx.component))
+                          extra=d.id if d is not None else "", ctx=Ctx(cur.version, ctx.group_id, ctx.host, None, ctx.component))
         return d
+
+    def _from_older(self, key: str) -> Candidate | None:
+        """REVOKED for a component an older LA version had and the current one drops or now leaves pending."""
+        m, cur, code = self.m, self.cur, key[2:]
+        versions = sorted(m.las)
+        if key[0] == "B" and code not in cur.table_b:
+            holders = [v for v in versions[:-1] if code in m.las[v].table_b]
+            if not holders:
+                return None
+            old = m.las[holders[-1]]
+            successor = m.las[versions[versions.index(old.version) + 1]]
+            group_id = old.groups[code][0]
+            return Candidate(m.omobility_id, key, S.REVOKED, "R4-left-table-b", {successor.event_id: successor.occ},
+                             lambda: f"{code} left Table B in LA version {successor.version}: it is not recognised "
+                                     f"and any earlier decision on it is withdrawn.",
+                             ctx=Ctx(cur.version, group_id, (), None, old.table_b[code]))
+        cutoff = 0
+        for i in range(len(versions) - 2, -1, -1):
+            cutoff = max(cutoff, m.las[versions[i + 1]].occ)
+            old = m.las[versions[i]]
+            if self._decided_before(old, key, cutoff):
+                return self._withdrawn(key, self._under(old, key, False), old.version, m.las[versions[i + 1]])
+        return None
 
     def _decided_before(self, la: LaFact, key: str, cutoff: int) -> bool:
         """Whether ``key`` was decided under an older LA version before later versions were approved (event time)."""
@@ -196,20 +222,14 @@ class MobilityRules:
         inputs = dict(old.imap)
         inputs[successor.event_id] = successor.occ
         if key[0] == "X":
-            rule = "R4-la-changed"
             why = (f"{code} is part of the learning agreement since version {successor.version}: the review item "
                    f"for it as a course outside the LA is withdrawn; it is decided with its group.")
-        elif code not in cur.table_b:
-            rule = "R4-left-table-b"
-            why = (f"{code} left Table B in LA version {successor.version}: its decision under version "
-                   f"{old_version} is withdrawn and it is not recognised.")
         else:
-            rule = "R4-la-changed"
             waiting = [a for a in cur.groups[code][1] if self.comp(a).eff is None]
             why = (f"LA version {successor.version} changed what {code} needs; under version {cur.version} it waits "
                    f"for a passing result of {_names(waiting) if waiting else 'its components'}, so its decision "
                    f"under version {old_version} is withdrawn.")
-        return Candidate(self.m.omobility_id, key, S.REVOKED, rule, inputs, lambda: why, extra=old.id,
+        return Candidate(self.m.omobility_id, key, S.REVOKED, "R4-la-changed", inputs, lambda: why, extra=old.id,
                          ctx=Ctx(cur.version, old.ctx.group_id, old.ctx.host, None, old.ctx.component))
 
     # --- one LA version -----------------------------------------------------------
@@ -248,21 +268,22 @@ class MobilityRules:
             return Candidate(m.omobility_id, key, S.AUTO_RECOGNISED, rule, inputs,
                              lambda: f"{passed}{after}; {fmt_ects(b.ects)} ECTS recognised for {code} {clause}.",
                              ects=b.ects, grade=converted.label if converted else None, extra=extra, ctx=ctx)
+        lost = [c for c in comps if c.eff is None]
+        if studied and all(c.eff is not None or c.ever for c in comps):
+            revoked = [c.code for c in lost if not any(g.live for g in c.results)]
+            if revoked or m.tor is None:
+                inputs = {c.eff.event_id: c.eff.occ for c in comps if c.eff is not None}
+                inputs.update({c.latest.event_id: c.latest.occ for c in lost})
+                if revoked:
+                    rule, why = "R4-revoked", (f"{host} revoked the result of {_names(revoked)}: {code} is not recognised "
+                                               f"and any earlier recognition is withdrawn.")
+                else:
+                    rule, why = "R4-corrected", (f"{host} changed {_names(_grade_text(c.latest) for c in lost)} to a failing "
+                                                 f"grade: {code} is not recognised until a passing result arrives.")
+                return Candidate(m.omobility_id, key, S.REVOKED, rule, inputs, lambda: why, extra=extra,
+                                 ctx=Ctx(la.version, group_id, [c.latest for c in comps], None, b))
         if m.tor is not None:
             return self._at_tor(la, code, b, group_id, comps, extra, registrar)
-        if studied and all(c.eff is not None or c.ever for c in comps):
-            lost = [c for c in comps if c.eff is None]
-            inputs = {c.eff.event_id: c.eff.occ for c in comps if c.eff is not None}
-            inputs.update({c.latest.event_id: c.latest.occ for c in lost})
-            revoked = [c.code for c in lost if c.revoked]
-            if revoked:
-                rule, why = "R4-revoked", (f"{host} revoked the result of {_names(revoked)}: {code} is not recognised "
-                                           f"and any earlier recognition is withdrawn.")
-            else:
-                rule, why = "R4-corrected", (f"{host} changed {_names(_grade_text(c.latest) for c in lost)} to a failing "
-                                             f"grade: {code} is not recognised until a passing result arrives.")
-            return Candidate(m.omobility_id, key, S.REVOKED, rule, inputs, lambda: why, extra=extra,
-                             ctx=Ctx(la.version, group_id, [c.latest for c in comps], None, b))
         return None
 
     def _at_tor(self, la, code, b, group_id, comps, extra, registrar) -> Candidate:

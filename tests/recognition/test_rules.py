@@ -154,6 +154,13 @@ def test_corrections_and_revocations_supersede_the_decision(second, status, rule
         assert f1[1].ects == 0
 
 
+def test_a_revoked_result_stays_revoked_at_the_tor():
+    s = Student()
+    out = final(run(start(s) + [s.grade("TM1", "15", result="R1"), s.grade("TM1", "15", result="R1", status="REVOKED", day=110),
+                                s.mobility("TOR_ISSUED", 150)]))
+    assert (out[("M1", "F1")].status, out[("M1", "F1")].rule) == (S.REVOKED, "R4-revoked")
+
+
 def test_a_new_la_version_redecides_every_group():
     s = Student()
     v2 = la(2, [comp("TM1", 5), comp("TM3", 5)], [comp("F1", 6, "Databases"), comp("F3", 5)],
@@ -191,8 +198,17 @@ def test_a_cancelled_mobility_revokes_its_decisions():
     out = run(start(s) + [s.grade("TM1", "15"), s.grade("TM9", "12"), s.mobility("CANCELLED", 130)])
     last = final(out)
     assert {k[1]: (d.status, d.rule) for k, d in last.items()} == {
-        "F1": (S.REVOKED, "R4-cancelled"), "TM9": (S.REVOKED, "R4-cancelled")}
+        "F1": (S.REVOKED, "R4-cancelled"), "F2": (S.REVOKED, "R4-cancelled"), "TM9": (S.REVOKED, "R4-cancelled")}
     assert all(d.ects == 0 for d in last.values())
+    assert [d.version for d in out if d.home_component == "F2"] == [1]  # F2 was pending: closed all the same
+
+
+def test_a_component_dropped_before_any_result_is_closed_as_left_table_b():
+    s = Student()
+    v2 = la(2, [comp("TM1")], [comp("F1", 6)], groups=[("g1", ["TM1"], ["F1"])])
+    out = run(start(s) + [s.approved(v2, day=10)])
+    assert [(d.home_component, d.status, d.rule, d.version) for d in out] == [("F2", S.REVOKED, "R4-left-table-b", 1)]
+    assert out[0].home_component_title == "Networks"
 
 
 def _reviewed(s: Student):
