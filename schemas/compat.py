@@ -19,6 +19,7 @@ import contextvars
 import json
 import warnings
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 import avro.compatibility as _avro_compat
@@ -48,31 +49,44 @@ def validate_schema(schema: SchemaLike) -> Any:
     names and duplicates, fastavro checks defaults and logical types (it is the
     one that encodes, so it must accept the schema too).
     """
+    text = _as_text(schema)
+    _parsed(text)
+    return json.loads(text)
+
+
+def _as_text(schema: SchemaLike) -> str:
     if isinstance(schema, str):
-        try:
-            value = json.loads(schema)
-        except (ValueError, RecursionError) as exc:
-            raise InvalidSchema(f"schema is not valid JSON: {exc}") from exc
-    else:
-        value = schema
-    _parse(value)
+        return schema
+    try:
+        return json.dumps(schema, separators=(",", ":"))
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise InvalidSchema(f"schema is not JSON: {exc}") from exc
+
+
+def _parsed(text: str) -> avro.schema.Schema:
+    """Apache Avro's parse of a checked schema; cached (the registry checks the same texts again and again),
+    except for huge texts, which a hostile client could use to fill the memory."""
+    return _parse_cached(text) if len(text) <= 256 * 1024 else _parse(text)
+
+
+@lru_cache(maxsize=1024)
+def _parse_cached(text: str) -> avro.schema.Schema:
+    return _parse(text)
+
+
+def _parse(text: str) -> avro.schema.Schema:
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise InvalidSchema(f"schema is not valid JSON: {exc}") from exc
     try:
         fastavro.parse_schema(value)
-    except RecursionError as exc:
-        raise InvalidSchema("invalid Avro schema: nested too deeply") from exc
-    except Exception as exc:  # fastavro raises many kinds (SchemaParseException, UnknownType, TypeError, ...)
-        raise InvalidSchema(f"invalid Avro schema: {exc}") from exc
-    return value
-
-
-def _parse(value: Any) -> avro.schema.Schema:
-    try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return avro.schema.parse(json.dumps(value))
+            return avro.schema.parse(text)
     except RecursionError as exc:
         raise InvalidSchema("invalid Avro schema: nested too deeply") from exc
-    except Exception as exc:  # avro raises SchemaParseException, InvalidName, InvalidDefault, TypeError, ...
+    except Exception as exc:  # both parsers raise many kinds (SchemaParseException, InvalidName, UnknownType, TypeError, ...)
         raise InvalidSchema(f"invalid Avro schema: {exc}") from exc
 
 
@@ -90,7 +104,7 @@ def check_compatibility(
     level = level.upper() if isinstance(level, str) else level
     if level not in LEVELS:
         raise InvalidLevel(f"{level!r} is not a compatibility level; use one of {', '.join(LEVELS)}")
-    new = _parse(validate_schema(new_schema))
+    new = _parsed(_as_text(new_schema))
     if level == "NONE" or not existing:
         return []
     labels = list(versions) if versions is not None else list(range(1, len(existing) + 1))
@@ -100,7 +114,7 @@ def check_compatibility(
     base = level.removesuffix("_TRANSITIVE")
     messages: list[str] = []
     for label, old_schema in pairs:
-        old = _parse(validate_schema(old_schema))
+        old = _parsed(_as_text(old_schema))
         if base in ("BACKWARD", "FULL"):
             messages += _compare(reader=new, writer=old, check="BACKWARD", version=label)
         if base in ("FORWARD", "FULL"):
