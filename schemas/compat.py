@@ -2,7 +2,9 @@
 
 The checking itself is Apache Avro's ``avro.compatibility`` (the port of the
 Java ``SchemaCompatibility`` that Confluent's registry uses); this module picks
-the reader/writer pairs for each level and words the findings.
+the reader/writer pairs for each level and words the findings. To word them,
+it records each finding as avro makes it (avro's own result keeps messages and
+locations in separate unordered sets); the verdict is always avro's.
 
     >>> old = {"type": "record", "name": "R", "fields": [{"name": "a", "type": "int"}]}
     >>> new = {"type": "record", "name": "R", "fields": [{"name": "a", "type": "int"},
