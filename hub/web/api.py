@@ -157,7 +157,8 @@ def decide_api(request: Request, body: DecideIn) -> DecideOut:
     p = require(request)
     check_csrf(p, request.headers.get("x-csrf-token"))
     sent = decide(_state(request), p, [DecideItem(i.omobility_id, i.home_component, i.decision_id) for i in body.items], body.action, body.reason)
-    return DecideOut(published=[d.decision_id for d in sent], topic=f"registrar.{p.hei}.decisions")
+    state = _state(request)
+    return DecideOut(published=[d.decision_id for d in sent], topic=state.publisher.topic_of(sent[0]) if state.publisher else "")
 
 
 @router.get("/students", response_model=StudentList, responses=_ERRORS)

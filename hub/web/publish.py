@@ -11,6 +11,7 @@ import threading
 from collections.abc import Sequence
 
 from hub.logs import get_logger
+from schemas.avro_files import load_schema
 from schemas.catalogue import registrar_topic
 from schemas.models import RegistrarDecision, to_avro
 from schemas.registry_client import RegistryClient, RegistryError
@@ -26,8 +27,9 @@ class PublishUnavailable(RuntimeError):
 
 
 class DecisionPublisher:
-    def __init__(self, bootstrap_servers: str, registry_url: str, timeout: float = 15.0) -> None:
+    def __init__(self, bootstrap_servers: str, registry_url: str, timeout: float = 15.0, topic_prefix: str = "") -> None:
         self.bootstrap_servers, self.registry_url, self.timeout = bootstrap_servers, registry_url, timeout
+        self.topic_prefix = topic_prefix  # the streams' HUB_STREAMS_TOPIC_PREFIX, for parallel deployments on one cluster
         self._lock = threading.Lock()
         self._producer = None
         self._registry: RegistryClient | None = None
@@ -55,8 +57,8 @@ class DecisionPublisher:
             try:
                 futures = []
                 for d in decisions:
-                    topic = registrar_topic(d.home_hei)
-                    ser = self._serializers.get(topic) or self._serializers.setdefault(topic, AvroSerializer(self._registry, topic))
+                    topic = self.topic_of(d)
+                    ser = self._serializers.get(topic) or self._serializers.setdefault(topic, self._serializer(topic))
                     futures.append(producer.send(topic, key=d.omobility_id.encode(), value=ser.serialize(to_avro(d))))
                 producer.flush(timeout=self.timeout)
                 for f in futures:
@@ -64,8 +66,16 @@ class DecisionPublisher:
             except (KafkaError, RegistryError, SerdeError) as exc:
                 raise PublishUnavailable(f"the decisions were not recorded ({type(exc).__name__}: {exc}); try again in a moment") from exc
         for d in decisions:
-            log.info("registrar-decision-published", topic=registrar_topic(d.home_hei), decision_id=d.decision_id,
+            log.info("registrar-decision-published", topic=self.topic_of(d), decision_id=d.decision_id,
                      action=d.action.value, registrar=d.registrar)
+
+    def topic_of(self, decision: RegistrarDecision) -> str:
+        return f"{self.topic_prefix}{registrar_topic(decision.home_hei)}"
+
+    def _serializer(self, topic: str) -> AvroSerializer:
+        if self.topic_prefix:  # prefixed topics are outside the catalogue: same record, own subject
+            return AvroSerializer(self._registry, topic, schema=load_schema("RegistrarDecision"))
+        return AvroSerializer(self._registry, topic)
 
     def close(self) -> None:
         with self._lock:

@@ -57,9 +57,9 @@ def open_engine(database_url: str) -> sa.Engine:
 
 
 def build_state(engine: sa.Engine, model: ReadModel, *, bootstrap_servers: str | None = None, registry_url: str | None = None,
-                secure_cookies: bool = False, sample_ops: bool = True) -> WebState:
+                secure_cookies: bool = False, sample_ops: bool = True, topic_prefix: str = "") -> WebState:
     """Accounts over ``engine``; a Kafka publisher and the ops sampler when Kafka is given."""
-    publisher = DecisionPublisher(bootstrap_servers, registry_url) if bootstrap_servers and registry_url else None
+    publisher = DecisionPublisher(bootstrap_servers, registry_url, topic_prefix=topic_prefix) if bootstrap_servers and registry_url else None
     ops = OpsSampler(bootstrap_servers, registry_url).start() if bootstrap_servers and sample_ops else None
     return WebState(AccountStore(engine), model, publisher=publisher, ops=ops, secure_cookies=secure_cookies)
 
