@@ -43,12 +43,33 @@ Environment:
 """
 
 
-class _Stop(Exception):
-    """Ctrl-C or SIGTERM arrived."""
+class _Stop(BaseException):
+    """Ctrl-C or SIGTERM during the start: unwinds like KeyboardInterrupt (no ``except Exception`` swallows it)."""
 
 
-def _raise_stop(signum: int, _frame: object) -> None:
-    raise _Stop(signal.Signals(signum).name)
+class _Signals:
+    """Ctrl-C / SIGTERM: interrupt a start in progress; once running, just let the main loop return.
+
+    Raising from a handler can be lost (it may fire inside a finaliser), so a
+    running broker is stopped through a flag the main loop polls (an Event set
+    from a handler can deadlock on its own lock).
+    """
+
+    def __init__(self) -> None:
+        self.stop = False
+        self.starting = True
+        signal.signal(signal.SIGINT, self._handle)
+        signal.signal(signal.SIGTERM, self._handle)
+
+    def wait(self) -> None:
+        self.starting = False
+        while not self.stop:
+            time.sleep(0.2)
+
+    def _handle(self, signum: int, _frame: object) -> None:
+        self.stop = True
+        if self.starting:
+            raise _Stop(signal.Signals(signum).name)
 
 
 @click.command(epilog=EPILOG)
@@ -69,8 +90,7 @@ def broker(engine: str | None, port: int | None, data_dir: Path | None, partitio
 
     settings = load_settings(broker=engine, data_dir=data_dir, partitions=partitions)
     configure_logging(settings.log_level, settings.log_format)
-    signal.signal(signal.SIGINT, _raise_stop)
-    signal.signal(signal.SIGTERM, _raise_stop)
+    signals = _Signals()
     running = None
     try:
         running = start_broker(
@@ -84,14 +104,15 @@ def broker(engine: str | None, port: int | None, data_dir: Path | None, partitio
             return  # nothing of ours runs: the topics are there, done
         click.echo(f"\nExport HUB_BOOTSTRAP_SERVERS={running.bootstrap_servers} for other hub commands. Ctrl-C stops the broker.")
         sys.stdout.flush()
-        while True:
-            time.sleep(3600)
+        signals.wait()
+        click.echo("hub broker: stopping ...", err=True)
     except _Stop:
         click.echo("hub broker: stopping ...", err=True)
     except BrokerError as exc:
         click.echo(f"hub broker: {exc}", err=True)
         sys.exit(1)
     finally:
+        signals.starting = False  # a second Ctrl-C must not interrupt the stop
         if running is not None:
             running.stop()
 

