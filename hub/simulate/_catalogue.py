@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache
 
 from hub.simulate._rand import Rand, derived_uuid, sub_rng
 
@@ -102,7 +103,12 @@ class Course:
 
     def native_uid(self, what: str) -> str:
         """A further stable UUID of this course (Ladok KursUID, OOAPI offeringId, ...)."""
-        return derived_uuid(self.uid, what)
+        return _native_uid(self.uid, what)
+
+
+@lru_cache(maxsize=65536)
+def _native_uid(uid: str, what: str) -> str:
+    return derived_uuid(uid, what)
 
 
 @dataclass

@@ -91,6 +91,7 @@ class Scheduler:
             first = self._when(t + timedelta(days=self.rng.randint(1, 21), hours=self.rng.randint(0, 12)))
             record["late"] = 1
         record["dup"] = 0
+        record["rec"] = ms(first)  # recorded_at of the event: a duplicate delivery repeats the same event
         self._push(ms(first), record)
         if record["k"] != "student" and self.rng.chance(DUPLICATE):
             again = self._when(first + timedelta(hours=self.rng.randint(2, 72)))

@@ -99,6 +99,8 @@ def simulate(config: SimulationConfig, progress: Progress | None = None) -> Summ
                     away = m.term
                     sis[m.host].add_all(m.host_records)
             sis[hei].add_all(home_year(rng, student, cal, catalogues[hei], drawer, records, away))
+            if (i + 1) % 10_000 == 0 and i + 1 < n:
+                say(f"{hei:<14} {i + 1:>7,} of {n:,} students ...")
         say(f"{hei:<14} {n:>7,} students generated")
 
     bad_log = BadLog(_mkdir(out / "expected") / "bad.jsonl")

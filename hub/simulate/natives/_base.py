@@ -6,7 +6,6 @@ import json
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -127,9 +126,9 @@ class SisWriter:
         """Write one bad record; return where it is (for bad.jsonl) and a short description."""
         raise NotImplementedError
 
-    def occurred(self, r: dict[str, Any]) -> datetime:
-        """The event time a connector reads from this format (default: the record's own time)."""
-        return utc(r["t"])
+    def occurred(self, r: dict[str, Any]) -> int:
+        """The event time (epoch ms) a connector reads from this format (default: the record's own time)."""
+        return r["t"]
 
     # -- the loop -------------------------------------------------------------
     def run(self, deliveries: Iterator[dict[str, Any]]) -> SourceCounts:
@@ -151,8 +150,8 @@ class SisWriter:
                 counts.good[topic] += 1
                 counts.late[topic] += r["late"]
             occurred = self.occurred(r)
-            line = record_event(ctx.hei, {**r, "t": int(occurred.timestamp() * 1000)}, course, ctx.cal)
-            ctx.events.write(r["d"], r["seq"], line, int(occurred.timestamp() * 1000))
+            line = record_event(ctx.hei, r, course, ctx.cal, occurred)
+            ctx.events.write(r["d"], r["seq"], line, occurred)
             last = (r, course)
             if self.BAD_KINDS and ctx.rng.chance(ctx.bad_share):
                 self._one_bad(r, course)

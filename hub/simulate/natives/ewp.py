@@ -109,7 +109,7 @@ class EwpWriter:
         """The mobility events of one partner's EWP source, in delivery order, into its event sink."""
         for r in scheduler.deliveries():
             m = mobilities[r["m"]]
-            line = mobility_event(m, r["lc"], r["ver"], r["d"], r["eid"], self.cal)
+            line = mobility_event(m, r["lc"], r["ver"], r["rec"], r["eid"], self.cal)
             sink.write(r["d"], r["seq"], line, r["t"])
             if r["dup"]:
                 counts.duplicates["mobilities"] += 1

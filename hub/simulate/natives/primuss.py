@@ -67,8 +67,8 @@ class PrimussWriter(SisWriter):
                                self.ctx.cal.local_term("th-deg.de", c.term))).encode(ENCODING, "replace"))
         self.ctx.counts.reference["exams"] += len(self.ctx.catalogue.courses)
 
-    def occurred(self, r: dict[str, Any]) -> datetime:
-        return exam_time(r["on"]) if r["k"] == "grade" else utc(r["t"])
+    def occurred(self, r: dict[str, Any]) -> int:
+        return int(exam_time(r["on"]).timestamp() * 1000) if r["k"] == "grade" else r["t"]
 
     def _file(self, kind: str, delivered: int) -> tuple[IO[bytes], list[int]]:
         if delivered != self.slot:
