@@ -1,7 +1,7 @@
 """What a source yields: native records (to map), bad records (to dead-letter) and checkpoints.
 
 Every item carries the cursor that is valid *after* it: resuming from that cursor
-never skips anything behind it. The SDK saves a cursor only once Kafka has
+never skips anything behind it (``None`` leaves the cursor where it was). The SDK saves a cursor only once Kafka has
 acknowledged every record before it.
 """
 

@@ -156,7 +156,8 @@ class ConnectorRunner:
                     st.next_read = time.monotonic() + src.poll_interval
                     break
                 self._send(src.name, item, batch)
-                cursor = item.cursor
+                if item.cursor is not None:  # None: this item does not move the cursor
+                    cursor = item.cursor
                 count += 1
                 if isinstance(item, Checkpoint):
                     break  # a checkpoint (a file finished, a page passed) is saved at once

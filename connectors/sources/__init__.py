@@ -1,5 +1,10 @@
 """Source kinds any partner connector can use: HTTP polling, Atom feed, file drop, SQL polling, webhook, EWP."""
 
+from connectors.sources._atom import AtomEntry, AtomFeedSource
 from connectors.sources._files import FileDropSource, element_dict
+from connectors.sources._http import HttpSource, dig
+from connectors.sources._httpclient import RetryingClient, retry_after_seconds
 
-__all__ = ["FileDropSource", "element_dict"]
+__all__ = [
+    "AtomEntry",
+    "AtomFeedSource","FileDropSource", "HttpSource", "RetryingClient", "dig", "element_dict", "retry_after_seconds"]
