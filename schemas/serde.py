@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol, runtime_checkable
 
 import fastavro
@@ -116,6 +116,7 @@ class AvroSerializer:
             self._record_name: str | None = record_name
         else:
             self._schema, self._parsed, self._record_name = schema, fastavro.parse_schema(schema), None
+        self._hint = _union_hints(self._parsed, {}, set()) or _same
         self._client, self._auto_register = client, auto_register
         self._header: bytes | None = None
 
@@ -129,7 +130,7 @@ class AvroSerializer:
         out = io.BytesIO()
         out.write(header)
         try:
-            fastavro.schemaless_writer(out, self._parsed, record, strict_allow_default=True)
+            fastavro.schemaless_writer(out, self._parsed, self._hint(record), strict_allow_default=True)
         except Exception as exc:  # fastavro raises ValueError, TypeError, AttributeError, ... for bad records
             raise EncodeError(self.topic, f"{type(exc).__name__}: {exc}", record) from exc
         return out.getvalue()
@@ -203,6 +204,66 @@ class AvroDeserializer:
         if topic in BY_NAME:
             return load_schema(BY_NAME[topic].value_schema)
         return None
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _union_hints(schema: Any, named: dict[str, Any], seen: set[str]) -> Callable[[Any], Any] | None:
+    """A function that names the branch of each ``["null", <record|array|map>]`` union value, or None if none.
+
+    fastavro picks a union branch by validating the value against each branch,
+    which for a record means validating it whole, again at every nesting level;
+    naming the branch (fastavro's tuple notation) skips that and writes the
+    same bytes. Works on a fastavro-parsed schema (full names everywhere).
+    """
+    if isinstance(schema, str):
+        if schema in named and schema not in seen:
+            return _union_hints(named[schema], named, seen | {schema})
+        return None
+    if isinstance(schema, list):
+        branches = [b for b in schema if b != "null"]
+        if len(schema) != 2 or len(branches) != 1 or not _complex(branches[0], named):
+            return None
+        branch = branches[0]
+        name = branch if isinstance(branch, str) else branch.get("name", branch["type"])
+        inner = _union_hints(branch, named, seen)
+        if inner is None:
+            return lambda value: value if value is None else (name, value)
+        return lambda value: value if value is None else (name, inner(value))
+    kind = schema.get("type")
+    if kind in ("record", "enum", "fixed"):
+        named[schema["name"]] = schema
+    if kind == "record":
+        steps = [(f["name"], fn) for f in schema["fields"] if (fn := _union_hints(f["type"], named, seen)) is not None]
+        if not steps:
+            return None
+
+        def record(value: Any) -> Any:
+            if not isinstance(value, Mapping):
+                return value  # fastavro explains what is wrong
+            out = dict(value)
+            for field_name, fn in steps:
+                if field_name in out:
+                    out[field_name] = fn(out[field_name])
+            return out
+
+        return record
+    if kind in ("array", "map"):
+        inner = _union_hints(schema["items" if kind == "array" else "values"], named, seen)
+        if inner is None:
+            return None
+        if kind == "array":
+            return lambda value: [inner(v) for v in value] if isinstance(value, list) else value
+        return lambda value: {k: inner(v) for k, v in value.items()} if isinstance(value, Mapping) else value
+    return None
+
+
+def _complex(schema: Any, named: dict[str, Any]) -> bool:
+    if isinstance(schema, str):
+        return schema in named and named[schema].get("type") == "record"
+    return isinstance(schema, dict) and schema.get("type") in ("record", "array", "map")
 
 
 def _key(schema: Any) -> str:

@@ -337,3 +337,10 @@ def test_missing_required_field_is_an_encode_error_but_defaults_fill_in(client: 
     without_defaults = {k: v for k, v in EXAMPLES["Grade"].items() if k not in ("trace_id", "los_id")}
     record = AvroDeserializer(client).deserialize(serializer.serialize(without_defaults), "hub.grades")
     assert record["trace_id"] == "" and record["los_id"] is None
+
+
+@pytest.mark.parametrize("bad_la", ["not a record", {"version": 1}, 42])
+def test_bad_value_in_a_record_union_is_an_encode_error(client: RegistryClient, bad_la: Any) -> None:
+    with pytest.raises(EncodeError) as caught:
+        AvroSerializer(client, "hub.mobilities").serialize({**EXAMPLES["Mobility"], "learning_agreement": bad_la})
+    assert caught.value.topic == "hub.mobilities"
