@@ -128,10 +128,10 @@ class OpsSampler:
 
     def _lag(self, admin, ends) -> dict[str, int]:
         out: dict[str, int] = {}
-        for group, *_ in admin.list_consumer_groups():
-            if group.startswith("hub-web"):
+        for group in _groups(admin):
+            if not group or group.startswith("hub-web"):
                 continue
-            committed = admin.list_consumer_group_offsets(group)
+            committed = _committed(admin, group)
             behind = sum(max(ends.get(tp, meta.offset) - meta.offset, 0) for tp, meta in committed.items() if meta.offset >= 0)
             out[group] = behind
         return out
@@ -147,3 +147,16 @@ class OpsSampler:
                     continue
                 self._kinds[letter.error_kind] += 1
                 self._letters.append(DeadLetterEntry(f"{tp.partition}-{rec.offset}", letter))
+
+
+def _groups(admin) -> list[str]:
+    # kafka-python 3 has list_groups() (dicts); 2.x had list_consumer_groups() (tuples)
+    if hasattr(admin, "list_groups"):
+        return [g.get("group_id") or g.get("group") or "" for g in admin.list_groups()]
+    return [g[0] for g in admin.list_consumer_groups()]
+
+
+def _committed(admin, group: str) -> dict:
+    if hasattr(admin, "list_group_offsets"):
+        return admin.list_group_offsets({group: None}).get(group, {})
+    return admin.list_consumer_group_offsets(group)

@@ -63,6 +63,13 @@ def load_ledger(path: Path, mobilities: int = 120) -> Ledger:
     return ledger
 
 
+class _Browser(httpx.Client):
+    """An httpx client that may be used in ``with`` after it has already sent requests (signing in)."""
+
+    def __enter__(self):
+        return self
+
+
 @dataclass
 class Site:
     url: str
@@ -85,7 +92,7 @@ class Site:
         """A browser-like client signed in through the form: (client with session cookie, CSRF token of the session).
 
         Each account signs in once per site; later calls reuse its session."""
-        client = httpx.Client(base_url=self.url, timeout=20, follow_redirects=False)
+        client = _Browser(base_url=self.url, timeout=20, follow_redirects=False)
         if who is None:
             return client, ""
         if who in self._sessions:
