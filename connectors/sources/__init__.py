@@ -4,7 +4,16 @@ from connectors.sources._atom import AtomEntry, AtomFeedSource
 from connectors.sources._files import FileDropSource, element_dict
 from connectors.sources._http import HttpSource, dig
 from connectors.sources._httpclient import RetryingClient, retry_after_seconds
+from connectors.sources._sql import SqlSource
 
 __all__ = [
     "AtomEntry",
-    "AtomFeedSource","FileDropSource", "HttpSource", "RetryingClient", "dig", "element_dict", "retry_after_seconds"]
+    "AtomFeedSource",
+    "FileDropSource",
+    "HttpSource",
+    "RetryingClient",
+    "SqlSource",
+    "dig",
+    "element_dict",
+    "retry_after_seconds",
+]
