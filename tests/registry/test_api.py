@@ -189,3 +189,17 @@ def test_default_port_falls_back_when_taken(tmp_path: Path) -> None:
     with bind("127.0.0.1", None) as first, serve_registry(tmp_path, port=None) as running:
         assert running.port not in (0, first.getsockname()[1])
         assert httpx.get(f"{running.url}/subjects").json() == []
+
+
+def test_store_failure_is_50001_and_the_registry_keeps_serving(tmp_path: Path) -> None:
+    import sqlite3
+
+    with serve_registry(tmp_path) as running, httpx.Client(base_url=running.url) as http:
+        assert http.post("/subjects/a-value/versions", json=body(V1)).status_code == 200
+        with sqlite3.connect(running.database) as db:  # the store breaks under the registry's feet
+            db.execute("ALTER TABLE subject_versions RENAME TO moved_away")
+        message = error(http.get("/subjects"), 500, 50001)
+        assert "backend data store" in message
+        with sqlite3.connect(running.database) as db:
+            db.execute("ALTER TABLE moved_away RENAME TO subject_versions")
+        assert http.get("/subjects").json() == ["a-value"]
