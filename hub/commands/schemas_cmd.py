@@ -51,7 +51,7 @@ def schemas() -> None:
     """
 
 
-@schemas.command("list")
+@schemas.command("list", short_help="Records, their docs and the topics that use them.")
 @click.option("--all-topics", is_flag=True, help="Name every topic instead of one pattern per partner topic family.")
 def list_schemas(all_topics: bool) -> None:
     """Each Avro record, what it is, and the topics whose values use it."""
@@ -66,7 +66,7 @@ def list_schemas(all_topics: bool) -> None:
         click.echo(f"  topics: {', '.join(topics) if all_topics else _short(topics) or '(none)'}")
 
 
-@schemas.command()
+@schemas.command(short_help="Register every topic's value schema in a registry.")
 @click.option("--registry", "url", default=None, help=REGISTRY_HELP)
 def register(url: str | None) -> None:
     """Register every catalogue topic's value schema (subject <topic>-value)."""
@@ -85,7 +85,7 @@ def register(url: str | None) -> None:
     click.echo(f"registered {len(ids)} subjects at {url}")
 
 
-@schemas.command()
+@schemas.command(short_help="Check the local .avsc files against a registry (or released versions).")
 @click.option("--registry", "url", default=None, help=REGISTRY_HELP)
 @click.option("--history", is_flag=True, help="Check against the released versions in schemas/avro/history instead (offline, as CI does).")
 def check(url: str | None, history: bool) -> None:
@@ -143,7 +143,7 @@ def _report(record: str, against: str, messages: list[str]) -> int:
     return 1
 
 
-@schemas.command()
+@schemas.command(short_help="Time the Avro serde (records/s per core).")
 @click.option("--record", "record_name", default="Grade", show_default=True, help="Record to time.")
 @click.option("--count", default=100_000, show_default=True, help="Records per timing run (best of 3).")
 @click.option("--registry", "url", default=None, help="Use this registry instead of a temporary embedded one.")

@@ -94,3 +94,9 @@ def test_schemas_register_without_registry_says_how_to_fix(tmp_path: Path) -> No
 def test_schemas_check_history_offline() -> None:
     result = CliRunner().invoke(main, ["schemas", "check", "--history"])
     assert result.exit_code == 0 and result.output.count("ok ") == 8
+
+
+def test_schemas_bench_runs() -> None:
+    result = CliRunner().invoke(main, ["schemas", "bench", "--record", "Mobility", "--count", "200"])
+    assert result.exit_code == 0, result.output
+    assert "serialize" in result.output and "deserialize" in result.output and "records/s" in result.output
