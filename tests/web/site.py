@@ -83,6 +83,11 @@ class Site:
     def state(self):
         return self.running.state
 
+    def add_account(self, name: str, role: str, hei: str | None) -> None:
+        self.passwords[name] = secrets.token_urlsafe(16)
+        self.state.accounts.add(name, role, hei, self.passwords[name])
+        self.tokens[name] = self.state.accounts.issue_token(name, "tests")
+
     def api(self, who: str | None) -> httpx.Client:
         """A script's client: the account's bearer token (None = anonymous)."""
         headers = {"Authorization": f"Bearer {self.tokens[who]}"} if who else {}
