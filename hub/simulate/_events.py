@@ -66,13 +66,14 @@ def mobility_event(m: Mobility, lifecycle: str, version: int | None, recorded_ms
 
 
 def learning_agreement(v: LaVersion, cal: Calendar) -> LearningAgreement:
-    def comp(c: Course, conditions: str | None = None) -> LaComponent:
+    # An EWP component names no ISCED field: the home connector adds it for its own (Table B) courses only.
+    def comp(c: Course, conditions: str | None = None, isced: str | None = None) -> LaComponent:
         return LaComponent(course_code=c.code, los_id=c.los_id, title=c.title, term_id=cal.term_id(c.term),
-                           ects=c.ects, isced_code=c.isced, recognition_conditions=conditions)
+                           ects=c.ects, isced_code=isced, recognition_conditions=conditions)
 
     return LearningAgreement(
         version=v.version, approved_at=v.approved_at,
         components_studied=tuple(comp(c) for c in v.studied),
-        components_recognized=tuple(comp(c, v.conditions.get(c.code)) for c in v.recognized),
+        components_recognized=tuple(comp(c, v.conditions.get(c.code), c.isced) for c in v.recognized),
         recognition_groups=tuple(RecognitionGroup(group_id=g, studied=tuple(a), recognized=tuple(b)) for g, a, b in v.groups),
     )

@@ -24,6 +24,7 @@ from hub.simulate._config import SimulationConfig, SimulationError
 from hub.simulate._delivery import RHYTHMS, Scheduler
 from hub.simulate._expected import deadline_alerts, decisions, summary
 from hub.simulate._grades import GradeDrawer, build_tables
+from hub.simulate._layout import manifest
 from hub.simulate._mobility import FEATURES, Mobility, MobilityMaker, features_for
 from hub.simulate._people import IdMaker, new_student
 from hub.simulate._rand import from_ms, iso, sub_rng
@@ -141,6 +142,8 @@ def simulate(config: SimulationConfig, progress: Progress | None = None) -> Summ
         deadlines=summary_["deadlines"], horizon=iso(horizon),
     )
     _write_counts(out, config, result, per_source)
+    (out / "manifest.json").write_text(json.dumps(manifest(config.seed, config.year, config.students), indent=1) + "\n",
+                                       encoding="utf-8")
     shutil.rmtree(work)
     result.seconds = round(time.monotonic() - started, 2)
     return result
