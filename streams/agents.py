@@ -1,0 +1,115 @@
+"""The normalise agent and the registrar router: a few lines each around ``streams.normalise``.
+
+``normalise`` reads every partner topic (``sis.<hei>.*``, keyed by the partner's
+local student id) and keeps one :class:`~streams.normalise.PartnerStudent` per
+(partner, local id) in the ``partner_students`` table, co-partitioned with the
+events.  ``registrar`` re-keys registrar decisions (keyed by mobility id) to the
+student's ESI, taken from the ``student_esi`` header the ledger CLI sets, else
+from the ledger, so they reach the student's recognition state.
+"""
+
+from __future__ import annotations
+
+import faust
+
+from schemas.catalogue import SIS_KINDS, registrar_topic, sis_topic
+from schemas.institutions import SCHAC_CODES
+from schemas.models import RegistrarDecision
+
+from streams.dlq import Rejected
+from streams.normalise import KIND_OF, UNKNOWN_STUDENT, Normaliser, PartnerStudent
+
+__all__ = ["install_normaliser", "install_registrar_router", "ESI_HEADER"]
+
+ESI_HEADER = "student_esi"
+
+
+def install_normaliser(hub) -> None:
+    app, cfg = hub.app, hub.config
+    where = {cfg.topic(sis_topic(hei, kind)): (hei, kind) for hei in SCHAC_CODES for kind in SIS_KINDS}
+    table = app.Table("partner_students", partitions=cfg.partitions, schema=faust.Schema(key_serializer="raw", value_serializer="json"))
+    hub.tables["partner_students"] = table
+    source = app.topic(*where, key_serializer="raw", value_serializer="raw", partitions=cfg.partitions)
+    outputs = {kind: hub.out(f"hub.{kind}") for kind in SIS_KINDS}
+    normaliser = Normaliser(cfg.dedupe_days, cfg.dedupe_max_ids)
+
+    async def normalise(stream):
+        async for ev in stream.events():
+            msg = ev.message
+            try:
+                hei, _kind = where[msg.topic]
+                event = hub.codec.decode(msg.topic, ev.value, msg.partition, msg.offset)
+                local = ev.key or (getattr(event, "student_id", None) or "").encode()
+                if not local:
+                    raise Rejected("missing-key", "a partner event needs its local student id as the Kafka key")
+                row = hei.encode() + b"|" + local
+                state = PartnerStudent.from_dict(table.get(row))
+                out = normaliser.accept(hei, event, state, payload=ev.value, topic=msg.topic, partition=msg.partition, offset=msg.offset)
+            except Exception as exc:  # noqa: BLE001 - one bad event is a dead letter, never a crash
+                await hub.dead_letter(exc, "streams:normalise", ev.value, msg.topic, msg.partition, msg.offset)
+                continue
+            if out.duplicate:
+                hub.count("duplicates")
+                continue
+            table[row] = state.to_dict()
+            for h in out.expired:
+                why = Rejected(UNKNOWN_STUDENT, f"unknown student {local.decode(errors='replace')!r} at {hei}: no student_esi, and no "
+                               f"enrolment or mobility of {hei} named the student's ESI within the hold; publish the enrolment or set student_esi")
+                await hub.dead_letter(why, "streams:normalise", h.payload, h.topic, h.partition, h.offset)
+            for e in out.events:
+                await outputs[KIND_OF[type(e)]].send(key=e.student_esi.encode(), value=e)
+            hub.count("normalised", len(out.events))
+
+    app.agent(source, name=f"{cfg.app_id}.normalise")(normalise)
+
+
+def install_registrar_router(hub) -> None:
+    app, cfg = hub.app, hub.config
+    where = {cfg.topic(registrar_topic(hei)): hei for hei in SCHAC_CODES}
+    source = app.topic(*where, key_serializer="raw", value_serializer="raw", partitions=cfg.partitions)
+    forward = app.topic(cfg.registrar_by_esi_topic, key_serializer="raw", value_serializer="raw", partitions=cfg.partitions)
+    lookup = _ledger_lookup(cfg.ledger_url)
+
+    async def registrar(stream):
+        async for ev in stream.events():
+            msg = ev.message
+            try:
+                event = hub.codec.decode(msg.topic, ev.value, msg.partition, msg.offset)
+                assert isinstance(event, RegistrarDecision)
+                if event.home_hei != where[msg.topic] or event.source_hei != event.home_hei:
+                    raise Rejected("wrong-partner", f"a decision of {event.home_hei} (source {event.source_hei}) on {msg.topic}: registrars decide only for their own institution")
+                esi = _header(ev.headers, ESI_HEADER) or lookup(event.omobility_id)
+                if not esi:
+                    raise Rejected("unknown-mobility", f"no student known for mobility {event.omobility_id}: decide only items listed by `hub ledger list`")
+            except Exception as exc:  # noqa: BLE001
+                await hub.dead_letter(exc, "streams:registrar", ev.value, msg.topic, msg.partition, msg.offset)
+                continue
+            await forward.send(key=esi.encode(), value=ev.value)
+
+    app.agent(source, name=f"{cfg.app_id}.registrar")(registrar)
+
+
+def _header(headers, name: str) -> str | None:
+    if not headers:
+        return None
+    items = headers.items() if hasattr(headers, "items") else headers
+    for k, v in items:
+        if k == name and v:
+            return v.decode() if isinstance(v, bytes) else str(v)
+    return None
+
+
+def _ledger_lookup(url: str | None):
+    """mobility id -> student ESI from the ledger, or a function that knows nothing."""
+    if not url:
+        return lambda omobility_id: None
+    from streams.ledger import Ledger
+
+    holder: dict = {}
+
+    def lookup(omobility_id: str) -> str | None:
+        if "ledger" not in holder:
+            holder["ledger"] = Ledger(url)
+        return holder["ledger"].student_of(omobility_id)
+
+    return lookup

@@ -1,0 +1,126 @@
+"""The faust app of the hub's stream processors: topics from the catalogue, Avro values, tuned producer.
+
+    >>> hub = create_app(StreamsConfig(bootstrap_servers="127.0.0.1:9092", registry_url="http://127.0.0.1:8081"))  # doctest: +SKIP
+    >>> hub.app          # the faust.App; run it with ``streams.worker.run_worker(config)``  # doctest: +SKIP
+
+Agents (each a few lines around pure rules):
+
+- ``normalise``: ``sis.<hei>.{enrolments,grades,mobilities}`` -> ``hub.*`` keyed by student ESI;
+- ``registrar``: ``registrar.<hei>.decisions`` -> the same decisions keyed by student ESI;
+- ``recognise``: ``hub.grades`` + ``hub.mobilities`` + re-keyed registrar decisions ->
+  ``hub.recognitions``, ``hub.mobility-status``, ``hub.deadlines``.
+
+Every agent dead-letters a failed event to ``hub.dlq`` and goes on.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import faust
+
+from schemas.models import DeadLetter
+
+from streams.codec import HubCodec, faust_codec_name, register_faust_codecs
+from streams.config import StreamsConfig
+from streams.dlq import dead_letter
+
+__all__ = ["HubStreams", "create_app", "ensure_streams_topics", "OUTPUT_TOPICS"]
+
+TABLES = ("partner_students", "students", "agenda")
+OUTPUT_TOPICS = ("hub.enrolments", "hub.grades", "hub.mobilities", "hub.recognitions", "hub.mobility-status", "hub.deadlines", "hub.dlq")
+
+
+@dataclass
+class HubStreams:
+    """The faust app with what its agents share: config, codec, output topics, tables, counters."""
+
+    app: faust.App
+    config: StreamsConfig
+    codec: HubCodec
+    topics: dict[str, Any] = field(default_factory=dict)
+    tables: dict[str, Any] = field(default_factory=dict)
+    counters: Counter = field(default_factory=Counter)
+
+    def out(self, name: str):
+        """The faust topic of catalogue topic ``name`` (under the prefix), encoding typed events as Avro."""
+        return self.topics[self.config.topic(name)]
+
+    def count(self, what: str, n: int = 1) -> None:
+        self.counters[what] += n
+
+    async def dead_letter(self, exc: BaseException, component: str, payload: bytes | None, topic: str,
+                          partition: int | None, offset: int | None) -> DeadLetter:
+        letter = dead_letter(exc, component=component, payload=payload, topic=topic, partition=partition, offset=offset)
+        await self.out("hub.dlq").send(key=topic.encode(), value=letter)
+        self.count("dead_letters")
+        return letter
+
+
+def _faust_app(cfg: StreamsConfig) -> faust.App:
+    store = "memory://"
+    if cfg.store == "rocksdb":
+        store = "rocksdb://"
+    return faust.App(
+        cfg.app_id,
+        broker=f"kafka://{cfg.bootstrap_servers.replace(',', ';kafka://')}",
+        store=store,
+        datadir=str(cfg.data_dir / "streams" / cfg.worker_name),
+        processing_guarantee=cfg.processing_guarantee,
+        topic_partitions=cfg.partitions,
+        topic_allow_declare=True,
+        topic_disable_leader=True,
+        key_serializer="raw",
+        value_serializer="raw",
+        producer_linger=0.01,
+        producer_max_batch_size=262_144,
+        producer_acks=-1,
+        broker_session_timeout=cfg.session_timeout,
+        broker_heartbeat_interval=max(1.0, cfg.session_timeout / 5),
+        broker_request_timeout=max(40.0, cfg.session_timeout * 4),
+        broker_rebalance_timeout=max(30.0, cfg.session_timeout * 3),
+        broker_commit_every=5000,
+        broker_commit_interval=1.0,
+        broker_max_poll_records=2000,
+        stream_buffer_maxsize=8192,
+        stream_wait_empty=False,
+        table_standby_replicas=cfg.standby_replicas,
+        table_recovery_replicas=cfg.standby_replicas,
+        consumer_auto_offset_reset="earliest",
+        web_enabled=False,
+        autodiscover=False,
+        table_cleanup_interval=timedelta(minutes=5).total_seconds(),
+    )
+
+
+def create_app(cfg: StreamsConfig, *, agents: tuple[str, ...] = ("normalise", "registrar", "recognise")) -> HubStreams:
+    """Build the app, its output topics (Avro codecs) and the chosen agents; start nothing."""
+    from streams.agents import install_normaliser, install_registrar_router
+    from streams.recognise import install_recogniser
+
+    codec = HubCodec(cfg.registry_url, cfg.topic_prefix)
+    codec.add_topic(cfg.registrar_by_esi_topic, "RegistrarDecision")
+    hub = HubStreams(_faust_app(cfg), cfg, codec)
+    outputs = [cfg.topic(n) for n in OUTPUT_TOPICS]
+    register_faust_codecs(codec, outputs)
+    for name in outputs:
+        hub.topics[name] = hub.app.topic(name, key_serializer="raw", value_serializer=faust_codec_name(name), partitions=cfg.partitions)
+    installers = {"normalise": install_normaliser, "registrar": install_registrar_router, "recognise": install_recogniser}
+    for name in agents:
+        installers[name](hub)
+    return hub
+
+
+def ensure_streams_topics(cfg: StreamsConfig, replication_factor: int = 1, engine: str | None = None) -> list[str]:
+    """Create the catalogue topics under the config's prefix and the registrar re-key topic (idempotent)."""
+    from hub.broker import create_topics
+    from schemas.catalogue import TOPICS
+
+    specs = {cfg.topic(t.name): t.compacted for t in TOPICS}
+    specs[cfg.registrar_by_esi_topic] = False
+    for table in TABLES:  # faust would create them lazily, racing the first write
+        specs[f"{cfg.app_id}-{table}-changelog"] = True
+    return create_topics(cfg.bootstrap_servers, specs, cfg.partitions, replication_factor, engine=engine)

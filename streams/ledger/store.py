@@ -1,0 +1,232 @@
+"""The ledger database: idempotent batch writes with their Kafka offsets, and the registrars' queries.
+
+    >>> ledger = Ledger("sqlite:///ledger.sqlite")           # doctest: +SKIP
+    >>> ledger.items("hh.se", status="NEEDS_REVIEW")         # doctest: +SKIP
+
+SQLite (default) and PostgreSQL run the same statements: ``INSERT ... ON CONFLICT``
+upserts keyed by decision id and version, mobility id and alert id, so writing a
+batch twice changes nothing; the offsets go in the same transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import create_engine, event, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from schemas.models import DeadlineAlert, Event, MobilityStatus, RecognitionDecision
+
+from streams.ledger.schema import alerts, decisions, history, metadata, mobilities, offsets
+
+__all__ = ["Ledger", "LedgerUnavailable", "Batch", "RECOGNISED"]
+
+RECOGNISED = ("AUTO_RECOGNISED", "MANUALLY_RECOGNISED")
+
+
+class LedgerUnavailable(RuntimeError):
+    """The ledger database cannot be reached or written; fix HUB_LEDGER_URL or start the database."""
+
+
+@dataclass
+class Batch:
+    """What one poll of the ledger writer brings: events by kind and the next offset per (topic, partition)."""
+
+    decisions: list[RecognitionDecision]
+    statuses: list[MobilityStatus]
+    alerts: list[DeadlineAlert]
+    next_offsets: dict[tuple[str, int], int]
+
+    @classmethod
+    def of(cls, events: Iterable[Event], next_offsets: dict[tuple[str, int], int]) -> "Batch":
+        b = cls([], [], [], dict(next_offsets))
+        for e in events:
+            if isinstance(e, RecognitionDecision):
+                b.decisions.append(e)
+            elif isinstance(e, MobilityStatus):
+                b.statuses.append(e)
+            elif isinstance(e, DeadlineAlert):
+                b.alerts.append(e)
+        return b
+
+
+def _engine(url: str) -> Engine:
+    try:
+        engine = create_engine(url, future=True, pool_pre_ping=True)
+    except (SQLAlchemyError, ImportError) as exc:
+        raise LedgerUnavailable(f"cannot use ledger database {url!r}: {exc}; set HUB_LEDGER_URL to a SQLAlchemy URL") from exc
+    if engine.dialect.name == "sqlite":
+        @event.listens_for(engine, "connect")
+        def _pragmas(conn, _record):  # readers (CLI, web) and the writer share the file
+            cur = conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+    return engine
+
+
+class Ledger:
+    """One ledger database (SQLAlchemy URL); creates its tables on first use."""
+
+    def __init__(self, url: str, *, create: bool = True) -> None:
+        self.url = url
+        self.engine = _engine(url)
+        if self.engine.dialect.name not in ("sqlite", "postgresql"):
+            raise LedgerUnavailable(f"the ledger runs on SQLite or PostgreSQL, not {self.engine.dialect.name}")
+        self._insert = sqlite.insert if self.engine.dialect.name == "sqlite" else postgresql.insert
+        if create:
+            try:
+                metadata.create_all(self.engine)
+            except SQLAlchemyError as exc:
+                raise LedgerUnavailable(f"cannot create the ledger tables in {self.engine.url!r}: {exc}") from exc
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # --- writing -----------------------------------------------------------------------
+
+    def stored_offsets(self, consumer: str) -> dict[tuple[str, int], int]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(offsets.c.topic, offsets.c.partition, offsets.c.next_offset).where(offsets.c.consumer == consumer))
+            return {(r.topic, r.partition): r.next_offset for r in rows}
+
+    def write(self, batch: Batch, consumer: str) -> None:
+        """Upsert the batch's rows and its offsets in one transaction."""
+        ins = self._insert
+        with self.engine.begin() as conn:
+            if batch.decisions:
+                hist = {(d.decision_id, d.version): _history_row(d) for d in batch.decisions}
+                stmt = ins(history).on_conflict_do_nothing(index_elements=["decision_id", "version"])
+                conn.execute(stmt, list(hist.values()))
+                current: dict[tuple[str, str], RecognitionDecision] = {}
+                for d in batch.decisions:
+                    key = (d.omobility_id, d.home_component)
+                    if key not in current or d.version >= current[key].version:
+                        current[key] = d
+                stmt = ins(decisions)
+                cols = {c.name: stmt.excluded[c.name] for c in decisions.columns if c.name not in ("omobility_id", "home_component")}
+                stmt = stmt.on_conflict_do_update(index_elements=["omobility_id", "home_component"], set_=cols,
+                                                  where=stmt.excluded.version > decisions.c.version)
+                conn.execute(stmt, [_current_row(d) for d in current.values()])
+            if batch.statuses:
+                latest = {s.omobility_id: _status_row(s) for s in batch.statuses}
+                stmt = ins(mobilities)
+                stmt = stmt.on_conflict_do_update(index_elements=["omobility_id"],
+                                                  set_={c.name: stmt.excluded[c.name] for c in mobilities.columns if c.name != "omobility_id"})
+                conn.execute(stmt, list(latest.values()))
+            if batch.alerts:
+                rows = {a.alert_id: _alert_row(a) for a in batch.alerts}
+                conn.execute(ins(alerts).on_conflict_do_nothing(index_elements=["alert_id"]), list(rows.values()))
+            if batch.next_offsets:
+                stmt = ins(offsets)
+                stmt = stmt.on_conflict_do_update(index_elements=["consumer", "topic", "partition"],
+                                                  set_={"next_offset": stmt.excluded.next_offset})
+                conn.execute(stmt, [{"consumer": consumer, "topic": t, "partition": p, "next_offset": o}
+                                    for (t, p), o in batch.next_offsets.items()])
+
+    # --- reading -------------------------------------------------------------------------
+
+    def items(self, home_hei: str | None = None, status: str | None = None) -> list[dict[str, Any]]:
+        """Current decisions (one per mobility and home component), optionally of one home HEI and status."""
+        q = select(decisions).order_by(decisions.c.omobility_id, decisions.c.home_component)
+        if home_hei:
+            q = q.where(decisions.c.home_hei == home_hei)
+        if status:
+            q = q.where(decisions.c.status == status)
+        return self._rows(q)
+
+    def export(self, home_hei: str, *, recognised_only: bool = True) -> list[dict[str, Any]]:
+        """What the home SIS imports: recognised credits (or every current item)."""
+        q = select(decisions).where(decisions.c.home_hei == home_hei).order_by(decisions.c.student_esi, decisions.c.omobility_id, decisions.c.home_component)
+        if recognised_only:
+            q = q.where(decisions.c.status.in_(RECOGNISED))
+        return self._rows(q)
+
+    def mobility(self, omobility_id: str) -> dict[str, Any] | None:
+        rows = self._rows(select(mobilities).where(mobilities.c.omobility_id == omobility_id))
+        return rows[0] if rows else None
+
+    def history(self, omobility_id: str) -> list[dict[str, Any]]:
+        q = select(history).where(history.c.omobility_id == omobility_id).order_by(history.c.home_component, history.c.version)
+        rows = self._rows(q)
+        for r in rows:
+            r["provenance"] = json.loads(r["provenance"])
+        return rows
+
+    def decision(self, decision_id: str) -> dict[str, Any] | None:
+        """The history row of a decision id (its latest version), with whether it is still current."""
+        q = select(history).where(history.c.decision_id == decision_id).order_by(history.c.version.desc()).limit(1)
+        rows = self._rows(q)
+        if not rows:
+            return None
+        row = rows[0]
+        cur = self._rows(select(decisions.c.decision_id).where(decisions.c.omobility_id == row["omobility_id"],
+                                                               decisions.c.home_component == row["home_component"]))
+        row["current"] = bool(cur) and cur[0]["decision_id"] == decision_id
+        return row
+
+    def student_of(self, omobility_id: str) -> str | None:
+        for table in (mobilities, decisions):
+            rows = self._rows(select(table.c.student_esi).where(table.c.omobility_id == omobility_id).limit(1))
+            if rows:
+                return rows[0]["student_esi"]
+        return None
+
+    def deadline_alerts(self, responsible_hei: str | None = None) -> list[dict[str, Any]]:
+        q = select(alerts).order_by(alerts.c.raised_at, alerts.c.alert_id)
+        if responsible_hei:
+            q = q.where(alerts.c.responsible_hei == responsible_hei)
+        return self._rows(q)
+
+    def totals(self) -> dict[str, Any]:
+        """Counts and recognised ECTS, for checks and benchmarks."""
+        with self.engine.connect() as conn:
+            n = conn.execute(select(func.count()).select_from(decisions)).scalar_one()
+            h = conn.execute(select(func.count()).select_from(history)).scalar_one()
+            ects = conn.execute(select(func.coalesce(func.sum(decisions.c.ects), 0)).where(decisions.c.status.in_(RECOGNISED))).scalar_one()
+        return {"current": n, "history": h, "ects_recognised": Decimal(str(ects)).quantize(Decimal("0.01"))}
+
+    def _rows(self, q) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
+
+
+def _current_row(d: RecognitionDecision) -> dict[str, Any]:
+    return {
+        "omobility_id": d.omobility_id, "home_component": d.home_component, "decision_id": d.decision_id,
+        "version": d.version, "status": d.status.value, "ects": d.ects, "converted_grade": d.converted_grade,
+        "home_scheme_id": d.home_scheme_id, "home_hei": d.home_hei, "host_hei": d.host_hei, "student_esi": d.student_esi,
+        "home_component_title": d.home_component_title, "rule": d.rule, "reason": d.reason, "decided_by": d.decided_by,
+        "occurred_at": d.occurred_at,
+    }
+
+
+def _history_row(d: RecognitionDecision) -> dict[str, Any]:
+    row = _current_row(d)
+    del row["home_component_title"]
+    row.update(supersedes=d.supersedes, provenance=d.provenance.model_dump_json(), event_id=d.event_id, trace_id=d.trace_id)
+    return row
+
+
+def _status_row(s: MobilityStatus) -> dict[str, Any]:
+    return {
+        "omobility_id": s.omobility_id, "student_esi": s.student_esi, "sending_hei": s.sending_hei,
+        "receiving_hei": s.receiving_hei, "state": s.state.value, "la_version": s.la_version,
+        "ects_planned": s.ects_planned, "ects_recognised": s.ects_recognised, "started_on": s.started_on,
+        "ended_on": s.ended_on, "tor_issued_on": s.tor_issued_on, "occurred_at": s.occurred_at, "status_event_id": s.event_id,
+    }
+
+
+def _alert_row(a: DeadlineAlert) -> dict[str, Any]:
+    return {
+        "alert_id": a.alert_id, "omobility_id": a.omobility_id, "sending_hei": a.sending_hei, "receiving_hei": a.receiving_hei,
+        "deadline": a.deadline.value, "severity": a.severity.value, "responsible_hei": a.responsible_hei,
+        "due_on": a.due_on, "days_left": a.days_left, "raised_at": a.occurred_at,
+    }

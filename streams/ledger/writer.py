@@ -1,0 +1,115 @@
+"""The ledger writer: a plain aiokafka consumer that writes ``hub.recognitions``, ``hub.mobility-status``
+and ``hub.deadlines`` into the ledger in batches, each in one transaction with its offsets.
+
+Why not a faust agent: faust handles one event at a time (~150 µs each on these
+cores), while a ``getmany`` batch of thousands goes into one SQL transaction.  On
+every partition assignment the writer seeks to the offsets stored in the ledger,
+not to Kafka's committed ones, so rows and offsets can never disagree: a crash
+between the two is impossible, and a batch written twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.abc import ConsumerRebalanceListener
+
+from hub.logs import get_logger
+
+from streams.codec import HubCodec
+from streams.dlq import dead_letter
+from streams.ledger.store import Batch, Ledger
+
+__all__ = ["LedgerWriter", "LEDGER_TOPICS"]
+
+LEDGER_TOPICS = ("hub.recognitions", "hub.mobility-status", "hub.deadlines")
+log = get_logger(component="ledger")
+
+
+class _SeekToLedger(ConsumerRebalanceListener):
+    def __init__(self, writer: "LedgerWriter") -> None:
+        self.writer = writer
+
+    async def on_partitions_revoked(self, revoked) -> None:
+        return None
+
+    async def on_partitions_assigned(self, assigned) -> None:
+        stored = await asyncio.to_thread(self.writer.ledger.stored_offsets, self.writer.consumer_name)
+        for tp in assigned:
+            at = stored.get((tp.topic, tp.partition))
+            if at is not None:
+                self.writer.consumer.seek(tp, at)
+            else:
+                await self.writer.consumer.seek_to_beginning(tp)
+
+
+class LedgerWriter:
+    """Consume the ledger topics into ``ledger`` until :meth:`stop`; ``on_batch`` sees each committed batch."""
+
+    def __init__(self, bootstrap_servers: str, registry_url: str, ledger: Ledger, *, topic_prefix: str = "",
+                 consumer_name: str = "heroes-ledger", max_records: int = 5000, isolation_level: str = "read_committed",
+                 on_batch: Callable[[Batch, float], None] | None = None) -> None:
+        self.ledger = ledger
+        self.consumer_name = consumer_name
+        self.topics = [f"{topic_prefix}{t}" for t in LEDGER_TOPICS]
+        self.codec = HubCodec(registry_url, topic_prefix)
+        self.dlq_topic = f"{topic_prefix}hub.dlq"
+        self.bootstrap_servers = bootstrap_servers
+        self.max_records = max_records
+        self.on_batch = on_batch
+        self.isolation_level = isolation_level
+        self.consumer: AIOKafkaConsumer | None = None
+        self.producer: AIOKafkaProducer | None = None
+        self._stop: asyncio.Event | None = None
+        self._stopped = False
+        self.rows = 0
+
+    def stop(self) -> None:
+        self._stopped = True
+        if self._stop is not None:
+            self._stop.set()
+
+    async def run(self) -> None:
+        self._stop = asyncio.Event()
+        if self._stopped:
+            return
+        self.consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap_servers, group_id=self.consumer_name, enable_auto_commit=False,
+            auto_offset_reset="earliest", isolation_level=self.isolation_level, max_partition_fetch_bytes=4 * 1048576,
+            session_timeout_ms=10_000, heartbeat_interval_ms=2_000,
+        )
+        await self.consumer.start()
+        self.producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap_servers, linger_ms=10, acks="all")
+        await self.producer.start()
+        self.consumer.subscribe(self.topics, listener=_SeekToLedger(self))
+        log.info("ledger-writer-started", topics=self.topics, database=self.ledger.engine.url.render_as_string(hide_password=True))
+        try:
+            while not self._stop.is_set():
+                polled = await self.consumer.getmany(timeout_ms=200, max_records=self.max_records)
+                if polled:
+                    await self._write(polled)
+        finally:
+            await self.consumer.stop()
+            await self.producer.stop()
+            log.info("ledger-writer-stopped", rows=self.rows)
+
+    async def _write(self, polled) -> None:
+        events, next_offsets = [], {}
+        for tp, messages in polled.items():
+            for m in messages:
+                try:
+                    events.append(self.codec.decode(m.topic, m.value, m.partition, m.offset))
+                except Exception as exc:  # noqa: BLE001 - a poison record is dead-lettered, the batch goes on
+                    letter = dead_letter(exc, component="ledger", payload=m.value, topic=m.topic, partition=m.partition, offset=m.offset)
+                    await self.producer.send_and_wait(self.dlq_topic, self.codec.encode(self.dlq_topic, letter), key=m.topic.encode())
+            next_offsets[(tp.topic, tp.partition)] = messages[-1].offset + 1
+        batch = Batch.of(events, next_offsets)
+        t0 = time.perf_counter()
+        await asyncio.to_thread(self.ledger.write, batch, self.consumer_name)
+        self.rows += len(events)
+        if self.on_batch is not None:
+            self.on_batch(batch, time.perf_counter() - t0)
+        await self.consumer.commit({TopicPartition(t, p): o for (t, p), o in next_offsets.items()})

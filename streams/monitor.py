@@ -1,0 +1,192 @@
+"""The monitor's rules (pure): mobility lifecycle, ECTS planned vs recognised, and the deadline agenda.
+
+:class:`StudentMonitor` keeps, per mobility of one student, what the status line
+needs and returns a :class:`~schemas.models.MobilityStatus` whenever that line
+changes, plus the deadlines the event opened or closed.  :class:`Agenda` holds the
+open deadlines of one partition and raises alerts as event time passes their
+moments (``streams.deadlines``).  Both are JSON-compatible dicts underneath, for
+faust tables.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from decimal import Decimal
+
+from schemas.models import (DeadlineAlert, DeadlineKind, DecisionStatus, Event, Mobility, MobilityLifecycle,
+                            MobilityState, MobilityStatus, RecognitionDecision)
+
+from streams.deadlines import Due, make_alert, moments
+
+__all__ = ["StudentMonitor", "Agenda", "MonitorChanges"]
+
+_NS = uuid.uuid5(uuid.NAMESPACE_URL, "https://heroes-hub.eu/streams/mobility-status")
+_RANK = {"NOMINATED": 0, "LA_APPROVED": 1, "LA_CHANGED": 1, "STARTED": 2, "ENDED": 3, "TOR_ISSUED": 4}
+_STATE_OF_RANK = [MobilityState.NOMINATED, MobilityState.LA_APPROVED, MobilityState.STARTED, MobilityState.ENDED, MobilityState.TOR_ISSUED]
+_RECOGNISED = {DecisionStatus.AUTO_RECOGNISED.value, DecisionStatus.MANUALLY_RECOGNISED.value}
+_FINAL = _RECOGNISED | {DecisionStatus.NOT_RECOGNISED.value, DecisionStatus.REJECTED.value, DecisionStatus.REVOKED.value}
+
+
+@dataclass
+class MonitorChanges:
+    """What one event changed: status lines to publish, deadlines opened and closed."""
+
+    statuses: list[MobilityStatus] = field(default_factory=list)
+    opened: list[Due] = field(default_factory=list)
+    closed: list[tuple[str, str]] = field(default_factory=list)  # (omobility_id, DeadlineKind value)
+
+
+def _day(ms: int | None) -> date | None:
+    return None if ms is None else datetime.fromtimestamp(ms / 1000, tz=timezone.utc).date()
+
+
+def _ms(at: datetime) -> int:
+    return int(at.timestamp() * 1000)
+
+
+class StudentMonitor:
+    """The monitor state of one student's mobilities (``data`` is the JSON dict, changed in place)."""
+
+    def __init__(self, esi: str, data: dict | None = None) -> None:
+        self.esi = esi
+        self.data: dict[str, dict] = data if data is not None else {}
+
+    def apply(self, event: Event) -> MonitorChanges:
+        if isinstance(event, Mobility):
+            return self._mobility(event)
+        if isinstance(event, RecognitionDecision):
+            return self._decision(event)
+        return MonitorChanges()
+
+    def _get(self, omobility_id: str) -> dict:
+        m = self.data.get(omobility_id)
+        if m is None:
+            m = self.data[omobility_id] = {"steps": {}, "decisions": {}, "la": 0, "planned": "0.00", "table_b": [],
+                                           "s": None, "r": None, "tor_days": None, "rec_days": None, "last": ""}
+        return m
+
+    def _mobility(self, ev: Mobility) -> MonitorChanges:
+        m = self._get(ev.omobility_id)
+        m["s"], m["r"] = ev.sending_hei, ev.receiving_hei
+        step = ev.lifecycle.value
+        at = _ms(ev.occurred_at)
+        if step not in m["steps"] or at < m["steps"][step]:
+            m["steps"][step] = at
+        if ev.tor_deadline_days is not None:
+            m["tor_days"] = ev.tor_deadline_days
+        if ev.recognition_deadline_days is not None:
+            m["rec_days"] = ev.recognition_deadline_days
+        la = ev.learning_agreement
+        if la is not None and la.version >= m["la"]:
+            m["la"] = la.version
+            m["planned"] = str(sum((c.ects for c in la.components_recognized), Decimal("0.00")))
+            m["table_b"] = sorted(c.course_code for c in la.components_recognized)
+        return self._changes(ev.omobility_id, m, ev)
+
+    def _decision(self, d: RecognitionDecision) -> MonitorChanges:
+        m = self._get(d.omobility_id)
+        m["s"], m["r"] = m["s"] or d.home_hei, m["r"] or d.host_hei
+        prev = m["decisions"].get(d.home_component)
+        if prev is None or d.version >= prev[0]:
+            m["decisions"][d.home_component] = [d.version, d.status.value, str(d.ects)]
+        return self._changes(d.omobility_id, m, d)
+
+    def _changes(self, omobility_id: str, m: dict, trigger: Event) -> MonitorChanges:
+        out = MonitorChanges()
+        steps = m["steps"]
+        cancelled = "CANCELLED" in steps
+        needs_review = any(v[1] == DecisionStatus.NEEDS_REVIEW.value for v in m["decisions"].values())
+        if m["s"] and m["r"]:
+            ended, tor = _day(steps.get("ENDED")), _day(steps.get("TOR_ISSUED"))
+            if ended and not tor and not cancelled:
+                out.opened.append(Due.tor(omobility_id, m["s"], m["r"], ended, m["tor_days"]))
+            else:
+                out.closed.append((omobility_id, DeadlineKind.TOR_ISSUE.value))
+            if tor and needs_review and not cancelled:
+                out.opened.append(Due.recognition(omobility_id, m["s"], m["r"], tor, m["rec_days"]))
+            else:
+                out.closed.append((omobility_id, DeadlineKind.RECOGNITION.value))
+        status = self._status(omobility_id, m, cancelled, trigger)
+        if status is not None:
+            out.statuses.append(status)
+        return out
+
+    def _status(self, omobility_id: str, m: dict, cancelled: bool, trigger: Event) -> MobilityStatus | None:
+        if not (m["s"] and m["r"]) or not m["steps"]:
+            return None
+        steps = m["steps"]
+        recognised = sum((Decimal(v[2]) for v in m["decisions"].values() if v[1] in _RECOGNISED), Decimal("0.00"))
+        if cancelled:
+            state = MobilityState.CANCELLED
+        else:
+            state = _STATE_OF_RANK[max(_RANK[s] for s in steps if s in _RANK)] if any(s in _RANK for s in steps) else MobilityState.NOMINATED
+            decided = m["decisions"]
+            if "TOR_ISSUED" in steps and m["table_b"] and all(decided.get(c, [0, ""])[1] in _FINAL for c in m["table_b"]):
+                state = MobilityState.RECOGNISED
+        line = "|".join((omobility_id, state.value, str(m["la"]), m["planned"], str(recognised),
+                         str(steps.get("STARTED")), str(steps.get("ENDED")), str(steps.get("TOR_ISSUED"))))
+        digest = hashlib.sha256(line.encode()).hexdigest()[:16]
+        if digest == m["last"]:
+            return None
+        m["last"] = digest
+        return MobilityStatus(
+            event_id=str(uuid.uuid5(_NS, line)), source_hei="hub", occurred_at=trigger.occurred_at,
+            recorded_at=trigger.occurred_at, trace_id=trigger.trace_id or trigger.event_id,
+            omobility_id=omobility_id, student_esi=self.esi, sending_hei=m["s"], receiving_hei=m["r"], state=state,
+            la_version=m["la"] or None, ects_planned=Decimal(m["planned"]), ects_recognised=recognised,
+            started_on=_day(steps.get("STARTED")), ended_on=_day(steps.get("ENDED")), tor_issued_on=_day(steps.get("TOR_ISSUED")),
+        )
+
+
+class Agenda:
+    """The open deadlines of one partition, and the event-time clock that fires them."""
+
+    def __init__(self, data: dict | None = None) -> None:
+        self.data = data if data is not None else {"clock": 0, "items": {}}
+
+    @property
+    def clock(self) -> int:
+        return self.data["clock"]
+
+    def next_moment(self) -> int | None:
+        """The earliest moment (ms) an open deadline fires at, or None."""
+        items = self.data["items"].values()
+        return min((i["next"] for i in items), default=None)
+
+    def open(self, due: Due) -> bool:
+        key = f"{due.omobility_id}|{due.kind.value}"
+        entry = {"s": due.sending_hei, "r": due.receiving_hei, "due": due.due_on.isoformat()}
+        old = self.data["items"].get(key)
+        if old is not None and old["due"] == entry["due"]:
+            return False
+        entry["fired"] = []
+        entry["next"] = _ms(moments(due)[0][1])
+        self.data["items"][key] = entry
+        return True
+
+    def close(self, omobility_id: str, kind: str) -> bool:
+        return self.data["items"].pop(f"{omobility_id}|{kind}", None) is not None
+
+    def advance(self, to_ms: int, trace_id: str = "") -> list[DeadlineAlert]:
+        """Move the clock forward to ``to_ms`` (never back) and raise every alert due by then."""
+        if to_ms > self.data["clock"]:
+            self.data["clock"] = to_ms
+        now = self.data["clock"]
+        alerts: list[DeadlineAlert] = []
+        for key in sorted(k for k, v in self.data["items"].items() if v["next"] <= now):
+            entry = self.data["items"][key]
+            omobility_id, kind = key.rsplit("|", 1)
+            due = Due(omobility_id, entry["s"], entry["r"], DeadlineKind(kind), date.fromisoformat(entry["due"]))
+            for severity, moment, days_left in moments(due):
+                if severity.value not in entry["fired"] and _ms(moment) <= now:
+                    alerts.append(make_alert(due, severity, moment, days_left, trace_id))
+                    entry["fired"].append(severity.value)
+            pending = [_ms(m) for s, m, _ in moments(due) if s.value not in entry["fired"]]
+            if pending:
+                entry["next"] = min(pending)
+            else:
+                del self.data["items"][key]
+        return alerts

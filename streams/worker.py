@@ -1,0 +1,79 @@
+"""Run one stream worker or the ledger writer in this process (what the subprocesses of ``hub streams run`` do).
+
+    python -m streams.worker stream --name w1     # a faust worker: normalise, registrar, recognise
+    python -m streams.worker ledger               # the ledger writer
+
+Addresses and knobs come from the environment (``HUB_BOOTSTRAP_SERVERS``,
+``HUB_SCHEMA_REGISTRY_URL``, ``HUB_LEDGER_URL``, ``HUB_STREAMS_*``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from dataclasses import replace
+
+from streams.config import StreamsConfig, StreamsSettings
+
+__all__ = ["run_stream_worker", "run_ledger_writer", "config_from_env"]
+
+
+def config_from_env(**overrides) -> StreamsConfig:
+    from hub.settings import HubSettings
+
+    return StreamsConfig.from_settings(HubSettings(), StreamsSettings(), **overrides)
+
+
+def run_stream_worker(cfg: StreamsConfig, loglevel: str = "warning") -> None:
+    """Run a faust worker with every agent until SIGTERM/SIGINT (blocks)."""
+    import faust
+
+    from hub.logs import configure_logging
+    from streams.app import create_app, ensure_streams_topics
+
+    configure_logging(loglevel)
+    ensure_streams_topics(cfg)
+    (cfg.data_dir / "streams" / cfg.worker_name).mkdir(parents=True, exist_ok=True)
+    hub = create_app(cfg)
+    worker = faust.Worker(hub.app, loglevel=loglevel, quiet=True, redirect_stdouts=False, override_logging=False)
+    worker.execute_from_commandline()
+
+
+def run_ledger_writer(cfg: StreamsConfig, consumer_name: str | None = None) -> None:
+    """Run the ledger writer until SIGTERM/SIGINT (blocks)."""
+    from hub.logs import configure_logging
+    from streams.ledger import Ledger, LedgerWriter
+
+    configure_logging("info")
+    ledger = Ledger(cfg.ledger_url or f"sqlite:///{(cfg.data_dir / 'ledger.sqlite').resolve()}")
+    writer = LedgerWriter(cfg.bootstrap_servers, cfg.registry_url, ledger, topic_prefix=cfg.topic_prefix,
+                          consumer_name=consumer_name or f"{cfg.topic_prefix}{cfg.app_id}-ledger")
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, writer.stop)
+        await writer.run()
+
+    asyncio.run(main())
+    ledger.close()
+
+
+def main(argv: list[str]) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m streams.worker")
+    parser.add_argument("role", choices=["stream", "ledger"])
+    parser.add_argument("--name", default="w1", help="worker name (its table store folder)")
+    parser.add_argument("--loglevel", default="warning")
+    args = parser.parse_args(argv)
+    cfg = config_from_env()
+    if args.role == "stream":
+        run_stream_worker(replace(cfg, worker_name=args.name), args.loglevel)
+    else:
+        run_ledger_writer(cfg)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
