@@ -1,0 +1,78 @@
+"""``hub streams``: run the stream processors (normalise, recognise, monitor) and the ledger writer."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+
+import click
+
+from hub.logs import configure_logging, get_logger
+from hub.settings import load_settings
+
+EPILOG = """\b
+What runs:
+  N faust workers (one per core), each with three agents:
+    normalise  sis.<hei>.{enrolments,grades,mobilities} -> hub.* keyed by student ESI
+               (validates institutions, grading schemes and labels, resolves the
+               student's ESI, drops duplicate event ids, dead-letters the rest)
+    registrar  registrar.<hei>.decisions -> re-keyed by ESI for recognise
+    recognise  hub.grades + hub.mobilities + registrar decisions ->
+               hub.recognitions, hub.mobility-status, hub.deadlines
+  and the ledger writer: hub.recognitions, hub.mobility-status, hub.deadlines
+  -> the ledger database (HUB_LEDGER_URL, default SQLite in HUB_DATA_DIR).
+  Workers share the partitions: start more on other machines with the same
+  HUB_STREAMS_APP_ID and they split the work.
+\b
+Environment:
+  HUB_BOOTSTRAP_SERVERS, HUB_SCHEMA_REGISTRY_URL   where Kafka and the registry are (required)
+  HUB_LEDGER_URL                                   ledger database (SQLAlchemy URL)
+  HUB_STREAMS_STORE=memory|rocksdb                 table store (default memory)
+  HUB_STREAMS_PROCESSING_GUARANTEE                 at_least_once (default) | exactly_once
+  HUB_STREAMS_APP_ID, HUB_STREAMS_TOPIC_PREFIX     consumer group / topic name prefix
+\b
+Example:
+  HUB_BOOTSTRAP_SERVERS=127.0.0.1:9092 HUB_SCHEMA_REGISTRY_URL=http://127.0.0.1:8081 \\
+    hub streams run --workers 2
+"""
+
+
+@click.group()
+def streams() -> None:
+    """Run the stream processors and the ledger writer."""
+
+
+@streams.command(epilog=EPILOG)
+@click.option("--workers", type=int, default=None, help="Faust worker processes (default HUB_STREAMS_WORKERS or 1; one per core).")
+@click.option("--ledger/--no-ledger", default=True, show_default=True, help="Also run the ledger writer.")
+@click.option("--store", type=click.Choice(["memory", "rocksdb"]), default=None, help="Table store (default HUB_STREAMS_STORE or memory).")
+@click.option("--guarantee", type=click.Choice(["at_least_once", "exactly_once"]), default=None, help="faust processing guarantee.")
+def run(workers: int | None, ledger: bool, store: str | None, guarantee: str | None) -> None:
+    """Run N stream workers and the ledger writer as child processes until Ctrl-C."""
+    from streams.app import ensure_streams_topics
+    from streams.config import ConfigError, StreamsConfig, StreamsSettings
+    from streams.supervisor import Supervisor
+
+    settings = load_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    log = get_logger(component="streams")
+    overrides = {k: v for k, v in {"store": store, "processing_guarantee": guarantee}.items() if v}
+    try:
+        cfg = StreamsConfig.from_settings(settings, StreamsSettings(), **overrides)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from exc
+    ensure_streams_topics(cfg)
+    sup = Supervisor(cfg, workers or cfg.workers, ledger=ledger).start()
+    click.echo(f"hub streams: {len(sup.children) - int(ledger)} worker(s){' + ledger writer' if ledger else ''} on "
+               f"{cfg.bootstrap_servers}; logs in {cfg.data_dir / 'logs'}; Ctrl-C stops", err=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    while not stop.wait(2.0):
+        for line in sup.dead():
+            log.error("child-exited", child=line)
+            stop.set()
+    sup.stop()
+    click.echo("hub streams: stopped", err=True)
+    time.sleep(0)
