@@ -35,10 +35,13 @@ _live: set[BrokerProcess] = set()
 _hooks_installed = False
 
 
+# Looked up before any fork: loading a library in the forked child could deadlock on the loader's lock.
+_prctl = ctypes.CDLL(None, use_errno=True).prctl if sys.platform.startswith("linux") else None
+
+
 def _die_with_parent(parent_pid: int) -> None:
-    """preexec_fn: runs in the child between fork and exec; must stay async-signal-safe-ish and tiny."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    """preexec_fn: runs in the child between fork and exec, so it stays tiny."""
+    _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if os.getppid() != parent_pid:  # the parent died before prctl took effect
         os._exit(1)
 
@@ -46,7 +49,7 @@ def _die_with_parent(parent_pid: int) -> None:
 class BrokerProcess:
     """One running child process whose output goes to a log file (a pipe could fill and stall the broker)."""
 
-    def __init__(self, argv: Sequence[str], log_path: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(self, argv: Sequence[str], log_path: Path) -> None:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         self.log_path = log_path
         self._out: IO[bytes] = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
@@ -55,15 +58,15 @@ class BrokerProcess:
         self._offset = self._out.tell()
         preexec = None
         on_main = threading.current_thread() is threading.main_thread()
-        if sys.platform.startswith("linux") and on_main:
+        if _prctl is not None and on_main:
             parent = os.getpid()
             preexec = lambda: _die_with_parent(parent)  # noqa: E731
-        elif sys.platform.startswith("linux"):
+        elif _prctl is not None:
             log.warning("broker_forked_off_main_thread", hint="a SIGKILL of this process would leave the broker running")
         try:
             self.popen = subprocess.Popen(
                 list(argv), stdin=subprocess.DEVNULL, stdout=self._out, stderr=subprocess.STDOUT,
-                env=env, process_group=0, preexec_fn=preexec, close_fds=True,
+                process_group=0, preexec_fn=preexec, close_fds=True,
             )
         except OSError as exc:
             self._out.close()
