@@ -24,7 +24,7 @@ from hub.simulate._rand import Rand, derived_uuid, from_ms, ms
 
 LATE = 0.01
 DUPLICATE = 0.01
-RUN_SIZE = 40_000
+RUN_SIZE = 10_000  # records per sorted run: memory is ~ sources x RUN_SIZE records
 
 
 @dataclass(frozen=True)
@@ -76,26 +76,27 @@ class Scheduler:
         self.seq = 0
         self.latest_event = 0
 
-    def _when(self, t: datetime) -> datetime:
+    def _when(self, t: int) -> int:
+        """Delivery time (epoch ms) of something that happened at t (epoch ms)."""
         if self.rhythm.batch_weekdays:
-            return self.rhythm.slot(t + timedelta(minutes=self.rng.randint(1, 120)))
-        return t + timedelta(seconds=self.rng.randint(*self.rhythm.lag))
+            return ms(self.rhythm.slot(from_ms(t + 60_000 * self.rng.randint(1, 120))))
+        return t + 1000 * self.rng.randint(*self.rhythm.lag)
 
     def add(self, record: dict[str, Any]) -> None:
-        t = from_ms(record["t"])
-        self.latest_event = max(self.latest_event, record["t"])
-        record["eid"] = event_id(self.hei, record) if record["k"] != "student" else None
+        t = record["t"]
+        self.latest_event = max(self.latest_event, t)
+        student = record["k"] == "student"
+        record["eid"] = None if student else event_id(self.hei, record)
         first = self._when(t)
         record["late"] = 0
-        if record["k"] != "student" and self.rng.chance(LATE):
-            first = self._when(t + timedelta(days=self.rng.randint(1, 21), hours=self.rng.randint(0, 12)))
+        if not student and self.rng.chance(LATE):
+            first = self._when(t + 86_400_000 * self.rng.randint(1, 21) + 3_600_000 * self.rng.randint(0, 12))
             record["late"] = 1
         record["dup"] = 0
-        record["rec"] = ms(first)  # recorded_at of the event: a duplicate delivery repeats the same event
-        self._push(ms(first), record)
-        if record["k"] != "student" and self.rng.chance(DUPLICATE):
-            again = self._when(first + timedelta(hours=self.rng.randint(2, 72)))
-            self._push(ms(again), {**record, "dup": 1})
+        record["rec"] = first  # recorded_at of the event: a duplicate delivery repeats the same event
+        self._push(first, record)
+        if not student and self.rng.chance(DUPLICATE):
+            self._push(self._when(first + 3_600_000 * self.rng.randint(2, 72)), {**record, "dup": 1})
 
     def add_all(self, records: list[dict[str, Any]]) -> None:
         for r in records:

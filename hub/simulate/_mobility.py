@@ -24,7 +24,7 @@ from hub.simulate._studies import (Record, RecordIds, choose_courses, enrolment_
 RATES: dict[str, float] = {
     "la_change": 0.25, "la_change_b": 0.10, "explicit_groups": 0.30, "conditions": 0.10, "fail_then_pass": 0.12,
     "fail_final": 0.05, "correction": 0.06, "revocation": 0.03, "outside_la": 0.08, "missing_result": 0.04,
-    "late_tor": 0.10, "no_tor": 0.03, "cancel_before_la": 0.02, "cancel_after_la": 0.03,
+    "late_tor": 0.10, "no_tor": 0.03, "cancel_before_la": 0.02, "cancel_after_la": 0.03, "pending_proposal": 0.04,
 }
 FEATURES = tuple(RATES)
 _GRADE_FEATURES = frozenset({"fail_then_pass", "fail_final", "correction", "revocation", "outside_la",
@@ -69,6 +69,8 @@ class Mobility:
     host_records: list[Record] = field(default_factory=list)
     outside: list[str] = field(default_factory=list)
     host_schemes: dict[str, str] = field(default_factory=dict)  # host course code -> grading scheme id
+    # a change proposed after the last approved version and never approved: (course, student, sending signature)
+    proposal: tuple[Course, datetime, datetime] | None = None
 
     @property
     def home(self) -> str:
@@ -211,6 +213,12 @@ class MobilityMaker:
                 recs.extend(rs)
                 last = max(last, max(_when(r) for r in rs))
         m.ended_at = rng.office_time(rng.day_between(*cal.departure(m.term)))
+        if "pending_proposal" in m.features:
+            taken = {c.code for v in m.versions for c in v.studied} | set(m.outside)
+            extra = [c for c in host_cat.term_courses(m.term) if c.code not in taken]
+            if extra:
+                signed = m.versions[-1].approved_at + timedelta(days=rng.randint(10, 40), minutes=rng.randint(0, 600))
+                m.proposal = (rng.choice(extra), signed, signed + timedelta(days=rng.randint(1, 4), minutes=rng.randint(0, 600)))
         if "no_tor" not in m.features:
             days = rng.randint(36, 75) if "late_tor" in m.features else rng.randint(7, 30)
             earliest = max(m.ended_at + timedelta(days=days), last + timedelta(days=2))

@@ -62,8 +62,9 @@ class EwpWriter:
             self._file(m.home, "omobilities", m.omobility_id, ewp_xml.omobility(m, self.cal), iso(modified),
                        m.home, m.host, True, counts[m.home])
             if m.versions:
+                changed = max(m.versions[-1].approved_at, m.proposal[2] if m.proposal else m.versions[-1].approved_at)
                 self._file(m.home, "omobility-las", m.omobility_id, ewp_xml.learning_agreement(m, self.cal),
-                           iso(m.versions[-1].approved_at), m.home, m.host, True, counts[m.home])
+                           iso(changed), m.home, m.host, True, counts[m.home])
             if m.tor_at:
                 self._file(m.host, "imobility-tors", m.omobility_id,
                            ewp_xml.transcript(m, self.cal, self.catalogues[m.host].by_code), iso(m.tor_at),

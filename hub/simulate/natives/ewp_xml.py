@@ -10,6 +10,7 @@ end tag on the last line, so a server can join several into one response without
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from xml.sax.saxutils import escape, quoteattr
 
@@ -131,6 +132,16 @@ def learning_agreement(m: Mobility, cal: Calendar, *, omobility_id: str | None =
         body.append("<approved-changes>" + (f"<components-studied>{studied}</components-studied>" if studied else "")
                     + (f"<components-recognized>{recognized}</components-recognized>" if recognized else "")
                     + _signatures(last, m) + "</approved-changes>")
+    if m.proposal is not None:
+        course, student_signed, sending_signed = m.proposal
+        last = m.versions[-1]
+        changes = "".join(_component(c, cal, None, st, why) for t, st, c, why in last.changes if t == "A")
+        changes += _component(course, cal, None, "inserted", "extending-mobility")
+        proposal_id = hashlib.sha256(f"{m.omobility_id}|{course.code}|{iso(sending_signed)}".encode()).hexdigest()[:36].upper()
+        body.append(f'<changes-proposal id="{proposal_id}"><components-studied>{changes}</components-studied>'
+                    f"<student-signature>{_t('timestamp', iso(student_signed))}<signer-app>OLA Dashboard</signer-app></student-signature>"
+                    f"<sending-hei-signature>{_t('signer-name', f'Coordinator {m.home}')}{_t('timestamp', iso(sending_signed))}"
+                    "</sending-hei-signature></changes-proposal>")
     body += [_groups(v) for v in m.versions]
     body.append("</la>")
     return document("omobility-las", "".join(body))
