@@ -5,6 +5,7 @@ from connectors.sources._files import FileDropSource, element_dict
 from connectors.sources._http import HttpSource, dig
 from connectors.sources._httpclient import RetryingClient, retry_after_seconds
 from connectors.sources._sql import SqlSource
+from connectors.sources._webhook import WebhookSource
 
 __all__ = [
     "AtomEntry",
@@ -13,6 +14,7 @@ __all__ = [
     "HttpSource",
     "RetryingClient",
     "SqlSource",
+    "WebhookSource",
     "dig",
     "element_dict",
     "retry_after_seconds",

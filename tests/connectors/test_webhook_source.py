@@ -1,0 +1,166 @@
+"""Webhook push with a real HTTP client: 202 only after spooling, 401, 413, 503, 400; no loss across outages."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import pytest
+from pydantic import BaseModel, SecretStr
+
+from connectors.sdk import (Backoff, Connector, ConnectorRunner, ConnectorSettings, CursorStore, KafkaPublisher, MemoryPublisher,
+                            RegistrySerializer)
+from connectors.sources import WebhookSource
+from schemas.models import Grade
+from tests.connectors.helpers import dead_letters, events
+
+TOKEN = "viko-test-token-0123456789"
+
+
+class Settings(ConnectorSettings):
+    spool_file: Path
+    token: SecretStr = SecretStr(TOKEN)
+    max_spool: int = 1000
+
+
+class AisEvent(BaseModel):
+    id: str
+    student: str
+    module: str
+    mark: str
+    credits: Decimal
+    at: datetime
+
+
+def grade(e: AisEvent, s: Settings) -> Grade:
+    return Grade(source_hei="viko.lt", hei="viko.lt", student_id=e.student, result_id=e.id, course_code=e.module,
+                 grade_label=e.mark, grading_scheme_id="viko.lt:1-10", ects=e.credits, assessed_on=e.at.date(),
+                 status="FINAL", occurred_at=e.at)
+
+
+class AisPush(Connector):
+    hei = "viko.lt"
+    name = "webhook_test"
+    settings_class = Settings
+    mappings = {"events": grade}
+
+    def sources(self, s: Settings) -> list[WebhookSource]:
+        return [WebhookSource("events", s.spool_file, token=s.token, max_body_bytes=2000, max_spool=s.max_spool,
+                              poll_interval=0.05)]
+
+
+def _event(tag: str, i: int) -> dict:
+    return {"id": f"{tag}-{i}", "student": f"{tag}-s{i}", "module": "PI-101", "mark": str(5 + i % 6), "credits": "6",
+            "at": "2025-06-10T09:00:00+00:00"}
+
+
+def _auth() -> dict:
+    return {"Authorization": f"Bearer {TOKEN}"}
+
+
+def test_answers_202_after_spooling_and_refuses_what_it_must(tmp_path):
+    src = AisPush(spool_file=tmp_path / "spool.sqlite", max_spool=3).sources(AisPush.load_settings(
+        spool_file=tmp_path / "spool.sqlite", max_spool=3))[0]
+    src.open()
+    try:
+        with httpx.Client(timeout=10) as http:
+            ok = http.post(src.url, json=_event("t", 1), headers=_auth())
+            assert ok.status_code == 202
+            with sqlite3.connect(tmp_path / "spool.sqlite") as con:  # on disk, seen from another connection
+                assert con.execute("SELECT COUNT(*) FROM spool").fetchone()[0] == 1
+            assert http.post(src.url, json=_event("t", 2), headers={"Authorization": "Bearer nope"}).status_code == 401
+            assert http.post(src.url, json=_event("t", 2)).status_code == 401
+            big = http.post(src.url, content=b'{"pad": "' + b"x" * 5000 + b'"}', headers=_auth())
+            assert big.status_code == 413
+            bad = http.post(src.url, content=b'{"id": "t-3", broken', headers=_auth())
+            assert bad.status_code == 400 and "not JSON" in bad.json()["error"]
+            assert http.post(src.url, json=_event("t", 4), headers=_auth()).status_code == 202
+            full = http.post(src.url, json=_event("t", 5), headers=_auth())
+            assert full.status_code == 503 and full.headers["Retry-After"]
+    finally:
+        src.close()
+    kinds = [type(item).__name__ for item in src_items(tmp_path / "spool.sqlite")]
+    assert kinds == ["NativeRecord", "BadRecord", "NativeRecord"]
+
+
+def src_items(spool: Path) -> list:
+    src = WebhookSource("events", spool, token=TOKEN)
+    src.open()
+    try:
+        return list(src.read(None))
+    finally:
+        src.close()
+
+
+def _start(conn: Connector, db: Path, broker, registry, port: int = 0):
+    """Run the connector in a thread; its webhook listens on ``port`` (0: any free one)."""
+    publisher = KafkaPublisher(broker.bootstrap_servers, flush_timeout=5)
+    runner = ConnectorRunner(conn, publisher, CursorStore(db), serializer=RegistrySerializer(registry.url),
+                             backoff=lambda: Backoff(base=0.2, cap=2.0))
+    src = conn.sources(conn.settings)[0]
+    src.port = port
+    thread = threading.Thread(target=runner.run, kwargs={"sources": [src]}, daemon=True)
+    thread.start()
+    _wait_for(lambda: bool(src.url), 10, "the webhook to listen")
+    return runner, src, thread, publisher
+
+
+def _wait_for(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.25)
+
+
+@pytest.mark.kafka
+@pytest.mark.slow
+def test_events_accepted_during_a_broker_outage_and_a_restart_all_reach_kafka(apache_kafka, registry, tmp_path):
+    broker = apache_kafka
+    tag = uuid.uuid4().hex[:8]
+    conn = AisPush(spool_file=tmp_path / "spool.sqlite")
+    db = tmp_path / "c.sqlite"
+    runner, src, thread, publisher = _start(conn, db, broker, registry)
+    try:
+        with httpx.Client(timeout=10) as http:
+            for i in range(3):
+                assert http.post(src.url, json=_event(tag, i), headers=_auth()).status_code == 202
+            assert http.post(src.url, content=b"<xml/>", headers=_auth()).status_code == 400
+            _wait_for(lambda: len(events(broker, registry, "sis.viko.lt.grades", tag)) == 3, 90, "first events (a fresh broker may still be electing leaders)")
+
+            broker.stop()
+            for i in range(3, 8):
+                assert http.post(src.url, json=_event(tag, i), headers=_auth()).status_code == 202
+            broker.restart()
+            _wait_for(lambda: {r["result_id"] for r in events(broker, registry, "sis.viko.lt.grades", tag)}
+                      == {f"{tag}-{i}" for i in range(8)}, 90, "events accepted during the outage")
+
+            # accepted just before the connector stops: spooled, published after its restart
+            for i in range(8, 11):
+                assert http.post(src.url, json=_event(tag, i), headers=_auth()).status_code == 202
+            runner.stop()
+            thread.join(60)
+            publisher.close()
+    finally:
+        runner.stop()
+        thread.join(60)
+    runner, src, thread, publisher = _start(conn, db, broker, registry, port=src.port)
+    try:
+        _wait_for(lambda: {r["result_id"] for r in events(broker, registry, "sis.viko.lt.grades", tag)}
+                  == {f"{tag}-{i}" for i in range(11)}, 60, "events spooled before the restart")
+    finally:
+        runner.stop()
+        thread.join(60)
+        publisher.close()
+    published = events(broker, registry, "sis.viko.lt.grades", tag)
+    by_result: dict[str, set[str]] = {}
+    for r in published:
+        by_result.setdefault(r["result_id"], set()).add(str(r["event_id"]))
+    assert all(len(ids) == 1 for ids in by_result.values()), "a re-sent event got a new event_id"
+    letters = [r for r in dead_letters(broker, registry, "webhook_test.events") if r["payload"] == b"<xml/>"]
+    assert letters and "not JSON" in letters[0]["reason"]
