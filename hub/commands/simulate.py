@@ -48,7 +48,8 @@ def simulate(seed: int | None, students: int | None, out: Path, bad_share: float
 
     The same --seed, --students, --year and shares always give byte-identical output.
     """
-    from hub.simulate import SimulationConfig, SimulationError, simulate as run
+    from hub.simulate import SimulationConfig, SimulationError
+    from hub.simulate import simulate as run
     from hub.simulate._serve import SimulationNotFound, serve_partner_apis
     from hub.simulate._sqlload import SqlLoadError, load_sql
 

@@ -10,7 +10,12 @@ SQL partners into PostgreSQL or MariaDB; ``push_webhooks`` replays VIKO's webhoo
 from hub.simulate._config import SimulationConfig, SimulationError
 from hub.simulate._push import PushReport, WebhookTargetUnavailable, push_webhooks
 from hub.simulate._run import Summary, simulate
-from hub.simulate._serve import PATHS, RunningServers, SimulationNotFound, serve_partner_apis
+from hub.simulate._serve import (
+    PATHS,
+    RunningServers,
+    SimulationNotFound,
+    serve_partner_apis,
+)
 from hub.simulate._sqlload import LoadReport, SqlLoadError, load_sql
 
 __all__ = [

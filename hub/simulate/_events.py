@@ -10,15 +10,19 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from schemas.canonical import to_json
-from schemas.models import LaComponent, LearningAgreement, Mobility as MobilityEvent, MobilityLifecycle, RecognitionGroup
-
 from hub.simulate._calendar import Calendar
 from hub.simulate._catalogue import Course
 from hub.simulate._delivery import utc
 from hub.simulate._mobility import LaVersion, Mobility
 from hub.simulate._rand import iso_ms
-
+from schemas.canonical import to_json
+from schemas.models import (
+    LaComponent,
+    LearningAgreement,
+    MobilityLifecycle,
+    RecognitionGroup,
+)
+from schemas.models import Mobility as MobilityEvent
 
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 

@@ -23,10 +23,9 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
-from schemas.grading import SCHEMES
-
 from hub.simulate._mobility import LaVersion, Mobility
 from hub.simulate._rand import iso
+from schemas.grading import SCHEMES
 
 TOR_DAYS = 35
 RECOGNITION_DAYS = 35

@@ -12,11 +12,10 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from schemas.grading import SCHEMES, GradingScheme, UnknownGrade
-
 from hub.simulate._calendar import Calendar
 from hub.simulate._catalogue import SIZES, Catalogue, Course
 from hub.simulate._rand import Rand, sub_rng
+from schemas.grading import SCHEMES, GradingScheme, UnknownGrade
 
 HEADER = ("hei", "scheme_id", "reference_group", "academic_year", "label", "percentage")
 # Schemes with no table at all, so conversion falls back to the fixed ECTS scale.
@@ -103,7 +102,7 @@ def _shares(labels: tuple[str, ...], centre: float, spread: float) -> tuple[tupl
     total = sum(weights)
     tenths = [max(1, round(1000 * w / total)) for w in weights]
     tenths[tenths.index(max(tenths))] += 1000 - sum(tenths)
-    return tuple((label, t / 10) for label, t in zip(labels, tenths))
+    return tuple((label, t / 10) for label, t in zip(labels, tenths, strict=True))
 
 
 class GradeDrawer:
@@ -116,7 +115,7 @@ class GradeDrawer:
         s = SCHEMES[course.scheme_id]
         if s.pass_fail_only:
             return s.passing_labels[0] if len(s.passing_labels) == 1 else rng.weighted(
-                list(zip(s.passing_labels, (80.0, 20.0))))
+                list(zip(s.passing_labels, (80.0, 20.0), strict=True)))
         table = self.book.find(course.hei, course.scheme_id, course.isced, self.year)
         if table is None:
             return rng.weighted(list(_shares(s.passing_labels, 0.45, 0.28)))

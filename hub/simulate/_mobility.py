@@ -11,15 +11,20 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from schemas.grading import SCHEMES
-
 from hub.simulate._calendar import Calendar
 from hub.simulate._catalogue import Catalogue, Course
 from hub.simulate._grades import GradeDrawer, printed
 from hub.simulate._people import IdMaker, Student, as_incoming
 from hub.simulate._rand import Rand, from_ms, ms
-from hub.simulate._studies import (Record, RecordIds, choose_courses, enrolment_record, result_history,
-                                   student_record)
+from hub.simulate._studies import (
+    Record,
+    RecordIds,
+    choose_courses,
+    enrolment_record,
+    result_history,
+    student_record,
+)
+from schemas.grading import SCHEMES
 
 RATES: dict[str, float] = {
     "la_change": 0.25, "la_change_b": 0.10, "explicit_groups": 0.30, "conditions": 0.10, "fail_then_pass": 0.12,

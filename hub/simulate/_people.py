@@ -9,10 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from schemas.institutions import BY_SCHAC, esi
-
 from hub.simulate._catalogue import FIELDS
 from hub.simulate._rand import Rand, derived_uuid
+from schemas.institutions import BY_SCHAC, esi
 
 # (home counter start, incoming counter start, format): incoming exchange students get a separate range.
 _ID_STYLE: dict[str, tuple[int, int, str]] = {

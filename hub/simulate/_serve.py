@@ -18,11 +18,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from schemas.institutions import SCHAC_CODES
-
 from hub.simulate.natives.ewp_xml import GET_ROOT, header, index_document
 from hub.simulate.natives.ladok import FEED_PATH, feed_page_path
 from hub.simulate.natives.odata import SERVICE
+from schemas.institutions import SCHAC_CODES
 
 ODATA_ROOT = f"/sap/opu/odata/sap/{SERVICE}"
 PATHS: dict[str, tuple[str, ...]] = {

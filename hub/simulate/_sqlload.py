@@ -28,8 +28,20 @@ class LoadReport:
 
 def load_sql(sim_dir: str | Path, url: str, partners: tuple[str, ...] = ("ucn.dk", "ipbeja.pt")) -> LoadReport:
     """Create (replacing) the partners' tables in the database at ``url`` and copy every row."""
-    from sqlalchemy import (CHAR, Column, Date, DateTime, Integer, MetaData, Numeric, String, Table, create_engine,
-                            insert, text)
+    from sqlalchemy import (
+        CHAR,
+        Column,
+        Date,
+        DateTime,
+        Integer,
+        MetaData,
+        Numeric,
+        String,
+        Table,
+        create_engine,
+        insert,
+        text,
+    )
     from sqlalchemy.exc import SQLAlchemyError
 
     types = {"INTEGER": Integer, "DATE": Date, "TIMESTAMP": DateTime}
@@ -88,7 +100,7 @@ def _copy(db: sqlite3.Connection, conn, table, insert) -> int:  # type: ignore[n
     cursor = db.execute(f"SELECT {', '.join(names)} FROM {table.name} ORDER BY id")
     count = 0
     while batch := cursor.fetchmany(BATCH):
-        conn.execute(insert(table), [{n: f(v) for n, f, v in zip(names, converters, row)} for row in batch])
+        conn.execute(insert(table), [{n: f(v) for n, f, v in zip(names, converters, row, strict=True)} for row in batch])
         count += len(batch)
     return count
 

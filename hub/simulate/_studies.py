@@ -11,13 +11,12 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from schemas.grading import SCHEMES
-
 from hub.simulate._calendar import Calendar
 from hub.simulate._catalogue import Catalogue, Course
 from hub.simulate._grades import GradeDrawer, printed
 from hub.simulate._people import Student
 from hub.simulate._rand import Rand, ms
+from schemas.grading import SCHEMES
 
 Record = dict[str, Any]
 

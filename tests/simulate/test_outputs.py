@@ -98,7 +98,7 @@ def test_deliveries_include_duplicates_and_late_ones(sim):
     events = [json.loads(x) for x in _lines(sim.root / "hub-events.jsonl")]
     assert len(events) > len({e["event_id"] for e in events})
     recorded = [e["recorded_at"] for e in events]
-    assert recorded != sorted(recorded) or any(a["occurred_at"] > b["occurred_at"] for a, b in zip(events, events[1:]))
+    assert recorded != sorted(recorded) or any(a["occurred_at"] > b["occurred_at"] for a, b in zip(events, events[1:], strict=False))
     statuses = Counter(e["status"] for e in events if e["event_type"] == "Grade")
     assert statuses["CORRECTED"] and statuses["REVOKED"] and statuses["FINAL"]
     assert any(e["attempt"] == 2 for e in events if e["event_type"] == "Grade")

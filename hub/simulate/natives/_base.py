@@ -9,14 +9,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from schemas.grading import SCHEMES
-
 from hub.simulate._calendar import Calendar
 from hub.simulate._catalogue import Catalogue, Course
 from hub.simulate._delivery import utc
 from hub.simulate._events import record_event
 from hub.simulate._grades import printed
 from hub.simulate._rand import Rand
+from schemas.grading import SCHEMES
 
 KIND_TOPIC = {"enrolment": "enrolments", "grade": "grades", "mobility": "mobilities"}
 

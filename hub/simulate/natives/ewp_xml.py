@@ -14,13 +14,12 @@ import hashlib
 from datetime import datetime
 from xml.sax.saxutils import escape, quoteattr
 
-from schemas.institutions import BY_SCHAC
-
 from hub.simulate._calendar import Calendar
 from hub.simulate._catalogue import Course
 from hub.simulate._expected import course_states
 from hub.simulate._mobility import LaVersion, Mobility
 from hub.simulate._rand import iso, ms
+from schemas.institutions import BY_SCHAC
 
 NS_OMOBILITIES = "https://github.com/erasmus-without-paper/ewp-specs-api-omobilities/blob/stable-v2/endpoints/get-response.xsd"
 NS_LAS = "https://github.com/erasmus-without-paper/ewp-specs-api-omobility-las/blob/stable-v1/endpoints/get-response.xsd"

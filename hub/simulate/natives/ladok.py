@@ -15,12 +15,11 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
-from schemas.grading import SCHEMES
-
 from hub.simulate._catalogue import Course
 from hub.simulate._delivery import utc
 from hub.simulate._rand import derived_uuid, iso
 from hub.simulate.natives._base import SisWriter
+from schemas.grading import SCHEMES
 
 PAGE_SIZE = 100
 LAROSATE_ID = "16"
@@ -150,7 +149,7 @@ class LadokWriter(SisWriter):
         r = self.sample_grade(near, course, rng.uuid())
         ids = self._course_ids(course)
         if badness == "broken_xml":
-            text = escape(f'<rr:ResultatPaHelKursAttesteratEvent xmlns:rr="http://schemas.ladok.se/resultat"><rr:Resultat><rr:BetygsgradID>2302</rr:Betygsgrad')
+            text = escape('<rr:ResultatPaHelKursAttesteratEvent xmlns:rr="http://schemas.ladok.se/resultat"><rr:Resultat><rr:BetygsgradID>2302</rr:Betygsgrad')
             self._add("resultat", "ResultatPaHelKursAttesteratEvent", entry_id, utc(near["t"]),
                       f'<content type="application/vnd.ladok+xml">{text}</content>')
             detail = "entry content is truncated XML text, not an element"

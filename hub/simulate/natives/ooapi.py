@@ -13,13 +13,12 @@ from __future__ import annotations
 import json
 from typing import IO, Any
 
-from schemas.grading import SCHEMES
-
 from hub.simulate._catalogue import Course
 from hub.simulate._delivery import utc
 from hub.simulate._grades import unknown_label
 from hub.simulate._rand import derived_uuid, iso
 from hub.simulate.natives._base import SisWriter
+from schemas.grading import SCHEMES
 
 CONSUMER = "heroes-hub"
 _VALUE_TYPE = {"fontys.nl/1-10": "1-10", "fontys.nl/pass-fail": "pass-or-fail", "fontys.nl/OGSU": "OGSU"}
