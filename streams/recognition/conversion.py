@@ -64,6 +64,7 @@ class Converter:
     def __init__(self, tables: GradingTables | None = None):
         self.tables = tables if tables is not None else default_tables()
         self._cache: dict[tuple, Converted] = {}
+        self.memo: dict[tuple, tuple[Converted | None, str]] = {}  # callers' own keys (e.g. by input event ids)
 
     def convert(
         self,

@@ -24,6 +24,7 @@ from .conversion import Converted
 __all__ = ["Candidate", "build_decision"]
 
 ZERO = Decimal("0.00")
+_CENT = Decimal("0.01")
 _NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://heroes-hub.eu/recognition/decisions")
 
 
@@ -67,8 +68,22 @@ class Ctx:
         self.component, self.decided_by, self.home_scheme_id = component, decided_by, home_scheme_id
 
 
+def _built(cls, **values):
+    """A model from values already of the model's field types, without validation.
+
+    ``model_construct`` costs as much as validation here; this sets what it sets.
+    The canonical JSON round trip of built decisions is tested.
+    """
+    m = cls.__new__(cls)
+    object.__setattr__(m, "__dict__", values)
+    object.__setattr__(m, "__pydantic_fields_set__", set(values))
+    object.__setattr__(m, "__pydantic_extra__", None)
+    object.__setattr__(m, "__pydantic_private__", None)
+    return m
+
+
 def _host_grade(g) -> HostGrade:
-    return HostGrade(
+    return _built(HostGrade, 
         result_id=g.result_id, course_code=g.course_code, grade_label=g.label, grading_scheme_id=g.scheme_id,
         ects=Decimal(g.ects), attempt=g.attempt, passed=g.passed, event_id=g.event_id,
     )
@@ -84,15 +99,29 @@ def build_decision(
     previous: tuple[str, int] | None,
     trace_id: str,
 ) -> RecognitionDecision:
-    """The event for a candidate, versioned after ``previous`` (decision id, version) if any."""
+    """The event for a candidate, versioned after ``previous`` (decision id, version) if any.
+
+    Built without re-validation (every value is already in its model type: ECTS
+    quantised, timestamps in UTC milliseconds); a test checks the canonical JSON
+    round trip of built decisions.
+    """
     at = datetime.fromtimestamp(d.occ / 1000, tz=timezone.utc)
     ctx = d.ctx
     comp = ctx.component
-    return RecognitionDecision(
+    provenance = _built(Provenance, 
+        la_version=ctx.la_version,
+        group_id=ctx.group_id,
+        host_grades=tuple(_host_grade(g) for g in ctx.host),
+        conversion=ctx.converted.conversion if ctx.converted is not None else None,
+        input_event_ids=d.inputs,
+    )
+    return _built(RecognitionDecision, 
         event_id=str(uuid.uuid5(_NAMESPACE, d.id)),
+        event_type="RecognitionDecision",
         source_hei=home_hei,
         occurred_at=at,
         recorded_at=at,
+        schema_version=1,
         trace_id=trace_id,
         decision_id=d.id,
         omobility_id=omobility_id,
@@ -103,18 +132,12 @@ def build_decision(
         home_component_title=comp.title if comp is not None else "",
         version=(previous[1] + 1) if previous else 1,
         status=d.status,
-        ects=d.ects,
+        ects=d.ects.quantize(_CENT),
         converted_grade=d.grade,
         home_scheme_id=ctx.home_scheme_id if d.grade is not None else None,
         rule=d.rule,
         reason=d.reason(),
         supersedes=previous[0] if previous else None,
         decided_by=ctx.decided_by,
-        provenance=Provenance(
-            la_version=ctx.la_version,
-            group_id=ctx.group_id,
-            host_grades=tuple(_host_grade(g) for g in ctx.host),
-            conversion=ctx.converted.conversion if ctx.converted is not None else None,
-            input_event_ids=d.inputs,
-        ),
+        provenance=provenance,
     )

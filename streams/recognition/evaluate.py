@@ -207,8 +207,8 @@ class MobilityRules:
             waiting = [a for a in cur.groups[code][1] if self.comp(a).eff is None]
             why = f"under LA version {cur.version}, {code} waits for a passing result of {_names(waiting) if waiting else 'its components'}"
         return Candidate(m.omobility_id, key, S.REVOKED, "R4-withdrawn", {cur.event_id: cur.occ},
-                         lambda: f"LA version {cur.version}, approved before these results, arrived after the earlier "
-                                 f"decision was made: {why}, so that decision is withdrawn.",
+                         lambda: f"The earlier decision no longer holds under LA version {cur.version} ({why}): it is "
+                                 f"withdrawn (that version was processed after the decision was made).",
                          extra=previous_id, ctx=Ctx(cur.version, cur.groups.get(code, ("outside-la",))[0],
                                                     (), None, cur.table_b.get(code)))
 
@@ -241,32 +241,43 @@ class MobilityRules:
         m = self.m
         group_id, studied = la.groups[code]
         comps = [self.comp(a) for a in studied]
+        all_passed = bool(studied)
+        decidable = m.tor is not None
+        for c in comps:
+            if c.eff is None:
+                all_passed = False
+                if c.ever:
+                    decidable = True
+                elif not decidable:
+                    return None  # pending: a component never passed and there is no ToR
         key = "B:" + code
         extra = f"{group_id}|{','.join(studied)}|{b.recognition_conditions or ''}"
         host = m.receiving_hei
-        if studied and all(c.eff is not None for c in comps):
+        if all_passed:
             results = [c.eff for c in comps]
             inputs = {g.event_id: g.occ for g in results}
             converted, error = self._convert(results, la, b.isced_code)
             ctx = Ctx(la.version, group_id, results, converted, b, home_scheme_id=converted.home_scheme_id if converted else None)
-            if len(results) == 1:
-                passed = f"{results[0].course_code} passed at {host} ({results[0].label})"
-            else:
-                passed = f"All {len(results)} components passed at {host} ({', '.join(_grade_text(g) for g in results)})"
-            clause = conversion_clause(converted, error)
-            if b.recognition_conditions:
-                cond = b.recognition_conditions
+            cond = b.recognition_conditions
+
+            def passed() -> str:
+                if len(results) == 1:
+                    return f"{results[0].course_code} passed at {host} ({results[0].label})"
+                return f"All {len(results)} components passed at {host} ({', '.join(_grade_text(g) for g in results)})"
+
+            if cond:
                 base = Candidate(m.omobility_id, key, S.NEEDS_REVIEW, "R2-conditions", inputs,
-                                 lambda: f"{passed}, but {code} has recognition conditions in LA version {la.version} "
+                                 lambda: f"{passed()}, but {code} has recognition conditions in LA version {la.version} "
                                          f"(\"{cond}\"), so a registrar decides; automatic recognition would give "
-                                         f"{fmt_ects(b.ects)} ECTS {clause}.",
+                                         f"{fmt_ects(b.ects)} ECTS {conversion_clause(converted, error)}.",
                                  extra=extra, ctx=ctx)
                 return self._registrar(base, b.ects, converted) if registrar else base
             corrected = any(g.status == "CORRECTED" for g in results)
             rule = "R4-corrected" if corrected else "R2-all-passed"
             after = " after a correction" if corrected else ""
             return Candidate(m.omobility_id, key, S.AUTO_RECOGNISED, rule, inputs,
-                             lambda: f"{passed}{after}; {fmt_ects(b.ects)} ECTS recognised for {code} {clause}.",
+                             lambda: f"{passed()}{after}; {fmt_ects(b.ects)} ECTS recognised for {code} "
+                                     f"{conversion_clause(converted, error)}.",
                              ects=b.ects, grade=converted.label if converted else None, extra=extra, ctx=ctx)
         lost = [c for c in comps if c.eff is None]
         if studied and all(c.eff is not None or c.ever for c in comps):
@@ -329,11 +340,15 @@ class MobilityRules:
         shown = c.eff or c.fail or c.unreadable[-1]
         converted, error = self._convert([c.eff], la, None) if c.eff is not None else (None, "")
         inputs = {g.event_id: g.occ for g in live}
-        hint = f" Recognised, it would give {fmt_ects(shown.ects)} ECTS {conversion_clause(converted, error)}." if c.eff else ""
+        def hint() -> str:
+            if c.eff is None:
+                return ""
+            return f" Recognised, it would give {fmt_ects(shown.ects)} ECTS {conversion_clause(converted, error)}."
+
         base = Candidate(m.omobility_id, key, S.NEEDS_REVIEW, "R1-outside-la", inputs,
                          lambda: f"{code} ({shown.label}, {fmt_ects(shown.ects)} ECTS) was graded at {host} but is not in "
                                  f"Table A of LA version {la.version}: outside the learning agreement, a registrar "
-                                 f"decides.{hint}",
+                                 f"decides.{hint()}",
                          extra="outside",
                          ctx=Ctx(la.version, "outside-la", live, converted,
                                  home_scheme_id=converted.home_scheme_id if converted else None))
@@ -343,15 +358,23 @@ class MobilityRules:
 
     def _convert(self, results: list[GradeFact], la: LaFact, home_field: str | None) -> tuple[Converted | None, str]:
         m = self.m
-        hosts = []
+        fields = []
         for g in results:
             a = la.table_a.get(g.course_code)
-            field = g.isced or (a.isced_code if a is not None else None) or m.isced
-            hosts.append(HostResult(g.scheme_id, g.label, float(g.ects), field, g.year or m.year or None))
-        try:
-            return self.conv.convert(tuple(hosts), m.sending_hei, field=home_field or m.isced, year=m.year or None), ""
-        except ValueError as exc:
-            return None, str(exc).split(":")[0]
+            fields.append(g.isced or (a.isced_code if a is not None else None) or m.isced)
+        memo_key = (m.sending_hei, home_field or m.isced, m.year, tuple(g.event_id for g in results), tuple(fields))
+        found = self.conv.memo.get(memo_key)
+        if found is None:
+            hosts = tuple(HostResult(g.scheme_id, g.label, float(g.ects), f, g.year or m.year or None)
+                          for g, f in zip(results, fields))
+            try:
+                found = (self.conv.convert(hosts, m.sending_hei, field=home_field or m.isced, year=m.year or None), "")
+            except ValueError as exc:
+                found = (None, str(exc).split(":")[0])
+            if len(self.conv.memo) > 200_000:
+                self.conv.memo.clear()
+            self.conv.memo[memo_key] = found
+        return found
 
     def _registrar(self, base: Candidate, cap: Decimal, converted: Converted | None) -> Candidate:
         if self._regs is None:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cached_property
 
 from schemas.grading import UnknownGrade, UnknownScheme, scheme
 from schemas.models import GradeStatus, LaComponent, LearningAgreement
@@ -34,6 +33,24 @@ _PRECEDENCE = {GradeStatus.FINAL.value: 0, GradeStatus.CORRECTED.value: 1, Grade
 
 def millis(ts: datetime) -> int:
     return int(ts.timestamp() * 1000)
+
+
+_READ: dict[tuple[str, str], tuple[str, bool, bool]] = {}
+
+
+def _read(scheme_id: str, raw: str) -> tuple[str, bool, bool]:
+    """(label, readable, passing) of a grade as printed; unreadable labels are kept as printed, never guessed."""
+    found = _READ.get((scheme_id, raw))
+    if found is None:
+        try:
+            sch = scheme(scheme_id)
+            label = sch.normalise(raw)
+            found = (label, True, label in sch.passing)
+        except (UnknownGrade, UnknownScheme):
+            found = (raw, False, False)
+        if len(_READ) < 100_000:
+            _READ[(scheme_id, raw)] = found
+    return found
 
 
 class GradeFact:
@@ -52,20 +69,16 @@ class GradeFact:
 
     @classmethod
     def from_event(cls, g) -> "GradeFact":
-        try:
-            label = scheme(g.grading_scheme_id).normalise(g.grade_label)
-            readable, passed = True, label in scheme(g.grading_scheme_id).passing
-        except (UnknownGrade, UnknownScheme):
-            label, readable, passed = g.grade_label, False, False
+        label, readable, passed = _read(g.grading_scheme_id, g.grade_label)
         occ = millis(g.occurred_at)
         status = g.status.value
-        return cls(
-            hei=g.hei, result_id=g.result_id, course_code=g.course_code, label=label, scheme_id=g.grading_scheme_id,
-            readable=readable, passed=passed and status != "REVOKED", ects=str(g.ects), attempt=g.attempt,
-            assessed_on=g.assessed_on.isoformat(), status=status, occ=occ, event_id=g.event_id,
-            isced=g.isced_code or None, year=g.academic_year or None, omobility_id=g.omobility_id or None,
-            trace_id=g.trace_id or "", first_pass=occ if passed and status != "REVOKED" else None, first_seen=occ,
-        )
+        passed = passed and status != "REVOKED"
+        f = cls.__new__(cls)
+        f.hei, f.result_id, f.course_code, f.label, f.scheme_id = g.hei, g.result_id, g.course_code, label, g.grading_scheme_id
+        f.readable, f.passed, f.ects, f.attempt, f.assessed_on = readable, passed, str(g.ects), g.attempt, g.assessed_on.isoformat()
+        f.status, f.occ, f.event_id, f.isced, f.year = status, occ, g.event_id, g.isced_code or None, g.academic_year or None
+        f.omobility_id, f.trace_id, f.first_pass, f.first_seen = g.omobility_id or None, g.trace_id or "", occ if passed else None, occ
+        return f
 
     @property
     def order(self) -> tuple:
@@ -102,61 +115,54 @@ class GradeFact:
         return cls(**dict(zip(cls.__slots__, values)))
 
 
+_LA_CACHE: dict[tuple, "LaFact"] = {}
+
+
 class LaFact:
-    """One approved LA version with the lookups the rules need."""
+    """One approved LA version with the lookups the rules need (computed once: LAs are few, events many)."""
 
     def __init__(self, la: LearningAgreement, event_id: str, occ: int):
         self.version, self.la, self.event_id, self.occ = la.version, la, event_id, occ
+        self.table_a: dict[str, LaComponent] = {c.course_code: c for c in la.components_studied}
+        self.table_b: dict[str, LaComponent] = {c.course_code: c for c in la.components_recognized}
+        codes = set(self.table_a)
+        for g in la.recognition_groups:
+            codes.update(g.studied)
+        self.in_la: frozenset[str] = frozenset(codes)  # host codes the LA covers: Table A and any code a group names
+        # per Table B code: (group id, Table A codes it needs); without an explicit group: all of Table A
+        self.groups: dict[str, tuple[str, tuple[str, ...]]] = {}
+        all_a = tuple(self.table_a)
+        for code in self.table_b:
+            ids: list[str] = []
+            studied: list[str] = []
+            for g in la.recognition_groups:
+                if code in g.recognized:
+                    ids.append(g.group_id)
+                    studied.extend(a for a in g.studied if a not in studied)
+            self.groups[code] = ("+".join(ids), tuple(studied)) if ids else (f"implicit:{code}", all_a)
+        needs: dict[str, set[str]] = {}
+        for b, (_, studied_codes) in self.groups.items():
+            for a in studied_codes:
+                needs.setdefault(a, set()).add(b)
+        self.needs: dict[str, frozenset[str]] = {a: frozenset(bs) for a, bs in needs.items()}  # host code -> B codes
 
     @property
     def order(self) -> tuple:
         return (self.occ, self.event_id)
-
-    @cached_property
-    def table_a(self) -> dict[str, LaComponent]:
-        return {c.course_code: c for c in self.la.components_studied}
-
-    @cached_property
-    def table_b(self) -> dict[str, LaComponent]:
-        return {c.course_code: c for c in self.la.components_recognized}
-
-    @cached_property
-    def in_la(self) -> frozenset[str]:
-        """Host course codes the LA covers: Table A plus any code a group names."""
-        codes = set(self.table_a)
-        for g in self.la.recognition_groups:
-            codes.update(g.studied)
-        return frozenset(codes)
-
-    @cached_property
-    def needs(self) -> dict[str, frozenset[str]]:
-        """Per host course code: the Table B codes whose group needs it."""
-        out: dict[str, set[str]] = {}
-        for b, (_, studied) in self.groups.items():
-            for a in studied:
-                out.setdefault(a, set()).add(b)
-        return {a: frozenset(bs) for a, bs in out.items()}
-
-    @cached_property
-    def groups(self) -> dict[str, tuple[str, tuple[str, ...]]]:
-        """Per Table B code: (group id, Table A codes it needs). Without an explicit group: all of Table A."""
-        out: dict[str, tuple[str, tuple[str, ...]]] = {}
-        all_a = tuple(self.table_a)
-        for code in self.table_b:
-            ids, studied = [], []
-            for g in self.la.recognition_groups:
-                if code in g.recognized:
-                    ids.append(g.group_id)
-                    studied.extend(a for a in g.studied if a not in studied)
-            out[code] = ("+".join(ids), tuple(studied)) if ids else (f"implicit:{code}", all_a)
-        return out
 
     def to_dict(self) -> dict:
         return {"event_id": self.event_id, "occ": self.occ, "la": self.la.model_dump(mode="json")}
 
     @classmethod
     def from_dict(cls, d: dict) -> "LaFact":
-        return cls(LearningAgreement.model_validate(d["la"]), d["event_id"], d["occ"])
+        # LA versions are immutable: states loaded from a table share the parsed ones
+        key = (d["event_id"], d["occ"], d["la"]["version"])
+        found = _LA_CACHE.get(key)
+        if found is None:
+            if len(_LA_CACHE) >= 50_000:
+                _LA_CACHE.clear()
+            found = _LA_CACHE[key] = cls(LearningAgreement.model_validate(d["la"]), d["event_id"], d["occ"])
+        return found
 
 
 @dataclass
@@ -283,13 +289,11 @@ class StudentFacts:
     mobilities: dict[str, MobilityFacts] = field(default_factory=dict)
     grades: dict[tuple[str, str], GradeFact] = field(default_factory=dict)
 
-    def home_heis(self) -> set[str]:
-        """Institutions whose grades are the student's own home results, never host grades."""
-        heis = {m.sending_hei for m in self.mobilities.values() if m.sending_hei}
-        parts = self.esi.rsplit(":", 2)
-        if len(parts) == 3 and "." in parts[1]:
-            heis.add(parts[1])
-        return heis
+    def is_home_result(self, hei: str) -> bool:
+        """Whether a result of ``hei`` is the student's own home result (the ESI's issuer, a sending HEI)."""
+        if self.esi.rsplit(":", 2)[-2:-1] == [hei]:
+            return True
+        return any(m.sending_hei == hei for m in self.mobilities.values())
 
     def mobility(self, omobility_id: str) -> MobilityFacts:
         m = self.mobilities.get(omobility_id)

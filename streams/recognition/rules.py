@@ -56,7 +56,7 @@ class StudentRecognition:
 
     def _grade(self, g: Grade) -> list[RecognitionDecision]:
         facts = self.facts
-        if g.hei in facts.home_heis():
+        if facts.is_home_result(g.hei):
             return []
         old = facts.grades.get((g.hei, g.result_id))
         codes = {g.course_code} if old is None else {g.course_code, old.course_code}

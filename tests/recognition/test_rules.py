@@ -327,3 +327,16 @@ def test_an_la_version_that_arrives_after_later_results_withdraws_what_they_deci
     assert [(d.status, d.rule) for d in late] == [(S.AUTO_RECOGNISED, "R2-all-passed"), (S.REVOKED, "R4-withdrawn")]
     assert "waits for a passing result of TM3" in late[1].reason
     assert run(start(s) + [s.approved(v2, day=110), s.grade("TM1", "15", day=120)]) == []  # in time order: nothing
+
+
+def test_built_decisions_equal_their_validated_canonical_json():
+    from schemas.canonical import from_json, to_json
+    from schemas.models import RecognitionDecision
+
+    s = Student()
+    events, review = _reviewed(s)
+    out = run(start(s) + [s.grade("TM1", "15"), s.grade("TM9", "12"), s.mobility("TOR_ISSUED", 150)])
+    out += run(events + [s.registrar(review.decision_id, "F1", ects=4)])
+    for d in out:
+        assert from_json(to_json(d)) == d
+        assert RecognitionDecision.model_validate(d.model_dump()) == d
