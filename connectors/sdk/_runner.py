@@ -103,6 +103,7 @@ class ConnectorRunner:
 
     def run(self, once: bool = False, sources: list[Source] | None = None) -> Totals:
         """Read every source until stopped; with ``once`` return when each has caught up."""
+        self.totals = Totals()  # counts of this run; the store keeps the all-time ones
         srcs = sources if sources is not None else self.connector.sources(self.connector.settings)
         states = [_SourceState(s, self.store.load(s.name), self._backoff()) for s in srcs]
         opened: list[Source] = []
