@@ -130,11 +130,13 @@ _findings: contextvars.ContextVar[list[tuple[str, str, str]] | None] = contextva
 _avro_incompatible = _avro_compat.incompatible
 
 
-def _recording_incompatible(kind: Any, message: str, location: list[str]) -> Any:
-    result = _avro_incompatible(kind, message, location)
+def _recording_incompatible(
+    incompat_type: _avro_compat.SchemaIncompatibilityType, message: str, location: list[str]
+) -> _avro_compat.SchemaCompatibilityResult:
+    result = _avro_incompatible(incompat_type, message, location)
     found = _findings.get()
     if found is not None:
-        found.append((kind.value, message, next(iter(result.locations))))
+        found.append((incompat_type.value, message, next(iter(result.locations))))
     return result
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, cast, runtime_checkable
 
 import fastavro
 
@@ -174,7 +174,7 @@ class AvroDeserializer:
             raise DecodeError(f"Avro body unreadable with schema {schema_id}: {type(exc).__name__}: {exc}", data, topic, partition, offset, schema_id) from exc
         if stream.tell() != len(data):
             raise DecodeError(f"{len(data) - stream.tell()} bytes left after the record (schema {schema_id})", data, topic, partition, offset, schema_id)
-        return record
+        return cast(dict[str, Any], record)
 
     def _fail_header(self, data: bytes, topic: str | None, partition: int | None, offset: int | None) -> None:
         try:
@@ -188,6 +188,7 @@ class AvroDeserializer:
         except SchemaNotFound as exc:
             raise DecodeError(f"schema id {schema_id} is unknown to the registry at {self._client.url}", data, topic, partition, offset, schema_id) from exc
         reader = self._reader(topic)
+        plan: tuple[Any, Any]
         try:
             if reader is None or _key(_without_uuid(writer)) == _key(_without_uuid(reader)):
                 plan = (fastavro.parse_schema(_without_uuid(reader if reader is not None else writer)), None)
@@ -228,9 +229,7 @@ def _union_hints(schema: Any, named: dict[str, Any], seen: set[str]) -> Callable
             return None
         branch = branches[0]
         name = branch if isinstance(branch, str) else branch.get("name", branch["type"])
-        inner = _union_hints(branch, named, seen)
-        if inner is None:
-            return lambda value: value if value is None else (name, value)
+        inner = _union_hints(branch, named, seen) or _same
         return lambda value: value if value is None else (name, inner(value))
     kind = schema.get("type")
     if kind in ("record", "enum", "fixed"):
@@ -251,12 +250,12 @@ def _union_hints(schema: Any, named: dict[str, Any], seen: set[str]) -> Callable
 
         return record
     if kind in ("array", "map"):
-        inner = _union_hints(schema["items" if kind == "array" else "values"], named, seen)
-        if inner is None:
+        each = _union_hints(schema["items" if kind == "array" else "values"], named, seen)
+        if each is None:
             return None
         if kind == "array":
-            return lambda value: [inner(v) for v in value] if isinstance(value, list) else value
-        return lambda value: {k: inner(v) for k, v in value.items()} if isinstance(value, Mapping) else value
+            return lambda value: [each(v) for v in value] if isinstance(value, list) else value
+        return lambda value: {k: each(v) for k, v in value.items()} if isinstance(value, Mapping) else value
     return None
 
 

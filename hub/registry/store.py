@@ -218,7 +218,9 @@ class RegistryStore:
             if messages:
                 raise errors.IncompatibleSchema(subject, messages)
             if known is None:
-                known = c.execute(sa.insert(_schemas).values(fingerprint=fingerprint, schema=text)).inserted_primary_key[0]
+                inserted = c.execute(sa.insert(_schemas).values(fingerprint=fingerprint, schema=text)).inserted_primary_key
+                assert inserted is not None
+                known = int(inserted[0])
             number = max((r.version for r in rows), default=0) + 1
             c.execute(sa.insert(_versions).values(subject=subject, version=number, schema_id=known, deleted=False))
             return known, True
