@@ -13,6 +13,8 @@ from collections import deque
 
 from fastapi import Request
 
+from schemas.institutions import BY_SCHAC
+
 from .accounts import AccountStore, Principal, Role
 
 __all__ = [
@@ -72,6 +74,8 @@ def home_scope(p: Principal, asked: str | None) -> str | None:
 
     Asking for another institution than one's own answers 404, like an unknown id.
     """
+    if asked and asked not in BY_SCHAC:
+        raise WebError(404, "not found")
     if p.role is Role.ADMIN:
         return asked or None
     if asked and asked != p.hei:
