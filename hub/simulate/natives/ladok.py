@@ -5,6 +5,11 @@ the newest page; pages link by ``prev-archive``/``next-archive`` with path-absol
 hrefs (``/uppfoljning/feed/12``) and list entries newest first, as Ladok does.
 Lookups: ``hh.se/grunddata/betygsskala.json`` (BetygsskalaID -> grades {BetygsgradID -> label})
 and ``hh.se/grunddata/kurstillfallen.json`` (KurstillfalleUID -> course code, credits, scale).
+
+Entries: ``LokalStudentEvent`` (StudentUID and the student's ESI), ``RegistreringEvent`` /
+``AvbrottEvent`` (registered / withdrawn), ``ResultatPaHelKursAttesteratEvent`` (an attested
+result; ``events:Handelsetyp`` UPPDATERAD marks a correction of the same ResultatUID) and
+``AttesteratResultatMakuleratEvent`` (the named result is revoked).  Ladok has no attempt number.
 """
 
 from __future__ import annotations
@@ -127,21 +132,18 @@ class LadokWriter(SisWriter):
                   f"<rr:KurstillfalleUID>{ids['KurstillfalleUID']}</rr:KurstillfalleUID>")
         tail = (f"<rr:StudentUID>{r['sid']}</rr:StudentUID>"
                 f"<rr:UtbildningsinstansUID>{ids['UtbildningsinstansUID']}</rr:UtbildningsinstansUID>")
-        if r["st"] == "REVOKED":
-            body = f"{common}<rr:ResultatUID>{r['rid']}</rr:ResultatUID>{tail}"
-            self._entry("resultat", "AttesteratResultatMakuleratEvent", entry_id, utc(r["t"]), body)
-            return
         passed = SCHEMES[course.scheme_id].is_pass(r["label"])
         points = str(course.ects) if passed else "0.0"
         day = utc(r["t"]).date().isoformat()
+        revoked = r["st"] == "REVOKED"  # the revoked result is named in full, so its label stays readable
         body = (f"<rr:Beslut><rr:BeslutUID>{derived_uuid(entry_id, 'beslut')}</rr:BeslutUID><rr:Beslutsdatum>{day}</rr:Beslutsdatum>"
                 f"<rr:Beslutsfattare>Examinator {course.code}</rr:Beslutsfattare></rr:Beslut>{common}"
                 f"<rr:Resultat><rr:BetygsgradID>{grade_id or grades[r['label']]}</rr:BetygsgradID>"
                 f"<rr:BetygsskalaID>{scale_id}</rr:BetygsskalaID><rr:Examinationsdatum>{exam_date or r['on']}</rr:Examinationsdatum>"
                 f"<rr:GiltigSomSlutbetyg>true</rr:GiltigSomSlutbetyg><rr:OmfattningsPoang>{course.ects}</rr:OmfattningsPoang>"
                 f"<rr:PrestationsPoang>{points}</rr:PrestationsPoang><rr:ResultatUID>{r['rid']}</rr:ResultatUID></rr:Resultat>{tail}")
-        self._entry("resultat", "ResultatPaHelKursAttesteratEvent", entry_id, utc(r["t"]), body,
-                    "UPPDATERAD" if r["st"] == "CORRECTED" else "")
+        event = "AttesteratResultatMakuleratEvent" if revoked else "ResultatPaHelKursAttesteratEvent"
+        self._entry("resultat", event, entry_id, utc(r["t"]), body, "UPPDATERAD" if r["st"] == "CORRECTED" else "")
 
     def bad(self, badness: str, near: dict[str, Any], course: Course) -> tuple[dict[str, Any], str]:
         rng = self.ctx.rng
