@@ -115,7 +115,7 @@ class RegistryClient:
 
     def __init__(self, url: str = DEFAULT_REGISTRY_URL, timeout: float = 10.0, transport: httpx.BaseTransport | None = None) -> None:
         self.url = url.rstrip("/")
-        self._shown = str(httpx.URL(self.url).copy_with(username=None, password=None))
+        self.display_url = str(httpx.URL(self.url).copy_with(username=None, password=None))  # for messages and logs
         self._http = httpx.Client(
             base_url=self.url,
             timeout=timeout,
@@ -240,11 +240,11 @@ class RegistryClient:
             code, message = response.status_code, response.text[:500]
         if response.status_code >= 500:
             raise RegistryUnavailable(code, self._unreachable(f"answered {response.status_code}: {message}"))
-        raise _BY_CODE.get(code, SchemaRejected)(code, f"{message} ({method} {self._shown}{path})")
+        raise _BY_CODE.get(code, SchemaRejected)(code, f"{message} ({method} {self.display_url}{path})")
 
     def _unreachable(self, what: str) -> str:
         return (
-            f"schema registry at {self._shown} is unavailable ({what}); start it with `hub registry` "
+            f"schema registry at {self.display_url} is unavailable ({what}); start it with `hub registry` "
             "(or `hub up`), or point HUB_SCHEMA_REGISTRY_URL at a running one"
         )
 

@@ -186,7 +186,7 @@ class AvroDeserializer:
         try:
             writer = self._client.get_schema(schema_id)
         except SchemaNotFound as exc:
-            raise DecodeError(f"schema id {schema_id} is unknown to the registry at {self._client.url}", data, topic, partition, offset, schema_id) from exc
+            raise DecodeError(f"schema id {schema_id} is unknown to the registry at {self._client.display_url}", data, topic, partition, offset, schema_id) from exc
         reader = self._reader(topic)
         plan: tuple[Any, Any]
         try:
