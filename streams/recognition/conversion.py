@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import weakref
 from dataclasses import dataclass
+from functools import cached_property
 from decimal import Decimal
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 from schemas.grading import home_scheme, scheme
 from schemas.models import Band, Conversion, ConversionMethod
@@ -35,8 +36,7 @@ __all__ = ["Converted", "Converter", "HostResult", "convert", "converter_for"]
 _EPS = 1e-9
 
 
-@dataclass(frozen=True)
-class HostResult:
+class HostResult(NamedTuple):
     """One host grade to convert: its scheme, label (any accepted spelling), ECTS, field and year."""
 
     scheme_id: str
@@ -57,6 +57,13 @@ class Converted:
     hosts: tuple[HostResult, ...]  # labels normalised
     overlap: float | None = None  # points of overlap that chose the label (BAND_OVERLAP)
 
+    @cached_property
+    def clause(self) -> str:
+        """How the home grade came about, for a decision's reason (worked out once per conversion)."""
+        from .explain import conversion_clause
+
+        return conversion_clause(self)
+
 
 class Converter:
     """Converts with one set of grading tables, caching every answer."""
@@ -64,7 +71,6 @@ class Converter:
     def __init__(self, tables: GradingTables | None = None):
         self.tables = tables if tables is not None else default_tables()
         self._cache: dict[tuple, Converted] = {}
-        self.memo: dict[tuple, tuple[Converted | None, str]] = {}  # callers' own keys (e.g. by input event ids)
 
     def convert(
         self,
@@ -78,7 +84,7 @@ class Converter:
         """Convert one or several host grades to a home grade of ``home_hei`` (field/year pick the home table)."""
         if isinstance(hosts, HostResult):
             hosts = (hosts,)
-        key = (tuple(hosts), home_hei, field, year, home_scheme_id)
+        key = (tuple(hosts), home_hei, field, year, home_scheme_id)  # ECTS as given: 5 and 5.0 hash alike
         found = self._cache.get(key)
         if found is None:
             if len(self._cache) > 100_000:

@@ -82,6 +82,15 @@ def _built(cls, **values):
     return m
 
 
+def _uuid5(name: str) -> str:
+    """``str(uuid.uuid5(_NAMESPACE, name))``, without building UUID objects."""
+    h = bytearray(hashlib.sha1(_NAMESPACE.bytes + name.encode()).digest()[:16])
+    h[6] = (h[6] & 0x0F) | 0x50
+    h[8] = (h[8] & 0x3F) | 0x80
+    x = h.hex()
+    return f"{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}"
+
+
 def _host_grade(g) -> HostGrade:
     return _built(HostGrade, 
         result_id=g.result_id, course_code=g.course_code, grade_label=g.label, grading_scheme_id=g.scheme_id,
@@ -116,7 +125,7 @@ def build_decision(
         input_event_ids=d.inputs,
     )
     return _built(RecognitionDecision, 
-        event_id=str(uuid.uuid5(_NAMESPACE, d.id)),
+        event_id=_uuid5(d.id),
         event_type="RecognitionDecision",
         source_hei=home_hei,
         occurred_at=at,

@@ -64,28 +64,32 @@ _CENT = Decimal("0.01")
 class Comp:
     """The results of one host course at one mobility, summarised."""
 
-    __slots__ = ("code", "results", "eff", "fail", "unreadable", "ever", "revoked", "latest")
+    __slots__ = ("code", "results", "eff", "fail", "unreadable", "ever", "revoked")
 
     def __init__(self, code: str, results: list[GradeFact]):
         self.code, self.results = code, results
-        self.eff = self.fail = self.latest = None
-        self.unreadable: list[GradeFact] = []
-        self.ever = self.revoked = False
+        eff = fail = None
+        unreadable: list[GradeFact] = []
+        ever = revoked = False
         for g in results:
             if g.first_pass is not None:
-                self.ever = True
-            if self.latest is None or g.order > self.latest.order:
-                self.latest = g
+                ever = True
             if g.status == "REVOKED":
-                self.revoked = True
+                revoked = True
             elif g.passed:
-                if self.eff is None or g.attempt_order > self.eff.attempt_order:
-                    self.eff = g
+                if eff is None or g.attempt_order > eff.attempt_order:
+                    eff = g
             elif g.readable:
-                if self.fail is None or g.attempt_order > self.fail.attempt_order:
-                    self.fail = g
+                if fail is None or g.attempt_order > fail.attempt_order:
+                    fail = g
             else:
-                self.unreadable.append(g)
+                unreadable.append(g)
+        self.eff, self.fail, self.unreadable, self.ever, self.revoked = eff, fail, unreadable, ever, revoked
+
+    @property
+    def latest(self) -> GradeFact:
+        """The result whose latest event is the latest of all (by status precedence, time, id)."""
+        return max(self.results, key=lambda g: g.order)
 
 
 def _grade_text(g: GradeFact) -> str:
@@ -112,6 +116,7 @@ class MobilityRules:
         for g in grades:
             self.by_code.setdefault(g.course_code, []).append(g)
         self._comps: dict[str, Comp] = {}
+        self._pending: dict[tuple[str, ...], bool] = {}
         self._regs: dict[str, list[RegistrarFact]] | None = None
         self.cur: LaFact | None = m.current
 
@@ -143,7 +148,7 @@ class MobilityRules:
         m, cur = self.m, self.cur
         if cur is None:
             return None
-        d = self._under(cur, key, True)
+        d = self._table_b(cur, key[2:], True) if key[0] == "B" else self._outside(cur, key[2:], True)
         if d is None and len(m.las) > 1:
             d = self._from_older(key)
         if m.cancel is not None and (d is None or d.status is not S.REVOKED):
@@ -240,6 +245,13 @@ class MobilityRules:
             return None
         m = self.m
         group_id, studied = la.groups[code]
+        if m.tor is None:  # most calls: a group still waiting for results (shared by all implicit groups)
+            pending = self._pending.get(studied)
+            if pending is None:
+                pending = self._pending[studied] = not studied or any(
+                    (c := self.comp(a)).eff is None and not c.ever for a in studied)
+            if pending:
+                return None
         comps = [self.comp(a) for a in studied]
         all_passed = bool(studied)
         decidable = m.tor is not None
@@ -251,9 +263,10 @@ class MobilityRules:
                 elif not decidable:
                     return None  # pending: a component never passed and there is no ToR
         if all_passed or m.tor is not None:
-            # the outcome depends only on these inputs: reuse it when a ToR or a registrar decision elsewhere re-asks
-            memo_key = (code, la.event_id, registrar, m.isced, m.year, m.registrar_rev,
-                        m.tor.event_id if m.tor is not None and not all_passed else None,
+            # the outcome depends only on these inputs: reuse it when a ToR or a registrar decision re-asks
+            overridable = not all_passed or b.recognition_conditions
+            memo_key = (code, la.event_id, registrar, m.isced, m.year, m.registrar_rev if overridable else 0,
+                        None if all_passed else m.tor.event_id,
                         tuple((tuple(g.event_id for g in c.results), c.ever) for c in comps))
             found = m.memo.get(memo_key)
             if found is None:
@@ -284,7 +297,7 @@ class MobilityRules:
                 base = Candidate(m.omobility_id, key, S.NEEDS_REVIEW, "R2-conditions", inputs,
                                  lambda: f"{passed()}, but {code} has recognition conditions in LA version {la.version} "
                                          f"(\"{cond}\"), so a registrar decides; automatic recognition would give "
-                                         f"{fmt_ects(b.ects)} ECTS {conversion_clause(converted, error)}.",
+                                         f"{fmt_ects(b.ects)} ECTS {(converted.clause if converted is not None else conversion_clause(None, error))}.",
                                  extra=extra, ctx=ctx)
                 return self._registrar(base, b.ects, converted) if registrar else base
             corrected = any(g.status == "CORRECTED" for g in results)
@@ -292,7 +305,7 @@ class MobilityRules:
             after = " after a correction" if corrected else ""
             return Candidate(m.omobility_id, key, S.AUTO_RECOGNISED, rule, inputs,
                              lambda: f"{passed()}{after}; {fmt_ects(b.ects)} ECTS recognised for {code} "
-                                     f"{conversion_clause(converted, error)}.",
+                                     f"{(converted.clause if converted is not None else conversion_clause(None, error))}.",
                              ects=b.ects, grade=converted.label if converted else None, extra=extra, ctx=ctx)
         lost = [c for c in comps if c.eff is None]
         if studied and all(c.eff is not None or c.ever for c in comps):
@@ -358,7 +371,7 @@ class MobilityRules:
         def hint() -> str:
             if c.eff is None:
                 return ""
-            return f" Recognised, it would give {fmt_ects(shown.ects)} ECTS {conversion_clause(converted, error)}."
+            return f" Recognised, it would give {fmt_ects(shown.ects)} ECTS {(converted.clause if converted is not None else conversion_clause(None, error))}."
 
         base = Candidate(m.omobility_id, key, S.NEEDS_REVIEW, "R1-outside-la", inputs,
                          lambda: f"{code} ({shown.label}, {fmt_ects(shown.ects)} ECTS) was graded at {host} but is not in "
@@ -373,23 +386,16 @@ class MobilityRules:
 
     def _convert(self, results: list[GradeFact], la: LaFact, home_field: str | None) -> tuple[Converted | None, str]:
         m = self.m
-        fields = []
+        year = m.year or None
+        hosts = []
         for g in results:
             a = la.table_a.get(g.course_code)
-            fields.append(g.isced or (a.isced_code if a is not None else None) or m.isced)
-        memo_key = (m.sending_hei, home_field or m.isced, m.year, tuple(g.event_id for g in results), tuple(fields))
-        found = self.conv.memo.get(memo_key)
-        if found is None:
-            hosts = tuple(HostResult(g.scheme_id, g.label, float(g.ects), f, g.year or m.year or None)
-                          for g, f in zip(results, fields))
-            try:
-                found = (self.conv.convert(hosts, m.sending_hei, field=home_field or m.isced, year=m.year or None), "")
-            except ValueError as exc:
-                found = (None, str(exc).split(":")[0])
-            if len(self.conv.memo) > 200_000:
-                self.conv.memo.clear()
-            self.conv.memo[memo_key] = found
-        return found
+            field = g.isced or (a.isced_code if a is not None else None) or m.isced
+            hosts.append(HostResult(g.scheme_id, g.label, float(g.ects), field, g.year or year))
+        try:
+            return self.conv.convert(tuple(hosts), m.sending_hei, field=home_field or m.isced, year=year), ""
+        except ValueError as exc:
+            return None, str(exc).split(":")[0]
 
     def _registrar(self, base: Candidate, cap: Decimal, converted: Converted | None) -> Candidate:
         if self._regs is None:

@@ -70,7 +70,7 @@ def outcome(decisions):
     return {k: (d.status, d.ects, d.converted_grade, d.rule, d.decision_id) for k, d in last.items() if d.rule != "R4-withdrawn"}
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(events=scenario(), data=st.data())
 def test_decisions_do_not_depend_on_order_or_duplicates(events, data):
     expected = outcome(RecognitionEngine().run(events))
@@ -82,7 +82,7 @@ def test_decisions_do_not_depend_on_order_or_duplicates(events, data):
     assert outcome(RecognitionEngine().run(shuffled)) == expected
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(events=scenario())
 def test_recognised_ects_never_exceed_the_agreement(events):
     agreed = {}
@@ -101,7 +101,7 @@ def test_recognised_ects_never_exceed_the_agreement(events):
             assert d.ects == 0 and d.converted_grade is None
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(events=scenario())
 def test_versions_chain_per_component_and_replay_gives_the_same_ids(events):
     first = RecognitionEngine().run(events)
