@@ -48,13 +48,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from schemas.grading import UnknownGrade, home_scheme
 from schemas.models import DecisionStatus as S
 
 from .conversion import Converted, Converter, HostResult
-from .decisions import ZERO, Candidate, Ctx
+from .decisions import Candidate, Ctx
 from .explain import conversion_clause, fmt_ects
 from .facts import GradeFact, LaFact, MobilityFacts, RegistrarFact
+from .manual import registrar_index, with_registrar
 
 __all__ = ["MobilityRules"]
 
@@ -399,56 +399,5 @@ class MobilityRules:
 
     def _registrar(self, base: Candidate, cap: Decimal, converted: Converted | None) -> Candidate:
         if self._regs is None:
-            self._regs = {}
-            for r in self.m.registrar.values():
-                self._regs.setdefault(r.target, []).append(r)
-        if not self._regs:
-            return base
-        frontier, seen, applicable = [base.id], set(), []
-        while frontier:
-            for r in self._regs.get(frontier.pop(), ()):
-                if r.event_id not in seen:
-                    seen.add(r.event_id)
-                    applicable.append(r)
-                    frontier.append(self._manual(base, r, cap, converted).id)
-        if not applicable:
-            return base
-        return self._manual(base, max(applicable, key=lambda r: r.order), cap, converted)
-
-    def _manual(self, base: Candidate, r: RegistrarFact, cap: Decimal, converted: Converted | None) -> Candidate:
-        inputs = dict(base.imap)
-        inputs[r.event_id] = r.occ
-        code, ctx = base.key[2:], base.ctx
-        said = f": {r.reason}" if r.reason else ""
-        if r.action != "APPROVE":
-            return Candidate(self.m.omobility_id, base.key, S.REJECTED, "R6-manual-reject", inputs,
-                             lambda: f"Registrar {r.registrar} rejected the recognition of {code}{said}.",
-                             extra=base.id, ctx=Ctx(ctx.la_version, ctx.group_id, ctx.host, ctx.converted,
-                                                    ctx.component, decided_by=r.registrar))
-        asked = Decimal(r.ects) if r.ects is not None else cap
-        ects = min(max(asked, ZERO), cap).quantize(_CENT)
-        notes = []
-        if asked > cap:
-            notes.append(f"the {fmt_ects(asked)} ECTS asked for are capped at the {fmt_ects(cap)} ECTS agreed")
-        grade, scheme_id = None, None
-        try:
-            home = home_scheme(self.m.sending_hei)
-            scheme_id = home.id
-            if not home.pass_fail_only:
-                if r.grade:
-                    try:
-                        grade = home.normalise(r.grade)
-                    except UnknownGrade:
-                        notes.append(f"grade {r.grade!r} is not a {home.id} label, so none is recorded")
-                elif converted is not None:
-                    grade = converted.label
-        except ValueError:
-            pass
-        note = f" ({'; '.join(notes)})" if notes else ""
-        graded = f" with grade {grade}" if grade else " without a grade"
-        return Candidate(self.m.omobility_id, base.key, S.MANUALLY_RECOGNISED, "R6-manual-approve", inputs,
-                         lambda: f"Registrar {r.registrar} approved {code}{said}. {fmt_ects(ects)} ECTS recognised"
-                                 f"{graded}{note}; the review item was: {base.reason()}",
-                         ects=ects, grade=grade, extra=base.id,
-                         ctx=Ctx(ctx.la_version, ctx.group_id, ctx.host, ctx.converted, ctx.component,
-                                 decided_by=r.registrar, home_scheme_id=scheme_id))
+            self._regs = registrar_index(self.m)
+        return with_registrar(self.m, self._regs, base, cap, converted)
