@@ -58,7 +58,6 @@ from .manual import registrar_index, with_registrar
 
 __all__ = ["MobilityRules"]
 
-_CENT = Decimal("0.01")
 
 
 class Comp:
