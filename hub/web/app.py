@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,6 +45,7 @@ class WebState:
     pending: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # sent, not yet in the ledger
     requests: Counter = field(default_factory=Counter)  # (method, route, status) -> count
     latency: Counter = field(default_factory=Counter)  # route -> seconds
+    pages: OrderedDict = field(default_factory=OrderedDict)  # (ledger version, scope, query) -> inbox page
     stopping: bool = False
 
 
@@ -73,19 +74,6 @@ def create_app(state: WebState) -> FastAPI:
     app.state.templates = templates
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
-    @app.middleware("http")
-    async def who(request: Request, call_next):
-        started = time.perf_counter()
-        try:
-            request.state.principal = principal_of(request, state.accounts)
-        except WebError as exc:
-            return JSONResponse({"detail": exc.detail}, status_code=exc.status, headers={"WWW-Authenticate": "Bearer"})
-        response = await call_next(request)
-        route = getattr(request.scope.get("route"), "path", "unmatched")
-        state.requests[(request.method, route, response.status_code)] += 1
-        state.latency[route] += time.perf_counter() - started
-        return response
-
     @app.exception_handler(WebError)
     async def web_error(request: Request, exc: WebError):
         return _error(request, exc.status, exc.detail)
@@ -111,7 +99,8 @@ def create_app(state: WebState) -> FastAPI:
 
 
 def _wrap(app: FastAPI, state: WebState) -> FastAPI:
-    # outermost first: the body limit answers before FastAPI parses anything
+    # the last added runs first: headers on everything, then the body limit, then who is asking
+    app.add_middleware(_Asgi, inner=lambda a: Who(a, state))
     app.add_middleware(_Asgi, inner=lambda a: BodyLimit(a, state.max_body))
     app.add_middleware(_Asgi, inner=SecurityHeaders)
     return app
@@ -125,6 +114,38 @@ class _Asgi:
 
     async def __call__(self, scope, receive, send):
         await self._app(scope, receive, send)
+
+
+class Who:
+    """ASGI middleware: resolves the principal once per request (``request.state.principal``) and counts answers."""
+
+    def __init__(self, app, state: WebState) -> None:
+        self.app, self.state = app, state
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started = time.perf_counter()
+        try:
+            principal = principal_of(Request(scope), self.state.accounts)
+        except WebError as exc:
+            response = JSONResponse({"detail": exc.detail}, status_code=exc.status, headers={"WWW-Authenticate": "Bearer"})
+            return await response(scope, receive, send)
+        scope.setdefault("state", {})["principal"] = principal
+        status = 500
+
+        async def observed(message):
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, observed)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            self.state.requests[(scope["method"], route, status)] += 1
+            self.state.latency[route] += time.perf_counter() - started
 
 
 def _error(request: Request, status: int, detail: str) -> Response:

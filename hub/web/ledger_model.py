@@ -101,11 +101,12 @@ class LedgerReadModel:
         c = decisions.c
         where = self._where(home_hei, query, True)
         page = (sa.select(decisions).where(*where).order_by(c.occurred_at.desc(), c.decision_id).limit(query.limit).offset(query.offset))
+        # counts per status under every filter but the status one; the total follows from them
+        facets = sa.select(c.status, sa.func.count()).where(*self._where(home_hei, query, False)).group_by(c.status)
         with self.engine.connect() as db:
             items = [_row(r) for r in db.execute(page)]
-            total = db.execute(sa.select(sa.func.count()).select_from(decisions).where(*where)).scalar_one()
-            scope = [c.home_hei == home_hei] if home_hei is not None else []
-            counts = {DecisionStatus(s): n for s, n in db.execute(sa.select(c.status, sa.func.count()).where(*scope).group_by(c.status))}
+            counts = {DecisionStatus(s): n for s, n in db.execute(facets)}
+        total = sum(n for s, n in counts.items() if not query.status or s in query.status)
         return DecisionPage(items, total, counts)
 
     def decision(self, home_hei: str | None, omobility_id: str, home_component: str) -> DecisionDetail | None:

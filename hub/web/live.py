@@ -26,14 +26,14 @@ from .readmodel import MonitorData
 from .security import require
 from .service import monitor_view
 
-__all__ = ["monitor_data", "monitor_sections", "ops_section", "router"]
+__all__ = ["ledger_version", "monitor_data", "monitor_sections", "ops_section", "router"]
 
 router = APIRouter(include_in_schema=False)
 _cache_lock = threading.Lock()
 HEARTBEAT = 15.0
 
 
-def _version(state: WebState) -> str:
+def ledger_version(state: WebState) -> str:
     # one look at the ledger per interval, shared by every open stream
     with _cache_lock:
         cached = getattr(state, "_version_cache", None)
@@ -46,7 +46,7 @@ def _version(state: WebState) -> str:
 
 
 def monitor_data(state: WebState) -> MonitorData:
-    version = _version(state)
+    version = ledger_version(state)
     with _cache_lock:
         cached = getattr(state, "_monitor_cache", None)
         if cached and cached[0] == version:
@@ -97,7 +97,7 @@ async def events(request: Request, stream: str = Query("monitor", pattern="^(mon
         last_version, last_ops, last_beat = None, 0.0, time.monotonic()
         yield b"retry: 1000\n\n"
         while not state.stopping and not await request.is_disconnected():
-            version = await run_in_threadpool(_version, state)
+            version = await run_in_threadpool(ledger_version, state)
             now = time.monotonic()
             if version != last_version:
                 if stream == "monitor":

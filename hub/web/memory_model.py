@@ -13,6 +13,7 @@ import io
 import json
 import threading
 from collections import Counter
+from dataclasses import replace
 from decimal import Decimal
 
 from schemas.canonical import to_json
@@ -82,7 +83,7 @@ class MemoryReadModel:
 
     def decisions(self, home_hei: str | None, query: DecisionQuery) -> DecisionPage:
         rows = sorted((decision_row(d) for d in self._current(home_hei)), key=lambda r: (r.decided_at, r.decision_id), reverse=True)
-        counts = Counter(r.status for r in rows)
+        counts = Counter(r.status for r in rows if matches(r, replace(query, status=())))
         hits = [r for r in rows if matches(r, query)]
         return DecisionPage(hits[query.offset:query.offset + query.limit], len(hits), dict(counts))
 

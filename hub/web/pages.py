@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import secrets
+import threading
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
 
 from schemas.institutions import BY_SCHAC, SCHAC_CODES
 
@@ -19,6 +21,7 @@ from .service import DecideItem, decide, detail, inbox, parse_statuses, pending_
 
 router = APIRouter(include_in_schema=False)
 PAGE = 100
+_tables_lock = threading.Lock()
 
 
 def _state(request: Request) -> WebState:
@@ -96,9 +99,30 @@ def inbox_page(request: Request, status: list[str] = Query([]), q: str = Query("
     filters = {"status": [s.value for s in query.status], "q": q, "host": host, "mobility": mobility, "hei": hei}
     base = {k: v for k, v in filters.items() if v}
     context = {"page": result, "scope": scope, "filters": filters, "page_no": page, "pages": max(1, -(-result.total // PAGE)),
-               "qs": lambda **kw: urlencode({**base, **kw}, doseq=True), "sent": sent, "partners": SCHAC_CODES,
-               "item_value": lambda r: json.dumps([r.omobility_id, r.home_component, r.decision_id])}
-    return _render(request, "_inbox_table.html" if fragment else "inbox.html", context)
+               "qs": lambda **kw: urlencode({**base, **kw}, doseq=True), "sent": sent, "partners": SCHAC_CODES}
+    table = _table(request, p, result, context)
+    if fragment:
+        return HTMLResponse(table)
+    return _render(request, "inbox.html", {**context, "table": table})
+
+
+def _table(request: Request, p, result, context: dict) -> Markup:
+    """The inbox table, rendered once per cached ledger page and role (it holds nothing else of the user)."""
+    state = _state(request)
+    key = ("table", p.role, id(result))
+    with _tables_lock:
+        hit = state.pages.get(key)
+    if hit is not None and hit[0] is result:
+        return hit[1]
+    extra = {"can_decide": p.role is Role.REGISTRAR, "is_admin": p.role is Role.ADMIN,
+             "hei_qs": f"&hei={context['scope']}" if p.role is Role.ADMIN and context["scope"] else "",
+             "item_value": lambda r: json.dumps([r.omobility_id, r.home_component, r.decision_id])}
+    html = Markup(request.app.state.templates.get_template("_inbox_table.html").render({**context, **extra}))
+    with _tables_lock:
+        state.pages[key] = (result, html)
+        while len(state.pages) > 1024:
+            state.pages.popitem(last=False)
+    return html
 
 
 @router.post("/inbox/decide")

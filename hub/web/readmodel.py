@@ -81,7 +81,7 @@ class DecisionRow:
 class DecisionPage:
     items: list[DecisionRow]
     total: int  # matching the query, before limit/offset
-    counts: dict[DecisionStatus, int]  # per status over the whole scope, ignoring the status filter
+    counts: dict[DecisionStatus, int]  # per status under every filter except the status filter
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,200 @@
+"""Benchmark: the registrar inbox under 20 concurrent registrars, next to a static page of the same server.
+
+    python -m bench.web                       # 2,000 decisions, 20 registrars, 30 requests each
+    python -m bench.web --decisions 5000 --registrars 40 --requests 20 --out bench-web.json
+
+It builds a ledger where one home institution (hh.se) has ``--decisions``
+current decisions (plus earlier versions, other institutions' decisions, mobility
+states and deadline alerts), starts ``hub web`` on it as a separate process on
+loopback, signs ``--registrars`` registrars in, and has each of them load the
+inbox ``--requests`` times concurrently (httpx async).  The same clients then
+load a static page of the same server, the JSON API, and the inbox again while
+the ledger changes four times a second (as while events flow: the app caches a
+page per ledger version, so this is the uncached case).  Latencies are wall-clock per request
+as the client sees them.  Target: inbox p95 < 300 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import re
+import secrets
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+TARGET_P95_MS = 300.0
+
+
+def build(data_dir: Path, decisions: int, registrars: int) -> dict[str, str]:
+    """The ledger and the accounts; returns name -> password."""
+    from hub.web import AccountStore
+    from hub.web.demo import synthetic_alliance
+    from streams.ledger.store import Batch, Ledger
+
+    ledger = Ledger(f"sqlite:///{data_dir / 'ledger.sqlite'}")
+    per_mobility = 4
+    ledger.write(Batch.of(synthetic_alliance(seed=11, mobilities=decisions // per_mobility, components=per_mobility, home="hh.se"), {}), "bench")
+    others = [e for e in synthetic_alliance(seed=12, mobilities=decisions // per_mobility, components=per_mobility)
+              if getattr(e, "home_hei", None) != "hh.se" and getattr(e, "sending_hei", None) != "hh.se"]
+    ledger.write(Batch.of(others, {}), "bench")
+    totals = ledger.totals()
+    store = AccountStore(ledger.engine)
+    passwords = {}
+    for i in range(registrars):
+        name = f"bench-registrar-{i:02d}"
+        passwords[name] = secrets.token_urlsafe(16)
+        store.add(name, "registrar", "hh.se", passwords[name])
+    mine = len(ledger.items("hh.se"))
+    ledger.close()
+    print(f"ledger: {totals['current']} current decisions ({mine} of hh.se), {totals['history']} versions", file=sys.stderr)
+    return passwords
+
+
+def start_server(data_dir: Path) -> tuple[subprocess.Popen, str]:
+    env = {**os.environ, "HUB_DATA_DIR": str(data_dir), "HUB_LOG_LEVEL": "warning"}
+    env.pop("HUB_BOOTSTRAP_SERVERS", None)
+    proc = subprocess.Popen([sys.executable, "-c", "from hub.cli import main; main()", "web", "--port", "0"],
+                            env=env, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        line = proc.stderr.readline()
+        found = re.search(r"serving (http://\S+)", line or "")
+        if found:
+            return proc, found.group(1)
+        if proc.poll() is not None:
+            break
+    proc.kill()
+    raise SystemExit("hub web did not start; run it by hand to see why")
+
+
+async def sign_in(url: str, name: str, password: str) -> httpx.AsyncClient:
+    client = httpx.AsyncClient(base_url=url, timeout=60, limits=httpx.Limits(max_connections=1))
+    form = await client.get("/login")
+    token = re.search(r'name="login_csrf" value="([^"]+)"', form.text).group(1)
+    answer = await client.post("/login", data={"name": name, "password": password, "login_csrf": token})
+    if answer.status_code != 303:
+        raise SystemExit(f"sign-in of {name} failed: {answer.status_code}")
+    return client
+
+
+async def load(clients: list[httpx.AsyncClient], path: str, requests: int, check: str) -> tuple[list[float], float]:
+    """Every client fetches ``path`` ``requests`` times, all clients at once; (latencies in ms, seconds)."""
+    latencies: list[float] = []
+
+    async def one(client: httpx.AsyncClient) -> None:
+        for _ in range(requests):
+            t0 = time.perf_counter()
+            answer = await client.get(path)
+            latencies.append((time.perf_counter() - t0) * 1000)
+            if answer.status_code != 200 or check not in answer.text:
+                raise SystemExit(f"GET {path} answered {answer.status_code}")
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one(c) for c in clients))
+    return latencies, time.perf_counter() - started
+
+
+def summary(latencies: list[float], seconds: float) -> dict[str, float]:
+    q = statistics.quantiles(latencies, n=100)
+    return {"requests": len(latencies), "p50_ms": round(q[49], 1), "p95_ms": round(q[94], 1), "p99_ms": round(q[98], 1),
+            "max_ms": round(max(latencies), 1), "per_second": round(len(latencies) / seconds, 1)}
+
+
+class Churn:
+    """Writes a mobility status line into the ledger every ``interval`` seconds, as the streams do while events flow,
+    so the web app's per-version caches keep being invalidated."""
+
+    def __init__(self, data_dir: Path, interval: float = 0.25) -> None:
+        import threading
+
+        from streams.ledger.store import Ledger
+
+        self.ledger = Ledger(f"sqlite:///{data_dir / 'ledger.sqlite'}")
+        self.interval, self.writes = interval, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        from decimal import Decimal
+
+        from schemas.models import MobilityState, MobilityStatus, now_utc
+        from streams.ledger.store import Batch
+
+        while not self._stop.wait(self.interval):
+            self.writes += 1
+            line = MobilityStatus(source_hei="viko.lt", occurred_at=now_utc(), omobility_id=f"om-churn-{self.writes}", student_esi="urn:bench",
+                                  sending_hei="viko.lt", receiving_hei="ucn.dk", state=MobilityState.NOMINATED, ects_planned=Decimal(30),
+                                  ects_recognised=Decimal(0))
+            self.ledger.write(Batch.of([line], {}), "bench-churn")
+
+    def __enter__(self) -> "Churn":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self.ledger.close()
+
+
+async def run(args: argparse.Namespace, url: str, passwords: dict[str, str], data_dir: Path) -> dict:
+    clients = [await sign_in(url, n, p) for n, p in passwords.items()]
+    try:
+        await load(clients, "/inbox", 2, "data-testid=\"inbox\"")  # warm-up: templates compiled, connections open
+        await load(clients, "/static/ping.html", 2, "static page")
+        inbox = summary(*await load(clients, "/inbox", args.requests, "data-testid=\"inbox\""))
+        static = summary(*await load(clients, "/static/ping.html", args.requests, "static page"))
+        api = summary(*await load(clients, "/api/decisions?limit=100", args.requests, "items"))
+        with Churn(data_dir) as churn:
+            changing = summary(*await load(clients, "/inbox", args.requests, "data-testid=\"inbox\""))
+        changing["ledger_writes"] = churn.writes
+    finally:
+        for c in clients:
+            await c.aclose()
+    return {"inbox": inbox, "inbox_ledger_changing": changing, "static": static, "api_decisions": api}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--decisions", type=int, default=2000, help="current decisions of the benchmarked home institution")
+    parser.add_argument("--registrars", type=int, default=20, help="concurrent signed-in registrars")
+    parser.add_argument("--requests", type=int, default=30, help="inbox loads per registrar")
+    parser.add_argument("--out", type=Path, default=None, help="also write the results as JSON here")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-web-") as tmp:
+        data_dir = Path(tmp)
+        passwords = build(data_dir, args.decisions, args.registrars)
+        proc, url = start_server(data_dir)
+        try:
+            results = asyncio.run(run(args, url, passwords, data_dir))
+        finally:
+            proc.terminate()
+            proc.wait(10)
+    report = {"benchmark": "web inbox", "decisions": args.decisions, "registrars": args.registrars, "requests_each": args.requests,
+              "cpus": os.cpu_count(), "load_average": os.getloadavg()[0], "python": platform.python_version(), **results,
+              "target_p95_ms": TARGET_P95_MS,
+              "met": max(results["inbox"]["p95_ms"], results["inbox_ledger_changing"]["p95_ms"]) < TARGET_P95_MS}
+    print(f"inbox of a registrar with {args.decisions} decisions (first page, 100 rows), {args.registrars} concurrent registrars")
+    print(f"{'page':24} {'requests':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'req/s':>8}")
+    for name, key in (("inbox", "inbox"), ("inbox, ledger changing", "inbox_ledger_changing"), ("static page", "static"),
+                      ("API /api/decisions", "api_decisions")):
+        r = results[key]
+        print(f"{name:24} {r['requests']:>8} {r['p50_ms']:>8} {r['p95_ms']:>8} {r['p99_ms']:>8} {r['per_second']:>8}")
+    print(f"target: inbox p95 < {TARGET_P95_MS:.0f} ms (ledger still and changing): {'met' if report['met'] else 'NOT met'}"
+          f" (load average {report['load_average']:.1f} on {report['cpus']} cores)")
+    if args.out:
+        args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
