@@ -21,7 +21,7 @@ from schemas.institutions import SCHAC_CODES, esi
 from schemas.models import (Enrolment, Event, Grade, LaComponent, LearningAgreement, Mobility, RecognitionGroup,
                             RegistrarDecision)
 
-__all__ = ["alliance", "expected_decisions", "in_hub_terms", "route", "sorted_by_time"]
+__all__ = ["alliance", "expected_decisions", "in_hub_terms", "partition_of", "publish", "publish_async", "route", "shuffled_within_partitions", "sorted_by_time"]
 
 _T0 = datetime(2025, 9, 1, 8, 0, tzinfo=timezone.utc)
 
@@ -168,3 +168,28 @@ def publish(events: Iterable[Event], bootstrap_servers: str, registry_url: str, 
     import asyncio
 
     return asyncio.run(publish_async(events, bootstrap_servers, registry_url, prefix, **kw))
+
+
+def partition_of(key: bytes, partitions: int) -> int:
+    """The partition Kafka's default partitioner (murmur2) gives ``key``."""
+    from kafka.partitioner.default import murmur2
+
+    return (murmur2(key) & 0x7FFFFFFF) % partitions
+
+
+def shuffled_within_partitions(events: list[Event], partitions: int, seed: int = 1, prefix: str = "") -> list[Event]:
+    """The same events, each partition's order shuffled (publishing them keeps every event in its partition)."""
+    rng = random.Random(seed)
+    groups: dict[tuple[str, int], list[Event]] = {}
+    for e in events:
+        topic, key = route(e, prefix)
+        groups.setdefault((topic, partition_of(key, partitions)), []).append(e)
+    for g in groups.values():
+        rng.shuffle(g)
+    out: list[Event] = []
+    queues = list(groups.values())
+    while queues:
+        queues = [q for q in queues if q]
+        for q in queues:
+            out.append(q.pop())
+    return out

@@ -10,8 +10,6 @@ from the ledger, so they reach the student's recognition state.
 
 from __future__ import annotations
 
-import faust
-
 from schemas.catalogue import SIS_KINDS, registrar_topic, sis_topic
 from schemas.institutions import SCHAC_CODES
 from schemas.models import RegistrarDecision
@@ -27,7 +25,7 @@ ESI_HEADER = "student_esi"
 def install_normaliser(hub) -> None:
     app, cfg = hub.app, hub.config
     where = {cfg.topic(sis_topic(hei, kind)): (hei, kind) for hei in SCHAC_CODES for kind in SIS_KINDS}
-    table = app.Table("partner_students", partitions=cfg.partitions, schema=faust.Schema(key_serializer="raw", value_serializer="json"))
+    table = app.Table("partner_students", partitions=cfg.partitions, key_type=bytes)  # raw keys, JSON values
     hub.tables["partner_students"] = table
     source = app.topic(*where, key_serializer="raw", value_serializer="raw", partitions=cfg.partitions)
     outputs = {kind: hub.out(f"hub.{kind}") for kind in SIS_KINDS}

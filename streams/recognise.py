@@ -19,8 +19,6 @@ import copy
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-import faust
-
 from schemas.models import DeadlineAlert, Event, Grade, Mobility, MobilityStatus, RecognitionDecision, RegistrarDecision
 
 from streams.monitor import Agenda, StudentMonitor
@@ -106,8 +104,8 @@ def install_recogniser(hub) -> None:
     """Add the recognise agent to ``hub`` (a :class:`streams.app.HubStreams`)."""
     app, cfg = hub.app, hub.config
     step = RecogniseStep()
-    students = app.Table("students", partitions=cfg.partitions, schema=faust.Schema(key_serializer="raw", value_serializer="json"))
-    agendas = app.Table("agenda", partitions=cfg.partitions, schema=faust.Schema(key_serializer="raw", value_serializer="json"))
+    students = app.Table("students", partitions=cfg.partitions, key_type=bytes)  # raw keys, JSON values
+    agendas = app.Table("agenda", partitions=cfg.partitions, key_type=bytes)  # raw keys, JSON values
     hub.tables.update(students=students, agenda=agendas)
     source = app.topic(cfg.topic("hub.grades"), cfg.topic("hub.mobilities"), cfg.registrar_by_esi_topic,
                        key_serializer="raw", value_serializer="raw", partitions=cfg.partitions)

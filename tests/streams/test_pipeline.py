@@ -1,0 +1,58 @@
+"""End to end on the session broker: partner topics -> stream workers -> ledger, compared with the expected decisions.
+
+The alliance is ~300 students (about 3,500 events).  The expected decisions are
+the pure rules' final decision per (mobility, home component) on the events in
+hub terms; the pipeline must add nothing, lose nothing and count no ECTS twice,
+whatever the delivery order and however often an event is delivered.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.alliance import alliance, expected_decisions, shuffled_within_partitions
+
+pytestmark = [pytest.mark.kafka, pytest.mark.slow]
+
+STUDENTS = 300
+
+
+@pytest.fixture(scope="module")
+def events():
+    return alliance(STUDENTS, seed=11)
+
+
+@pytest.fixture(scope="module")
+def expected(events):
+    exp = expected_decisions(events)
+    assert len(exp) > 400  # the alliance decides something for most components
+    return exp
+
+
+def _diff(expected: dict, rows: dict) -> str:
+    missing = sorted(set(expected) - set(rows))[:5]
+    extra = sorted(set(rows) - set(expected))[:5]
+    wrong = [(k, expected[k], rows[k]) for k in expected if k in rows and rows[k] != expected[k]][:5]
+    return f"missing {len(set(expected) - set(rows))} e.g. {missing}; extra {len(set(rows) - set(expected))} e.g. {extra}; wrong e.g. {wrong}"
+
+
+def test_ledger_equals_expected_decisions(pipeline, events, expected):
+    p = pipeline(workers=1)
+    p.publish(events)
+    rows = p.wait_for(expected)
+    assert rows == expected, _diff(expected, rows)
+    totals = p.ledger.totals()
+    assert totals["ects_recognised"] == sum(e for s, e in expected.values() if s in ("AUTO_RECOGNISED", "MANUALLY_RECOGNISED"))
+    statuses = {m["omobility_id"] for m in [p.ledger.mobility(k[0]) for k in list(expected)[:20]] if m}
+    assert len(statuses) >= 10  # the monitor's status lines reached the ledger too
+    assert not [d for d in p.dead_letters(timeout=2) if d.error_kind != "unknown-student"]
+
+
+def test_every_event_twice_and_shuffled_within_partitions_gives_the_same_ledger(pipeline, events, expected):
+    p = pipeline(workers=2)
+    twice = shuffled_within_partitions(events + events, p.cfg.partitions, seed=5, prefix=p.cfg.topic_prefix)
+    p.publish(twice)
+    rows = p.wait_for(expected)
+    assert rows == expected, _diff(expected, rows)
+    history = p.ledger.totals()["history"]
+    assert history >= len(expected)
