@@ -91,7 +91,19 @@ def _uuid5(name: str) -> str:
     return f"{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}"
 
 
+_HOST_GRADES: dict[str, HostGrade] = {}
+
+
 def _host_grade(g) -> HostGrade:
+    found = _HOST_GRADES.get(g.event_id)  # a grade event's content never changes; the same one is cited often
+    if found is None or found.passed is not g.passed:
+        if len(_HOST_GRADES) > 100_000:
+            _HOST_GRADES.clear()
+        found = _HOST_GRADES[g.event_id] = _host_grade_of(g)
+    return found
+
+
+def _host_grade_of(g) -> HostGrade:
     return _built(HostGrade, 
         result_id=g.result_id, course_code=g.course_code, grade_label=g.label, grading_scheme_id=g.scheme_id,
         ects=Decimal(g.ects), attempt=g.attempt, passed=g.passed, event_id=g.event_id,

@@ -295,9 +295,18 @@ class StudentFacts:
 
     def is_home_result(self, hei: str) -> bool:
         """Whether a result of ``hei`` is the student's own home result (the ESI's issuer, a sending HEI)."""
-        if self.esi.rsplit(":", 2)[-2:-1] == [hei]:
+        if hei == self.issuer:
             return True
         return any(m.sending_hei == hei for m in self.mobilities.values())
+
+    @property
+    def issuer(self) -> str:
+        """The HEI that issued the ESI (``...:esi:<schac>:<code>``), or "" for a national ESI."""
+        issuer = self.__dict__.get("_issuer")
+        if issuer is None:
+            parts = self.esi.rsplit(":", 2)
+            issuer = self.__dict__["_issuer"] = parts[1] if len(parts) == 3 and "." in parts[1] else ""
+        return issuer
 
     def mobility(self, omobility_id: str) -> MobilityFacts:
         m = self.mobilities.get(omobility_id)
