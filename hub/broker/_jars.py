@@ -48,13 +48,17 @@ def installed_kafka_libs() -> Path | None:
     return libs if _has_kafka_jar(libs) else None
 
 
+def cache_root() -> Path:
+    """``$XDG_CACHE_HOME/heroes-hub`` (default ``~/.cache/heroes-hub``)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "heroes-hub"
+
+
 def cache_lib_dir() -> Path:
-    """``HUB_KAFKA_LIB``, else ``$XDG_CACHE_HOME/heroes-hub/kafka-<version>/lib`` (default ``~/.cache``)."""
+    """``HUB_KAFKA_LIB``, else ``<cache root>/kafka-<version>/lib``."""
     override = os.environ.get("HUB_KAFKA_LIB")
     if override:
         return Path(override).expanduser()
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return cache / "heroes-hub" / f"kafka-{kafka_version()}" / "lib"
+    return cache_root() / f"kafka-{kafka_version()}" / "lib"
 
 
 def maven() -> str | None:

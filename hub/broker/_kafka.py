@@ -12,6 +12,7 @@ import subprocess
 import uuid
 from pathlib import Path
 
+from hub.broker._cds import ClassArchive
 from hub.broker._choose import java_binary
 from hub.broker._errors import BrokerError, EngineUnavailable
 from hub.broker._jars import LOG4J_CONFIG, Progress, resolve_classpath
@@ -61,6 +62,7 @@ class KafkaLauncher:
         self.controller_port = 0
         self._classpath = ""
         self._java = java_binary() or "java"
+        self._archive: ClassArchive | None = None
 
     def pick_ports(self, client_port_too: bool = True) -> None:
         """Client port: the requested one (which must be free), else 9092 when free, else any free port.
@@ -78,6 +80,7 @@ class KafkaLauncher:
         """Resolve the jars (downloading them the first time), write the config, format storage once."""
         if not self._classpath:
             self._classpath = resolve_classpath(self.progress)
+            self._archive = ClassArchive(self._java, self._classpath)
         self.home.mkdir(parents=True, exist_ok=True)
         self._config_path().write_text(self._config())
         if not (self.log_dir / "meta.properties").exists():
@@ -88,8 +91,14 @@ class KafkaLauncher:
         return [
             self._java, f"-Xmx{heap}", f"-Xms{min(64, self.heap_mb)}m", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",
             "-XX:+ExitOnOutOfMemoryError", "-Djava.awt.headless=true", *self._log4j(),
+            *(self._archive.jvm_flags() if self._archive else []),
             "-cp", self._classpath, "kafka.Kafka", str(self._config_path()),
         ]
+
+    def stopped(self, exit_code: int | None) -> None:
+        """The JVM exited: keep the class archive it wrote, if any."""
+        if self._archive:
+            self._archive.settle(exit_code)
 
     def cluster_id(self) -> str:
         """The persisted cluster id, generated (22-char URL-safe base64 UUID, as Kafka's) on first use."""

@@ -92,7 +92,7 @@ class BrokerProcess:
         meaningful = [line for line in text.splitlines() if not _STACK_FRAME.match(line)]
         return "\n".join(meaningful[-lines:])
 
-    def stop(self, timeout: float = 15.0) -> int | None:
+    def stop(self, timeout: float = 30.0) -> int | None:
         """SIGTERM the process group, wait up to ``timeout`` seconds, then SIGKILL it. Returns the exit code."""
         try:
             if self.alive():

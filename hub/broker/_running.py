@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Protocol
 
 from hub.broker._admin import metadata_answers, wait_until_ready
+from hub.broker._cds import CLEAN_EXIT
 from hub.broker._errors import BrokerError, BrokerStartFailed
 from hub.broker._process import BrokerProcess
 from hub.logs import get_logger
@@ -24,6 +25,7 @@ class Launcher(Protocol):
 
     def pick_ports(self, client_port_too: bool = True) -> None: ...
     def prepare(self) -> None: ...
+    def stopped(self, exit_code: int | None) -> None: ...
     def argv(self) -> list[str]: ...
 
 
@@ -77,12 +79,15 @@ class RunningBroker:
         self._launch(new_client_port_on_retry=not self._launcher.requested_port)
         return self
 
-    def stop(self, timeout: float = 15.0) -> None:
-        """SIGTERM, wait up to ``timeout`` seconds for a clean exit, then SIGKILL. Idempotent."""
+    def stop(self, timeout: float = 30.0) -> None:
+        """SIGTERM, wait up to ``timeout`` seconds for a clean exit, then SIGKILL. Idempotent.
+
+        Kafka stops in 1-2 s; the first start on a machine also writes its class
+        archive at exit, which took up to 13 s on a loaded machine.
+        """
         if self._proc is not None:
-            code = self._proc.stop(timeout)
-            # A JVM that ran its shutdown hooks after SIGTERM exits with 143.
-            log.info("broker_stopped", engine=self.engine, pid=self._proc.pid, exit_code=code, clean=code in (0, 143, -15))
+            code = self._stop_process(self._proc, timeout)
+            log.info("broker_stopped", engine=self.engine, pid=self._proc.pid, exit_code=code, clean=code in CLEAN_EXIT)
             self._proc = None
 
     def restart(self) -> None:
@@ -101,6 +106,12 @@ class RunningBroker:
     def __repr__(self) -> str:
         return f"<RunningBroker engine={self.engine} bootstrap_servers={self.bootstrap_servers} pid={self.pid}>"
 
+    def _stop_process(self, proc: BrokerProcess, timeout: float = 10.0) -> int | None:
+        code = proc.stop(timeout)
+        if self._launcher is not None:
+            self._launcher.stopped(code)
+        return code
+
     def _launch(self, new_client_port_on_retry: bool) -> None:
         """Start, wait for an answer, and retry; a retry takes new ports, keeping the client port on restarts."""
         launcher = self._launcher
@@ -115,7 +126,7 @@ class RunningBroker:
             try:
                 ready = wait_until_ready(self.bootstrap_servers, self._timeout, proc.alive)
             except BaseException:
-                proc.stop()
+                self._stop_process(proc)
                 raise
             if ready:
                 self._proc = proc
@@ -124,7 +135,7 @@ class RunningBroker:
                 return
             exited = not proc.alive()
             tail = proc.output_tail()
-            proc.stop()
+            self._stop_process(proc)
             log.warning("broker_start_failed", engine=self.engine, attempt=attempt, of=self._attempts,
                         reason="process exited" if exited else f"no answer within {self._timeout:.0f}s",
                         last_line=(tail.splitlines() or [""])[-1])

@@ -51,6 +51,9 @@ class TansuLauncher:
     def prepare(self) -> None:
         """Nothing to prepare: storage is memory."""
 
+    def stopped(self, exit_code: int | None) -> None:
+        """Nothing to keep."""
+
     def argv(self) -> list[str]:
         url = f"tcp://127.0.0.1:{self.port}"
         return [self._binary, "broker", "--listener-url", url, "--advertised-listener-url", url,

@@ -78,8 +78,9 @@ def test_killing_the_parent_leaves_no_broker(engine, tmp_path):
         print("pid", broker.pid, flush=True)
         time.sleep(600)
     """)
+    errors = tmp_path / "parent-stderr.log"
     parent = subprocess.Popen([sys.executable, "-c", script, engine, str(tmp_path)], stdout=subprocess.PIPE,
-                              stderr=subprocess.DEVNULL, text=True, cwd=Path(__file__).parents[2])
+                              stderr=errors.open("w"), text=True, cwd=Path(__file__).parents[2])
     line: list[str] = []
     try:
         for text in parent.stdout:  # log lines first, then "pid N" or "unavailable why"
@@ -92,7 +93,7 @@ def test_killing_the_parent_leaves_no_broker(engine, tmp_path):
         parent.wait(10)
     if line and line[0] == "unavailable":
         require_service(f"the {engine} broker engine", line[1])
-    assert line and line[0] == "pid", f"the child never reported a broker pid: {line}"
+    assert line and line[0] == "pid", f"the child never reported a broker pid; its stderr:\n{errors.read_text()[-3000:]}"
     broker_pid = int(line[1])
     try:
         assert _gone_within(broker_pid, 15), f"broker pid {broker_pid} survived its SIGKILLed parent"
