@@ -84,7 +84,7 @@ def _manual(m: MobilityFacts, base: Candidate, r: RegistrarFact, cap: Decimal, c
     graded = f" with grade {grade}" if grade else " without a grade"
     return Candidate(m.omobility_id, base.key, S.MANUALLY_RECOGNISED, "R6-manual-approve", inputs,
                      lambda: f"Registrar {r.registrar} approved {code}{said}. {fmt_ects(ects)} ECTS recognised"
-                             f"{graded}{note}; the review item was: {base.reason()}",
+                             f"{graded}{note} (it was under review by rule {base.rule}).",
                      ects=ects, grade=grade, extra=base.id,
                      ctx=Ctx(ctx.la_version, ctx.group_id, ctx.host, ctx.converted, ctx.component,
                              decided_by=r.registrar, home_scheme_id=scheme_id))

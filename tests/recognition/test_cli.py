@@ -91,3 +91,14 @@ def test_both_commands_teach_with_an_example():
     for command in ("decide", "convert-grade"):
         done = hub(command, "--help")
         assert done.returncode == 0 and "Example" in done.stdout
+
+
+def test_the_readme_example_decides_the_same_every_time():
+    from pathlib import Path
+
+    example = Path(__file__).parent / "data" / "example.jsonl"
+    first, again = hub("decide", str(example)), hub("decide", str(example))
+    assert first.returncode == 0 and first.stdout == again.stdout
+    statuses = [(d.home_component, d.status.value, d.converted_grade) for d in map(from_json, first.stdout.splitlines())]
+    assert statuses == [("INF-DATA", "AUTO_RECOGNISED", "8"), ("TM-ART", "NEEDS_REVIEW", None),
+                        ("INF-NET", "NOT_RECOGNISED", None), ("TM-ART", "MANUALLY_RECOGNISED", "9")]
