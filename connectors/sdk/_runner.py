@@ -61,7 +61,7 @@ class _SourceState:
     iterator: Iterator[Item] | None = None
     next_read: float = 0.0
     caught_up: bool = False
-    failures: int = 0
+    inflight: tuple[Any, Totals] | None = None
 
 
 class ConnectorRunner:
@@ -91,6 +91,7 @@ class ConnectorRunner:
         self._progress = progress
         self._stop = threading.Event()
         self.totals = Totals()
+        self._outbox: list[Output] = []
         self.log = log.bind(connector=connector.name, hei=connector.hei)
 
     def stop(self) -> None:
@@ -128,6 +129,10 @@ class ConnectorRunner:
                     sleep_unless(self._stop.is_set, min(wait, 1.0))
         finally:
             for st in states:
+                try:
+                    self._settle(st)
+                except PublishFailed as exc:
+                    self.log.warning("commit_failed", source=st.source.name, error=str(exc))
                 if st.iterator is not None:
                     _close(st.iterator)
             for s in opened:
@@ -145,10 +150,14 @@ class ConnectorRunner:
         batch = Totals()
         cursor: Any = _UNSET
         count = 0
+        full = False
         try:
             if st.iterator is None:
                 st.iterator = iter(src.read(st.cursor))
-            while count < self.batch_size and not self._stop.is_set():
+            while not self._stop.is_set():
+                if count >= self.batch_size:
+                    full = True
+                    break
                 try:
                     item = next(st.iterator)
                 except StopIteration:
@@ -163,7 +172,10 @@ class ConnectorRunner:
                 if isinstance(item, Checkpoint):
                     break  # a checkpoint (a file finished, a page passed) is saved at once
             if cursor is not _UNSET:
-                self._commit(st, cursor, batch)
+                # a full batch in the middle of a source stays in flight while the next one is mapped
+                self._commit(st, cursor, batch, defer=full)
+            else:
+                self._settle(st)
             st.backoff.reset()
         except SourceUnavailable as exc:
             self._commit_quietly(st, cursor, batch)
@@ -183,16 +195,35 @@ class ConnectorRunner:
             return
         outcome = self.processor.process(source, item)
         outputs: list[Output] = outcome.outputs or ([outcome.dead_letter] if outcome.dead_letter else [])
-        for out in outputs:
-            self.publisher.send(out.topic, out.key, out.value)
+        self._outbox.extend(outputs)
         if outcome.dead_letter is not None:
             self.log.warning("dead_letter", source=source, location=outcome.dead_letter.event.source_location,  # type: ignore[attr-defined]
                              error_kind=outcome.rejected_kind, reason=outcome.dead_letter.event.reason)  # type: ignore[attr-defined]
         batch.add(outcome)
 
-    def _commit(self, st: _SourceState, cursor: Any, batch: Totals) -> None:
-        value = resolve_cursor(cursor)
+    def _commit(self, st: _SourceState, cursor: Any, batch: Totals, defer: bool = False) -> None:
+        """Send the mapped batch; save its cursor once Kafka acknowledged it (at once, or after the next batch is mapped)."""
+        value = resolve_cursor(cursor)  # now: a source's state moves on with the next record
+        self._settle(st)
+        # mapped first, sent in one burst: the producer's sender thread fights the mapping less for the GIL
+        outbox, self._outbox = self._outbox, []
+        for out in outbox:
+            self.publisher.send(out.topic, out.key, out.value)
+        if defer:
+            st.inflight = (value, batch)
+            return
         self.publisher.flush()
+        self._save(st, value, batch)
+
+    def _settle(self, st: _SourceState) -> None:
+        """Wait for Kafka's acknowledgement of the batch in flight, then save its cursor."""
+        if st.inflight is not None:
+            self.publisher.flush()
+            value, batch = st.inflight
+            st.inflight = None
+            self._save(st, value, batch)
+
+    def _save(self, st: _SourceState, value: Any, batch: Totals) -> None:
         self.store.save(st.source.name, value, batch.as_counters())
         st.cursor = value
         self.totals.merge(batch)
@@ -208,6 +239,8 @@ class ConnectorRunner:
             self.log.warning("commit_failed", source=st.source.name, error=str(exc))
 
     def _fail(self, st: _SourceState, message: str, retry_after: float | None, once: bool) -> None:
+        self._outbox.clear()
+        st.inflight = None  # not acknowledged: it is read again from the saved cursor
         if st.iterator is not None:
             _close(st.iterator)
         st.iterator = None  # re-read from the saved cursor: records after it were not acknowledged

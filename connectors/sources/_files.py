@@ -72,6 +72,7 @@ class FileDropSource(Source):
         self.decimal_separator = decimal_separator
         self.identity = tuple(identity)
         self.record_xpath = record_xpath
+        self._stat: tuple[int, int] = (0, 0)
 
     @property
     def done_dir(self) -> Path:
@@ -108,10 +109,11 @@ class FileDropSource(Source):
             yield from self._read_file(path, start)
 
     def _cursor(self, path: Path, row: int, **extra: Any) -> dict[str, Any]:
-        st = path.stat()
-        return {"file": path.name, "row": row, "size": st.st_size, "mtime_ns": st.st_mtime_ns, **extra}
+        return {"file": path.name, "row": row, "size": self._stat[0], "mtime_ns": self._stat[1], **extra}
 
     def _read_file(self, path: Path, start: int) -> Iterator[Item]:
+        st = path.stat()  # once per file: the cursor names the file version it belongs to
+        self._stat = (st.st_size, st.st_mtime_ns)
         raw = path.read_bytes()
         for item in self._xml(path, raw, start) if self.format == "xml" else self._csv(path, raw, start):
             yield item
