@@ -12,7 +12,6 @@ creates them, ``hub up`` seeds demo accounts (``seed_demo_accounts``).
 
 from hub.web.accounts import ACCOUNTS_FILE, Account, AccountError, AccountStore, Principal, Role, seed_demo_accounts
 from hub.web.app import WebState, create_app
-from hub.web.memory_model import MemoryReadModel
 from hub.web.publish import DecisionPublisher, PublishUnavailable
 from hub.web.readmodel import DecisionDetail, DecisionPage, DecisionQuery, DecisionRow, MonitorData, ReadModel, StudentRow
 from hub.web.server import DEFAULT_PORT, RunningWeb, WebStartError, build_state, open_engine, run_web, serve_web
@@ -28,7 +27,6 @@ __all__ = [
     "DecisionPublisher",
     "DecisionQuery",
     "DecisionRow",
-    "MemoryReadModel",
     "MonitorData",
     "Principal",
     "PublishUnavailable",

@@ -162,6 +162,7 @@ class LedgerReadModel:
             data.decisions = {DecisionStatus(s): n for s, n in db.execute(sa.select(decisions.c.status, sa.func.count()).group_by(decisions.c.status))}
             raw = db.execute(sa.select(alerts, m.state).join(mobilities, m.omobility_id == a.omobility_id, isouter=True)
                              .order_by(a.raised_at, a.alert_id)).all()
+            clock = [db.execute(sa.select(sa.func.max(m.occurred_at))).scalar_one(), db.execute(sa.select(sa.func.max(a.raised_at))).scalar_one()]
         for sending, receiving, n, planned, recognised in pairs:
             data.flows[(sending, receiving)] = n
             data.ects[(sending, receiving)] = (Decimal(str(planned or 0)), Decimal(str(recognised or 0)))
@@ -176,8 +177,15 @@ class LedgerReadModel:
         for r in raw:
             latest[(r.omobility_id, r.deadline)] = r
         open_alerts = [r for r in latest.values() if r.state not in _DONE.get(r.deadline, ())]
-        data.deadlines = sorted((DeadlineRow(r.alert_id, r.omobility_id, r.sending_hei, r.receiving_hei, r.deadline, r.severity, r.responsible_hei,
-                                             r.due_on, r.days_left) for r in open_alerts), key=lambda d: (d.days_left, d.omobility_id))
+        seen = [_utc(c) for c in clock if c is not None]
+        data.as_of = max(seen).date() if seen else None
+        rows = []
+        for r in open_alerts:
+            # days are counted on the hub's event-time clock, so they keep counting after the alert was raised
+            days = (r.due_on - data.as_of).days if data.as_of else r.days_left
+            rows.append(DeadlineRow(r.alert_id, r.omobility_id, r.sending_hei, r.receiving_hei, r.deadline,
+                                    "BREACH" if days < 0 else r.severity, r.responsible_hei, r.due_on, days))
+        data.deadlines = sorted(rows, key=lambda d: (d.days_left, d.omobility_id))
         return data
 
     def export(self, home_hei: str, fmt: str) -> str:

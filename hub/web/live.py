@@ -70,7 +70,7 @@ def monitor_sections(request: Request, p: Principal) -> dict[str, Markup]:
         "flows": flow_matrix(data),
         "funnel": funnel_bars(data),
         "ects": ects_bars(data),
-        "deadlines": m.deadlines(view["deadlines"]),
+        "deadlines": m.deadlines(view["deadlines"], view["as_of"]),
         "decisions": m.decisions(view["decisions"], data.cancelled),
         "ops": ops_section(request, p),
     }

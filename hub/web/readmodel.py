@@ -139,8 +139,9 @@ class MonitorData:
     funnel: dict[MobilityState, int] = field(default_factory=dict)  # mobilities that reached each stage
     cancelled: int = 0
     ects: dict[tuple[str, str], tuple[Decimal, Decimal]] = field(default_factory=dict)  # pair -> (planned, recognised)
-    deadlines: list[DeadlineRow] = field(default_factory=list)
+    deadlines: list[DeadlineRow] = field(default_factory=list)  # days_left counted from ``as_of``
     decisions: dict[DecisionStatus, int] = field(default_factory=dict)
+    as_of: date | None = None  # the hub's event-time clock: the latest event the ledger has seen
 
 
 class ReadModel(Protocol):

@@ -149,5 +149,6 @@ def monitor_view(data: MonitorData, p: Principal) -> dict:
         "cancelled": data.cancelled,
         "ects": [{"sending_hei": s, "receiving_hei": r, "planned": float(pl), "recognised": float(rc)} for (s, r), (pl, rc) in sorted(data.ects.items())],
         "deadlines": deadlines,
+        "as_of": data.as_of.isoformat() if data.as_of else None,
         "decisions": {s.value: n for s, n in data.decisions.items()},
     }
