@@ -59,8 +59,10 @@ def web(ctx: click.Context, host: str, port: int, data_dir: Path | None, bootstr
     from hub.web.ledger_model import LedgerReadModel
 
     ledger = _ledger(settings)
+    from hub.parts.web_part import streams_topic_prefix
+
     state = build_state(ledger.engine, LedgerReadModel(ledger), bootstrap_servers=settings.bootstrap_servers,
-                        registry_url=settings.schema_registry_url, secure_cookies=secure_cookies)
+                        registry_url=settings.schema_registry_url, secure_cookies=secure_cookies, topic_prefix=streams_topic_prefix())
     if not state.accounts.count():
         click.echo("hub web: no accounts yet; add one with `hub web user add NAME --role registrar --hei hh.se`", err=True)
     if state.publisher is None:

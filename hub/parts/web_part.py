@@ -7,6 +7,15 @@ import click
 from hub.runtime import RunContext
 
 
+def streams_topic_prefix() -> str:
+    """The stream processors' topic prefix (HUB_STREAMS_TOPIC_PREFIX), so approvals reach the topics they read."""
+    try:
+        from streams.config import StreamsSettings
+    except ImportError:
+        return ""
+    return StreamsSettings().topic_prefix
+
+
 class WebPart:
     name = "web"
 
@@ -21,7 +30,7 @@ class WebPart:
 
         self._ledger = Ledger(ctx.settings.ledger_database_url)
         state = build_state(self._ledger.engine, LedgerReadModel(self._ledger), bootstrap_servers=ctx.bootstrap_servers or None,
-                            registry_url=ctx.registry_url or None)
+                            registry_url=ctx.registry_url or None, topic_prefix=streams_topic_prefix())
         names, written = seed_demo_accounts(state.accounts, ctx.data_dir)
         if names:
             click.echo(f"  web accounts: {', '.join(names)}", err=True)

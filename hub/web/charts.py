@@ -73,12 +73,12 @@ def funnel_bars(data: MonitorData) -> Markup:
 def ects_bars(data: MonitorData, limit: int = 24) -> Markup:
     """ECTS planned (Table B, light) and recognised (dark) per partner pair, largest plans first."""
     pairs = sorted(data.ects.items(), key=lambda kv: (-kv[1][0], kv[0]))[:limit]
+    if not pairs:
+        return Markup('<p class="muted">No mobilities yet.</p>')
     row, left, width = 24, 170, 380
     peak = max((float(max(p, r)) for _, (p, r) in pairs), default=0.0) or 1.0
     h = row * max(len(pairs), 1) + 10
     out = [f'<svg class="chart" viewBox="0 0 {left + width + 110} {h}" role="img" aria-label="ECTS planned and recognised per partner pair">']
-    if not pairs:
-        out.append('<text class="axis" x="10" y="20">no mobilities yet</text>')
     for i, ((sending, receiving), (planned, recognised)) in enumerate(pairs):
         y = 5 + i * row
         wp, wr = width * float(planned) / peak, width * float(recognised) / peak
