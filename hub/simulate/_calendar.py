@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
+from functools import cached_property
 
 _YEAR = re.compile(r"^(\d{4})/(\d{4})$")
 
@@ -28,11 +29,11 @@ class Calendar:
         if not m or int(m.group(2)) != int(m.group(1)) + 1:
             raise BadAcademicYear(f"academic year {self.year!r}: write it as YYYY/YYYY with consecutive years, e.g. 2025/2026")
 
-    @property
+    @cached_property
     def y0(self) -> int:
         return int(self.year[:4])
 
-    @property
+    @cached_property
     def y1(self) -> int:
         return self.y0 + 1
 

@@ -122,13 +122,14 @@ class Scheduler:
 
     def deliveries(self) -> Iterator[dict[str, Any]]:
         """Every delivery of this source in delivery order (a record's ``seq`` breaks ties)."""
-        self._spill()
-        readers = [_read_run(p) for p in self.runs]
+        self.buffer.sort(key=lambda x: (x[0], x[1]))  # the last run stays in memory
+        readers = [_read_run(p) for p in self.runs] + [iter(self.buffer)]
         for _, seq, record in heapq.merge(*readers, key=lambda x: (x[0], x[1])):
             record["seq"] = seq
             yield record
         for p in self.runs:
             p.unlink(missing_ok=True)
+        self.buffer = []
 
 
 def _read_run(path: Path) -> Iterator[list[Any]]:

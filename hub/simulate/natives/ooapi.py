@@ -11,6 +11,7 @@ HEROES fields ride in OOAPI's own extension point, ``consumers`` with ``consumer
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from typing import IO, Any
 
 from hub.simulate._catalogue import Course
@@ -22,6 +23,11 @@ from schemas.grading import SCHEMES
 
 CONSUMER = "heroes-hub"
 _VALUE_TYPE = {"fontys.nl/1-10": "1-10", "fontys.nl/pass-fail": "pass-or-fail", "fontys.nl/OGSU": "OGSU"}
+
+
+@lru_cache(maxsize=4096)
+def _person_id(number: str) -> str:
+    return derived_uuid("person", "fontys.nl", number)
 
 
 def _dump(obj: dict[str, Any]) -> str:
@@ -65,7 +71,7 @@ class OoapiWriter(SisWriter):
                 "otherCodes": [{"codeType": "esi", "code": esi}]}
 
     def student(self, r: dict[str, Any]) -> None:
-        self.persons.write(_dump(self._person(derived_uuid("person", "fontys.nl", r["sid"]), r["sid"], r["esi"], r["given"], r["family"])))
+        self.persons.write(_dump(self._person(_person_id(r["sid"]), r["sid"], r["esi"], r["given"], r["family"])))
 
     def _association(self, r: dict[str, Any], course: Course, *, offering: str | None = None, person: str | None = None,
                      score: Any = None, ects: Any = None) -> dict[str, Any]:
@@ -81,7 +87,7 @@ class OoapiWriter(SisWriter):
             consumer.update(attempt=r["att"], resultStatus=r["st"])
         return {"associationId": r["rid"], "associationType": "courseOfferingAssociation", "role": "student",
                 "state": state, "remoteState": state,
-                "person": {"personId": person or derived_uuid("person", "fontys.nl", r["sid"])},
+                "person": {"personId": person or _person_id(r["sid"])},
                 "offering": {"offeringId": offering or course.native_uid("offering")},
                 "result": result, "consumers": [consumer]}
 
