@@ -296,3 +296,70 @@ def test_sql_sources_have_incrementing_ids_and_updated_at(sim):
         assert all(len(s) == 19 for s in stamps)
     labels = {r[0] for r in sqlite3.connect(sim.root / "ucn.dk/esas.sqlite").execute("SELECT karakter FROM v_bedoemmelse")}
     assert "02" in labels or "00" in labels
+
+
+def _unknown(scheme_id: str, label: str | None) -> bool:
+    try:
+        SCHEMES[scheme_id].normalise(label or "")
+    except Exception:  # noqa: BLE001 - UnknownGrade, or no label at all
+        return True
+    return False
+
+
+def test_bad_records_of_json_sql_and_uis_sources_are_really_bad(sim):
+    root = sim.root
+    # OOAPI: each bad association names an unknown offering, score or institution, or breaks a type
+    offerings = {json.loads(x)["offeringId"]: json.loads(x) for x in _lines(root / "fontys.nl/ooapi/offerings.jsonl")}
+    persons = {json.loads(x)["personId"]: json.loads(x) for x in _lines(root / "fontys.nl/ooapi/persons.jsonl")}
+    assoc = {}
+    for x in _lines(root / "fontys.nl/ooapi/associations.jsonl"):
+        a = json.loads(x)
+        assoc.setdefault(a["associationId"], a)
+    for b in sim.bad("fontys.nl/sis"):
+        a = assoc[b["associationId"]]
+        offering = offerings.get(a["offering"]["offeringId"])
+        esi = next(c["code"] for c in persons[a["person"]["personId"]]["otherCodes"] if c["codeType"] == "esi")
+        assert (offering is None or not isinstance(a["result"]["studyLoad"]["value"], (int, float))
+                or _unknown(offering["consumers"][0]["gradingSchemeId"], a["result"]["score"])
+                or esi.split(":")[-2] not in SCHAC_CODES), b
+    # OData and Peppi: unknown module, unknown grade or a value of the wrong type
+    modules = {json.loads(x)["ModuleCode"]: json.loads(x) for x in _lines(root / "thomasmore.be/odata/Modules.jsonl")}
+    results = {json.loads(x)["ResultId"]: json.loads(x) for x in _lines(root / "thomasmore.be/odata/Results.jsonl")}
+    scale = {"0-20": "thomasmore.be/0-20", "GESLAAGD": "thomasmore.be/pass-fail"}
+    for b in sim.bad("thomasmore.be/sis"):
+        r = results[b["ResultId"]]
+        m = modules.get(r["ModuleCode"])
+        assert m is None or not r["Ects"].replace(".", "").isdigit() or _unknown(scale[m["GradingScale"]], r["Grade"]), b
+    units = {json.loads(x)["code"]: json.loads(x) for x in _lines(root / "seamk.fi/peppi/course-units.jsonl")}
+    attainments = {json.loads(x)["id"]: json.loads(x) for x in _lines(root / "seamk.fi/peppi/attainments.jsonl")}
+    for b in sim.bad("seamk.fi/sis"):
+        a = attainments[b["id"]]
+        u = units.get(a["courseUnitCode"])
+        sid = "seamk.fi/0-5" if a["gradeScale"] == "0-5" else "seamk.fi/pass-fail"
+        assert u is None or not isinstance(a["credits"], float) or _unknown(sid, a["grade"]), b
+    # SQL: NULL grade, unknown course, unknown grade or a student of a non-partner
+    for hei, db_file, grades, courses, students, code_col, label_col in (
+        ("ucn.dk", "esas.sqlite", "esas_bedoemmelse", "esas_uddannelseselement", "esas_studerende", "elementkode", "karakter"),
+        ("ipbeja.pt", "netpa.sqlite", "netpa_avaliacoes", "netpa_disciplinas", "netpa_alunos", "cd_discip", "nota"),
+    ):
+        db = sqlite3.connect(root / hei / db_file)
+        known = {r[0] for r in db.execute(f"SELECT {code_col} FROM {courses}")}
+        sid_col = "studienummer" if hei == "ucn.dk" else "cd_aluno"
+        esis = dict(db.execute(f"SELECT {sid_col}, esi FROM {students}").fetchall())
+        scheme_of = {"7-trinsskala": "ucn.dk/7-point", "bestået/ikke bestået": "ucn.dk/pass-fail", None: "ipbeja.pt/0-20"}
+        for b in sim.bad(f"{hei}/sis"):
+            assert b["table"] == grades
+            row = db.execute(f"SELECT {code_col}, {label_col}, {sid_col}, {'skala' if hei == 'ucn.dk' else 'NULL'} "
+                             f"FROM {grades} WHERE id = ?", (b["id"],)).fetchone()
+            code, label, sid, skala = row
+            assert (label is None or code not in known or _unknown(scheme_of[skala], label)
+                    or esis[sid].split(":")[-2] not in SCHAC_CODES), b
+    # UIS: a bad record inside a good export names an unknown course or grade
+    courses = {p.get("kod"): p.get("stupnice") for p in etree.parse(str(root / "mendelu.cz/predmety.xml")).getroot()}
+    for b in sim.bad("mendelu.cz/sis"):
+        if b["kind"] in ("broken_xml", "wrong_encoding"):
+            continue
+        doc = etree.fromstring((root / b["file"]).read_bytes())
+        item = next(e for e in doc if e.get("id") == b["id"] and e.tag.endswith("hodnoceni"))
+        stupnice = courses.get(item.get("predmet"))
+        assert stupnice is None or _unknown(f"mendelu.cz/{stupnice}", item.get("znamka")), b
