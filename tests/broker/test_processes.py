@@ -16,7 +16,7 @@ from kafka import KafkaConsumer, KafkaProducer
 from hub.broker import BrokerStartFailed, EngineUnavailable, create_topics, pid_alive, start_broker
 from tests.conftest import require_service
 
-ENGINES = [pytest.param("kafka"), pytest.param("tansu", marks=pytest.mark.tansu)]
+ENGINES = [pytest.param("kafka", marks=pytest.mark.slow), pytest.param("tansu", marks=pytest.mark.tansu)]
 
 
 def _own_broker(engine: str, data_dir: Path):
@@ -36,6 +36,7 @@ def _gone_within(pid: int, seconds: float) -> bool:
     return False
 
 
+@pytest.mark.slow
 def test_kafka_restart_keeps_every_record_and_stop_leaves_no_process(tmp_path):
     broker = _own_broker("kafka", tmp_path)
     with broker:
