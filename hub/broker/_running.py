@@ -70,7 +70,12 @@ class RunningBroker:
         return self._launcher.limits if self._launcher else ()
 
     def start(self) -> RunningBroker:
-        """Start the process and wait until a metadata request answers; retried, as quorum formation can time out."""
+        """Start the process and wait until a metadata request answers.
+
+        Up to ``attempts`` tries, each on fresh ports: the failed starts seen were
+        a port taken between choosing and binding it (and, per spring-kafka,
+        quorum formation can time out on a loaded machine).
+        """
         if self._launcher is None:
             if not metadata_answers(self._external, timeout_s=self._timeout):
                 raise BrokerError(f"no Kafka broker answers at {self._external}: fix HUB_BOOTSTRAP_SERVERS or unset it to start an embedded broker")

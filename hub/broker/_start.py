@@ -34,8 +34,9 @@ def start_broker(
     ``engine``: "auto" (Apache Kafka where Java >= 17 and its jars or Maven are
     found, else Tansu), "kafka" or "tansu". Apache Kafka keeps its records in
     ``data_dir/kafka``; Tansu keeps them in memory. ``port`` None means 9092 if
-    free, else a free loopback port; 0 means any free loopback port. ``bootstrap_servers`` given: start nothing
-    and use that cluster (engine "external").
+    free, else a free loopback port; 0 means any free loopback port.
+    ``bootstrap_servers`` given: start nothing and use that cluster (engine
+    "external"). ``progress`` receives one-line messages while Maven downloads.
 
     Raises EngineUnavailable (engine cannot run here) or BrokerStartFailed
     (it ran but never answered; the message ends with its last output lines).
@@ -57,6 +58,6 @@ def start_broker(
 
 
 def start_from_settings(settings: HubSettings, *, progress: Progress | None = None) -> RunningBroker:
-    """The broker ``hub up`` and ``hub broker`` use: HUB_BOOTSTRAP_SERVERS, else HUB_BROKER in HUB_DATA_DIR."""
+    """The broker ``hub up`` uses: HUB_BOOTSTRAP_SERVERS, else an HUB_BROKER engine in HUB_DATA_DIR."""
     return start_broker(settings.broker, settings.data_dir, partitions=settings.partitions,
                         bootstrap_servers=settings.bootstrap_servers, progress=progress)
