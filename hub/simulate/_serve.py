@@ -44,6 +44,7 @@ class _Lines:
     def __init__(self, path: Path):
         self.path = path
         self._offsets: array | None = None
+        self._keys: dict[str, dict[str, int]] = {}
         self._lock = threading.Lock()
 
     def _index(self) -> array:
@@ -69,13 +70,22 @@ class _Lines:
             return [fh.readline().rstrip(b"\n") for _ in range(min(count, len(offsets) - start))]
 
     def find(self, key: str, value: str) -> bytes | None:
-        """The last line whose JSON ``key`` equals ``value`` (the latest version), by scanning."""
-        found, needle = None, f'"{key}":{json.dumps(value)}'.encode()
+        """The last line whose JSON ``key`` is ``value`` (an index built on first use; small files only)."""
+        with self._lock:
+            if key not in self._keys:
+                index: dict[str, int] = {}
+                with self.path.open("rb") as fh:
+                    pos = 0
+                    for line in fh:
+                        index[str(json.loads(line)[key])] = pos
+                        pos += len(line)
+                self._keys[key] = index
+        at = self._keys[key].get(value)
+        if at is None:
+            return None
         with self.path.open("rb") as fh:
-            for line in fh:
-                if needle in line:
-                    found = line.rstrip(b"\n")
-        return found
+            fh.seek(at)
+            return fh.readline().rstrip(b"\n")
 
 
 @dataclass
@@ -214,11 +224,11 @@ def _handler(root: Path, hei: str) -> type[BaseHTTPRequestHandler]:
         def _ooapi(self, path: str, q: dict[str, list[str]]) -> None:
             parts = path.strip("/").split("/")
             names = {"persons": "ooapi/persons.jsonl", "offerings": "ooapi/offerings.jsonl", "associations": "ooapi/associations.jsonl"}
-            if parts[0] not in names or len(parts) > 2:
+            if parts[0] not in names or len(parts) > 2 or (len(parts) == 2 and parts[0] == "associations"):
                 return self._error(404, f"no such OOAPI path {path}")
             data = jsonl(names[parts[0]])
             if len(parts) == 2:
-                key = {"persons": "personId", "offerings": "offeringId", "associations": "associationId"}[parts[0]]
+                key = {"persons": "personId", "offerings": "offeringId"}[parts[0]]
                 found = data.find(key, parts[1])
                 return self._raw_json(found) if found else self._error(404, f"no {parts[0][:-1]} {parts[1]}")
             size = _int(q, "pageSize", 100, 1, 250)
