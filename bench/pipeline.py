@@ -1,0 +1,237 @@
+"""``python -m bench.pipeline``: the whole pipeline (partner topic -> ledger row) against two baselines.
+
+Reports, for a synthetic alliance (``bench.alliance``):
+
+- events/s end to end: all partner events published at once, timed until the
+  ledger holds every expected decision (N faust workers as child processes, the
+  ledger writer in this process), at two sizes;
+- p50/p99 latency from publishing an event to the ledger row of the decision it
+  triggers, at a steady rate (default 1,000 events/s);
+- peak memory (VmHWM) of each worker at both sizes;
+- the same records through a bare faust passthrough worker and a plain aiokafka
+  decode -> encode -> produce stage, in the same run on the same broker.
+
+Writes JSON (``--out``) and prints a short table.  Starts its own Apache Kafka
+broker and registry unless ``--bootstrap``/``--registry`` are given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from bench.alliance import alliance, expected_decisions, route
+from streams.app import ensure_streams_topics
+from streams.config import StreamsConfig
+from streams.ledger import Ledger, LedgerWriter
+from streams.supervisor import Supervisor
+
+
+def _peak_rss_mb(pid: int | None) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        return None
+    return None
+
+
+class Run:
+    """One pipeline on its own topics: workers as children, the ledger writer here."""
+
+    def __init__(self, args, bootstrap: str, registry: str, work: Path, tag: str) -> None:
+        self.cfg = StreamsConfig(bootstrap_servers=bootstrap, registry_url=registry, data_dir=work / tag, app_id=f"bench-{tag}",
+                                 topic_prefix=f"b{tag}.", ledger_url=f"sqlite:///{work / tag}-ledger.sqlite", store=args.store,
+                                 processing_guarantee=args.guarantee, session_timeout=6.0)
+        ensure_streams_topics(self.cfg)
+        self.ledger = Ledger(self.cfg.ledger_url)
+        self.sup = Supervisor(self.cfg, args.workers, ledger=False)
+        self.committed: dict[str, float] = {}  # decision event id -> wall time its batch committed
+        self.inputs: dict[str, tuple[str, ...]] = {}
+        self.writer = LedgerWriter(bootstrap, registry, self.ledger, topic_prefix=self.cfg.topic_prefix,
+                                   consumer_name=f"{self.cfg.app_id}-ledger", on_batch=self._batch,
+                                   isolation_level="read_committed")
+
+    def _batch(self, batch, _seconds: float) -> None:
+        now = time.time()
+        for d in batch.decisions:
+            self.committed.setdefault(d.event_id, now)
+            self.inputs[d.event_id] = d.provenance.input_event_ids
+
+    def current(self) -> dict:
+        return {(r["omobility_id"], r["home_component"]): (r["status"], r["ects"]) for r in self.ledger.items() if r["rule"] != "R4-withdrawn"}
+
+    async def publish(self, events, rate: float | None = None) -> dict[str, float]:
+        from aiokafka import AIOKafkaProducer
+
+        from streams.codec import HubCodec
+
+        codec = HubCodec(self.cfg.registry_url, self.cfg.topic_prefix)
+        producer = AIOKafkaProducer(bootstrap_servers=self.cfg.bootstrap_servers, linger_ms=5, max_batch_size=262_144, acks="all")
+        await producer.start()
+        sent: dict[str, float] = {}
+        t0 = time.monotonic()
+        try:
+            for i, e in enumerate(events):
+                if rate:
+                    delay = t0 + i / rate - time.monotonic()
+                    if delay > 0:
+                        await asyncio.sleep(delay)
+                topic, key = route(e, self.cfg.topic_prefix)
+                await producer.send(topic, codec.encode(topic, e), key=key)
+                sent[e.event_id] = time.time()
+            await producer.flush()
+        finally:
+            await producer.stop()
+        return sent
+
+    async def until(self, expected: dict, timeout: float) -> float:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if await asyncio.to_thread(self.current) == expected:
+                return time.monotonic()
+            await asyncio.sleep(0.25)
+        raise TimeoutError(f"the ledger did not reach the expected decisions in {timeout:.0f} s; see {self.cfg.data_dir / 'logs'}")
+
+    def stop(self) -> dict[str, float | None]:
+        peaks = {n: _peak_rss_mb(p) for n, p in self.sup.pids().items()}
+        self.sup.stop()
+        self.ledger.close()
+        return peaks
+
+
+async def throughput(args, bootstrap, registry, work, students: int, seed: int) -> dict:
+    run = Run(args, bootstrap, registry, work, f"{students}-{uuid.uuid4().hex[:6]}")
+    run.sup.start()
+    task = asyncio.create_task(run.writer.run())
+    try:
+        warm = alliance(5, seed=seed + 1000)
+        await run.publish(warm)
+        await run.until(expected_decisions(warm), 180)
+        events = alliance(students, seed=seed)
+        expected = {**expected_decisions(warm), **expected_decisions(events)}
+        t0 = time.monotonic()
+        await run.publish(events)
+        t_pub = time.monotonic() - t0
+        t1 = await run.until(expected, 900)
+        seconds = t1 - t0
+        result = {"students": students, "events": len(events), "decisions": len(expected), "seconds": round(seconds, 2),
+                  "events_per_s": round(len(events) / seconds, 1), "publish_seconds": round(t_pub, 2)}
+    finally:
+        run.writer.stop()
+        await task
+        result_peaks = run.stop()
+    result["peak_rss_mb"] = result_peaks
+    result["prefix"] = run.cfg.topic_prefix
+    return result
+
+
+async def latency(args, bootstrap, registry, work, seed: int) -> dict:
+    run = Run(args, bootstrap, registry, work, f"lat-{uuid.uuid4().hex[:6]}")
+    run.sup.start()
+    task = asyncio.create_task(run.writer.run())
+    try:
+        warm = alliance(5, seed=seed + 1000)
+        await run.publish(warm)
+        await run.until(expected_decisions(warm), 180)
+        n = int(args.rate * args.latency_seconds)
+        events = alliance(max(10, int(n / 11.5)), seed=seed)  # a whole alliance, so grades and ToRs trigger decisions
+        n = len(events)
+        t0 = time.monotonic()
+        sent = await run.publish(events, rate=args.rate)
+        achieved = n / (time.monotonic() - t0)
+        await asyncio.sleep(5)
+        lat = []
+        for eid, at in run.committed.items():
+            published = [sent[i] for i in run.inputs[eid] if i in sent]
+            if published:
+                lat.append(at - max(published))
+    finally:
+        run.writer.stop()
+        await task
+        run.stop()
+    lat.sort()
+    q = statistics.quantiles(lat, n=100) if len(lat) >= 100 else [float("nan")] * 99
+    return {"rate": args.rate, "achieved_rate": round(achieved, 1), "events": n, "decisions_timed": len(lat),
+            "p50_ms": round(q[49] * 1000, 1), "p99_ms": round(q[98] * 1000, 1), "max_ms": round(max(lat) * 1000, 1) if lat else None}
+
+
+def baseline(kind: str, bootstrap: str, registry: str, prefix: str, count: int, work: Path) -> dict:
+    from schemas.catalogue import SIS_KINDS, sis_topic
+    from schemas.institutions import SCHAC_CODES
+
+    topics = ",".join(f"{prefix}{sis_topic(h, k)}" for h in SCHAC_CODES for k in SIS_KINDS)
+    out = work / f"baseline-{kind}-{uuid.uuid4().hex[:6]}.json"
+    cmd = [sys.executable, "-m", "bench.baselines", kind, "--bootstrap", bootstrap, "--registry", registry,
+           "--topics", topics, "--count", str(count), "--out", str(out)]
+    subprocess.run(cmd, timeout=900, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return json.loads(out.read_text()) if out.exists() else {"error": "baseline did not finish"}
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="python -m bench.pipeline", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sizes", default="500,2000", help="alliance sizes (students) for throughput and memory")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--store", choices=["memory", "rocksdb"], default="memory")
+    ap.add_argument("--guarantee", choices=["at_least_once", "exactly_once"], default="at_least_once")
+    ap.add_argument("--rate", type=float, default=1000.0, help="steady events/s of the latency run")
+    ap.add_argument("--latency-seconds", type=float, default=30.0)
+    ap.add_argument("--skip-latency", action="store_true")
+    ap.add_argument("--skip-baselines", action="store_true")
+    ap.add_argument("--bootstrap", default=None)
+    ap.add_argument("--registry", default=None)
+    ap.add_argument("--out", type=Path, default=Path("bench-pipeline.json"))
+    args = ap.parse_args(argv)
+
+    work = Path(tempfile.mkdtemp(prefix="hub-bench-"))
+    broker = registry_server = None
+    bootstrap, registry = args.bootstrap, args.registry
+    if not bootstrap:
+        from hub.broker import start_broker
+
+        broker = start_broker("auto", work / "broker", port=0)
+        bootstrap = broker.bootstrap_servers
+    if not registry:
+        from hub.registry import serve_registry
+
+        registry_server = serve_registry(work / "registry", port=0)
+        registry = registry_server.url
+    result: dict = {"workers": args.workers, "store": args.store, "guarantee": args.guarantee,
+                    "broker": broker.engine if broker else "external", "throughput": [], "baselines": {}}
+    try:
+        for i, size in enumerate(int(s) for s in args.sizes.split(",")):
+            result["throughput"].append(asyncio.run(throughput(args, bootstrap, registry, work, size, seed=100 + i)))
+        if not args.skip_baselines:
+            big = result["throughput"][-1]
+            for kind in ("faust", "aiokafka"):
+                result["baselines"][kind] = baseline(kind, bootstrap, registry, big["prefix"], big["events"] + 5 * 0, work)
+        if not args.skip_latency:
+            result["latency"] = asyncio.run(latency(args, bootstrap, registry, work, seed=300))
+    finally:
+        if registry_server:
+            registry_server.stop()
+        if broker:
+            broker.stop()
+    args.out.write_text(json.dumps(result, indent=2))
+    print(f"\npipeline ({args.workers} workers, {args.store} store, {args.guarantee}, broker {result['broker']})")
+    for t in result["throughput"]:
+        print(f"  {t['students']:>6} students {t['events']:>7} events  {t['events_per_s']:>8.0f} events/s end to end   peak RSS MB {t['peak_rss_mb']}")
+    for kind, b in result["baselines"].items():
+        print(f"  baseline {kind:<9} {b.get('events_per_s', 'n/a'):>8} events/s (1 process, same records)")
+    if "latency" in result:
+        lat = result["latency"]
+        print(f"  latency at {lat['achieved_rate']:.0f} events/s: p50 {lat['p50_ms']} ms  p99 {lat['p99_ms']} ms  (n={lat['decisions_timed']})")
+    print(f"  written to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
