@@ -199,7 +199,7 @@ def dead_letter(request: Request, ref: str) -> dict[str, Any]:
     return json.loads(to_json(letter))
 
 
-@router.get("/export", responses={200: {"content": {"text/csv": {}, "application/x-ndjson": {}}}, **_ERRORS})
+@router.get("/export", responses={200: {"content": {"text/csv": {}, "application/json": {}}}, **_ERRORS})
 def export(request: Request, format: Literal["csv", "json"] = "csv", hei: str = Query("", max_length=64)) -> Response:
     """The home SIS export of the current decisions, the same as `hub ledger export`."""
     p = require(request, Role.REGISTRAR, Role.ADMIN)
@@ -207,8 +207,8 @@ def export(request: Request, format: Literal["csv", "json"] = "csv", hei: str = 
     if scope is None:
         raise WebError(422, "admins: name the home institution with ?hei=")
     body = _state(request).model.export(scope, format)
-    media = "text/csv" if format == "csv" else "application/x-ndjson"
-    name = f"recognitions-{scope}.{'csv' if format == 'csv' else 'jsonl'}"
+    media = "text/csv" if format == "csv" else "application/json"
+    name = f"recognitions-{scope}.{format}"
     return Response(body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 

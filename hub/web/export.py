@@ -1,4 +1,8 @@
-"""The home SIS export as text: the ledger's export rows (``Ledger.export``) as CSV or JSON lines."""
+"""The home SIS export as text, byte for byte what ``hub ledger export`` prints for the same ledger rows.
+
+A test pins the two together (tests/web/test_export.py); the columns and value
+forms follow ``hub.commands.ledger``.
+"""
 
 from __future__ import annotations
 
@@ -10,27 +14,27 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["render_export"]
+__all__ = ["EXPORT_COLUMNS", "render_export"]
+
+EXPORT_COLUMNS = ["student_esi", "omobility_id", "home_component", "home_component_title", "ects", "converted_grade",
+                  "home_scheme_id", "status", "host_hei", "decision_id", "version", "occurred_at"]
 
 
 def _plain(value: Any) -> Any:
     if isinstance(value, Decimal):
-        return f"{value.quantize(Decimal('0.01'))}"
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, date):
+        return float(value)
+    if isinstance(value, (datetime, date)):
         return value.isoformat()
     return value
 
 
 def render_export(rows: Sequence[dict[str, Any]], fmt: str) -> str:
-    """CSV with a header row, or one JSON object per line; columns in the ledger's order."""
+    """CSV with a header row, or a JSON array (indent 1), of the export columns."""
     if fmt == "json":
-        return "".join(json.dumps({k: _plain(v) for k, v in r.items()}, ensure_ascii=False) + "\n" for r in rows)
+        return json.dumps([{c: _plain(r[c]) for c in EXPORT_COLUMNS} for r in rows], indent=1) + "\n"
     out = io.StringIO()
-    if rows:
-        writer = csv.DictWriter(out, list(rows[0].keys()), lineterminator="\n")
-        writer.writeheader()
-        for r in rows:
-            writer.writerow({k: _plain(v) for k, v in r.items()})
+    writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for r in rows:
+        writer.writerow({c: _plain(r[c]) for c in EXPORT_COLUMNS})
     return out.getvalue()

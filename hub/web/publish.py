@@ -8,7 +8,7 @@ when Kafka has acknowledged every record.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from hub.logs import get_logger
 from schemas.avro_files import load_schema
@@ -20,6 +20,7 @@ from schemas.serde import AvroSerializer, SerdeError
 __all__ = ["DecisionPublisher", "PublishUnavailable"]
 
 log = get_logger(component="web")
+ESI_HEADER = "student_esi"  # the header streams.ledger.registrar writes and the registrar router reads
 
 
 class PublishUnavailable(RuntimeError):
@@ -48,8 +49,11 @@ class DecisionPublisher:
             self._registry = RegistryClient(self.registry_url)
         return self._producer
 
-    def publish(self, decisions: Sequence[RegistrarDecision]) -> None:
-        """Send every decision to its home institution's topic and wait for Kafka's acknowledgement."""
+    def publish(self, decisions: Sequence[RegistrarDecision], esis: Mapping[str, str] | None = None) -> None:
+        """Send every decision to its home institution's topic and wait for Kafka's acknowledgement.
+
+        ``esis`` (decision id -> student ESI) go along as the ``student_esi`` header the streams' registrar
+        router reads, sparing it a ledger look-up."""
         from kafka.errors import KafkaError
 
         with self._lock:
@@ -59,7 +63,9 @@ class DecisionPublisher:
                 for d in decisions:
                     topic = self.topic_of(d)
                     ser = self._serializers.get(topic) or self._serializers.setdefault(topic, self._serializer(topic))
-                    futures.append(producer.send(topic, key=d.omobility_id.encode(), value=ser.serialize(to_avro(d))))
+                    esi = (esis or {}).get(d.decision_id)
+                    headers = [(ESI_HEADER, esi.encode())] if esi else None
+                    futures.append(producer.send(topic, key=d.omobility_id.encode(), value=ser.serialize(to_avro(d)), headers=headers))
                 producer.flush(timeout=self.timeout)
                 for f in futures:
                     f.get(timeout=self.timeout)

@@ -38,7 +38,7 @@ FUNNEL: tuple[MobilityState, ...] = (
     MobilityState.RECOGNISED,
 )
 
-REVIEWABLE = (DecisionStatus.NEEDS_REVIEW, DecisionStatus.NOT_RECOGNISED)
+REVIEWABLE = (DecisionStatus.NEEDS_REVIEW, DecisionStatus.NOT_RECOGNISED)  # what the inbox offers to choose for a decision
 
 
 @dataclass(frozen=True)

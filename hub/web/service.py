@@ -24,6 +24,8 @@ _cache_lock = threading.Lock()
 MAX_BATCH = 500
 MAX_REASON = 1000
 READERS = (Role.REGISTRAR, Role.ADMIN)
+# what the recogniser accepts a registrar decision for (streams.ledger.registrar agrees)
+DECIDABLE = (DecisionStatus.NEEDS_REVIEW, DecisionStatus.NOT_RECOGNISED, DecisionStatus.MANUALLY_RECOGNISED, DecisionStatus.REJECTED)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -112,6 +114,7 @@ def decide(state: WebState, p: Principal, items: list[DecideItem], action: str, 
     if len(items) > MAX_BATCH:
         raise WebError(422, f"{len(items)} decisions at once; at most {MAX_BATCH}")
     out: list[RegistrarDecision] = []
+    esis: dict[str, str] = {}
     for item in dict.fromkeys(items):
         found = state.model.decision(p.hei, item.omobility_id, item.home_component)
         if found is None:
@@ -119,15 +122,17 @@ def decide(state: WebState, p: Principal, items: list[DecideItem], action: str, 
         cur = found.current
         if item.decision_id and item.decision_id != cur.decision_id:
             raise WebError(409, f"{cur.home_component} of {cur.omobility_id} changed since you opened it (now version {cur.version}); reload and decide again")
-        if cur.status not in (DecisionStatus.NEEDS_REVIEW, DecisionStatus.NOT_RECOGNISED):
-            raise WebError(409, f"{cur.home_component} of {cur.omobility_id} is {cur.status.value}: only NEEDS_REVIEW and NOT_RECOGNISED items are decided by hand")
+        if cur.status not in DECIDABLE:
+            raise WebError(409, f"{cur.home_component} of {cur.omobility_id} is {cur.status.value}: registrars decide NEEDS_REVIEW and "
+                                "NOT_RECOGNISED items (and may revise their own MANUALLY_RECOGNISED or REJECTED ones)")
         if found.current.decision_id in {d.decision_id for d in out}:
             continue
+        esis[cur.decision_id] = cur.student_esi
         out.append(RegistrarDecision(source_hei=p.hei, occurred_at=now_utc(), decision_id=cur.decision_id, omobility_id=cur.omobility_id,
                                      home_hei=p.hei, home_component=cur.home_component, action=act, reason=text, registrar=p.name))
     if state.publisher is None:
         raise WebError(503, "this web app runs without Kafka (no --bootstrap-servers), so decisions cannot be sent")
-    state.publisher.publish(out)
+    state.publisher.publish(out, esis)
     at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     for d in out:
         state.pending[(d.omobility_id, d.home_component)] = {"decision_id": d.decision_id, "action": d.action.value, "registrar": d.registrar, "at": at}

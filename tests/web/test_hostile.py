@@ -80,7 +80,7 @@ def test_not_reviewable_answers_409(kafka_site, nothing_published):
         answer = api.post("/api/decide", json={"action": "APPROVE", "reason": "x", "items": [
             {"omobility_id": auto["omobility_id"], "home_component": auto["home_component"]}]})
         stale = api.post("/api/decide", json={"action": "APPROVE", "reason": "x", "items": [{**ITEM, "decision_id": "an-older-version"}]})
-    assert answer.status_code == 409 and "only NEEDS_REVIEW" in answer.json()["detail"]
+    assert answer.status_code == 409 and "registrars decide NEEDS_REVIEW" in answer.json()["detail"]
     assert stale.status_code == 409 and "changed since" in stale.json()["detail"]
 
 
