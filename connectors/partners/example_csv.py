@@ -11,7 +11,7 @@ Settings come from ``example_csv.toml`` beside this file and ``HUB_TH_DEG_*`` va
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from pydantic import BaseModel, Field, field_validator
@@ -66,7 +66,7 @@ def grade(r: ExportRow, s: Settings) -> Grade:
         assessed_on=r.assessed_on,
         attempt=r.attempt,
         status=STATUS[r.status],
-        occurred_at=datetime(r.assessed_on.year, r.assessed_on.month, r.assessed_on.day, tzinfo=timezone.utc),
+        occurred_at=datetime(r.assessed_on.year, r.assessed_on.month, r.assessed_on.day, tzinfo=UTC),
     )
 
 

@@ -38,6 +38,7 @@ from connectors.sdk._source import Source
 from connectors.sdk._store import CursorStore
 
 __all__ = [
+    "DLQ_TOPIC",
     "Backoff",
     "BadRecord",
     "Checkpoint",
@@ -47,7 +48,6 @@ __all__ = [
     "ConnectorRunner",
     "ConnectorSettings",
     "CursorStore",
-    "DLQ_TOPIC",
     "Item",
     "KafkaPublisher",
     "LocalDecimal",

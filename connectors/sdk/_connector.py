@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 import typing
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -70,6 +70,7 @@ class Connector:
     settings_class: ClassVar[type[ConnectorSettings]] = ConnectorSettings
     mappings: ClassVar[dict[str, Callable[..., Any]]] = {}
     settings_file: ClassVar[Path | None] = None
+    _compiled: ClassVar[dict[str, _Mapping]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -98,12 +99,12 @@ class Connector:
     def env_prefix(cls) -> str:
         return env_prefix(cls.hei)
 
-    def sources(self, settings: Any) -> list[Source]:
+    def sources(self, settings: Any) -> Sequence[Source]:
         raise NotImplementedError(f"{type(self).__name__} must implement sources(settings) -> list[Source]")
 
     def mapping_for(self, source: str) -> _Mapping:
         try:
-            return self._compiled[source]  # type: ignore[attr-defined,no-any-return]
+            return self._compiled[source]
         except KeyError:
             raise KeyError(f"{type(self).__name__}.mappings has no entry for source {source!r}") from None
 

@@ -14,8 +14,8 @@ from pydantic import ValidationError
 
 from connectors.sdk._connector import KIND_OF_RECORD, Connector
 from connectors.sdk._errors import PublishFailed, RecordRejected, Skip
-from connectors.sdk._records import BadRecord, NativeRecord
 from connectors.sdk._publish import Serializer
+from connectors.sdk._records import BadRecord, NativeRecord
 from schemas.avro_files import parsed_schema
 from schemas.catalogue import BY_NAME
 from schemas.models import DeadLetter, Event, now_utc, to_avro

@@ -77,7 +77,7 @@ class ConnectorTestSuite:
             record_name = BY_NAME[out.topic].value_schema
             body = local_avro(out.topic, _record(out))
             decoded = fastavro.schemaless_reader(io.BytesIO(body), parsed_schema(record_name), None)
-            assert from_avro(record_name, decoded) == out.event
+            assert from_avro(record_name, decoded) == out.event  # type: ignore[arg-type]
             assert out.event.source_hei == runner.connector.hei
         if self.expected_events is not None:
             assert len(outputs) == self.expected_events

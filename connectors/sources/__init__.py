@@ -2,8 +2,15 @@
 
 from connectors.sources._atom import AtomEntry, AtomFeedSource
 from connectors.sources._ewp import EwpSource
-from connectors.sources._ewp_parse import (EwpComponent, LaVersion, LearningAgreementDoc, TorResult, TranscriptDoc,
-                                          parse_la, parse_tor)
+from connectors.sources._ewp_parse import (
+    EwpComponent,
+    LaVersion,
+    LearningAgreementDoc,
+    TorResult,
+    TranscriptDoc,
+    parse_la,
+    parse_tor,
+)
 from connectors.sources._files import FileDropSource, element_dict
 from connectors.sources._http import HttpSource, dig
 from connectors.sources._httpclient import RetryingClient, retry_after_seconds

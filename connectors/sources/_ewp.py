@@ -8,8 +8,8 @@ cycle (at least once; the events keep their ids).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import httpx
@@ -20,7 +20,7 @@ from connectors.sdk import BadRecord, Checkpoint, ConfigError, Item, NativeRecor
 from connectors.sources._ewp_parse import parse_la, parse_tor
 from connectors.sources._httpclient import RetryingClient
 
-_DOCUMENT = {"la": ("la", parse_la), "tor": ("tor", parse_tor)}
+_DOCUMENT: dict[str, tuple[str, Callable[[Any], Any]]] = {"la": ("la", parse_la), "tor": ("tor", parse_tor)}
 
 
 class EwpSource(Source):
@@ -103,7 +103,7 @@ class EwpSource(Source):
 
     def read(self, cursor: Any) -> Iterator[Item]:
         since = cursor.get("since") if cursor else None
-        started = (datetime.now(timezone.utc) - self.skew).isoformat(timespec="seconds")
+        started = (datetime.now(UTC) - self.skew).isoformat(timespec="seconds")
         ids = self._index(since)
         if isinstance(ids, BadRecord):
             yield ids

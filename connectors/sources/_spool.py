@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ class Spool:
     def append(self, bodies: list[tuple[bytes, str | None]]) -> list[int]:
         """Store bodies (with a problem text for bad ones) in one fsynced transaction; returns their ids."""
         con = self._con()
-        now = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+        now = datetime.now(UTC).isoformat(timespec="milliseconds")
         con.execute("BEGIN IMMEDIATE")
         try:
             ids = [int(con.execute("INSERT INTO spool (received_at, body, problem) VALUES (?, ?, ?)",

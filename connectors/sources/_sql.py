@@ -13,6 +13,7 @@ Modes:
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -108,29 +109,23 @@ class SqlSource(Source):
             count = con.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
         return f"{self.table_name}: {count} rows, mode {self.mode}"
 
-    def _translate(self) -> Any:
-        source = self
-
-        class _Boundary:
-            def __enter__(self) -> None:
-                return None
-
-            def __exit__(self, kind: Any, exc: Any, tb: Any) -> bool:
-                if exc is None or isinstance(exc, (StopConnector, SourceUnavailable)):
-                    return False
-                if isinstance(exc, sa.exc.NoSuchTableError):
-                    raise StopConnector(f"{source.describe()}: no table or view {exc}; fix the table setting") from exc
-                if isinstance(exc, sa.exc.OperationalError) and "denied" in str(exc).lower():
-                    raise StopConnector(f"{source.describe()}: access denied; check {source.credentials_setting}") from exc
-                if isinstance(exc, (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError)):
-                    raise SourceUnavailable(f"{source.describe()}: {exc.__class__.__name__}: {str(exc).splitlines()[0]}") from exc
-                if isinstance(exc, sa.exc.ProgrammingError):
-                    raise StopConnector(f"{source.describe()}: {str(exc).splitlines()[0]}") from exc
-                if isinstance(exc, sa.exc.NoSuchModuleError):
-                    raise StopConnector(f"{source.describe()}: no driver for this URL ({exc}); pip install it") from exc
-                return False
-
-        return _Boundary()
+    @contextmanager
+    def _translate(self) -> Iterator[None]:
+        """Database errors become what happens next: retry (unreachable) or stop (wrong table, password, driver)."""
+        try:
+            yield
+        except (StopConnector, SourceUnavailable):
+            raise
+        except sa.exc.NoSuchTableError as exc:
+            raise StopConnector(f"{self.describe()}: no table or view {exc}; fix the table setting") from exc
+        except sa.exc.NoSuchModuleError as exc:
+            raise StopConnector(f"{self.describe()}: no driver for this URL ({exc}); pip install it") from exc
+        except (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError) as exc:
+            if "denied" in str(exc).lower() or "authentication failed" in str(exc).lower():
+                raise StopConnector(f"{self.describe()}: access denied; check {self.credentials_setting}") from exc
+            raise SourceUnavailable(f"{self.describe()}: {type(exc).__name__}: {str(exc).splitlines()[0]}") from exc
+        except sa.exc.ProgrammingError as exc:
+            raise StopConnector(f"{self.describe()}: {str(exc).splitlines()[0]}") from exc
 
     def read(self, cursor: Any) -> Iterator[Item]:
         table = self._reflect()
@@ -161,6 +156,7 @@ class SqlSource(Source):
                 return
 
     def _timestamped(self, table: sa.Table, cursor: dict[str, Any]) -> Iterator[Item]:
+        assert self.ts_column is not None
         ts_col, id_col = table.c[self.ts_column], table.c[self.id_column]
         newest = _parse(cursor.get("ts"))
         seen: set[tuple[str, str]] = {(str(t), str(i)) for t, i in cursor.get("seen", [])}

@@ -138,10 +138,11 @@ class WebhookSource(Source):
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             problem = f"body is not JSON: {exc}"
         if problem is not None:
-            await asyncio.get_running_loop().run_in_executor(None, self.spool.append, [(body, problem)])
+            bad: list[tuple[bytes, str | None]] = [(body, problem)]
+            await asyncio.get_running_loop().run_in_executor(None, self.spool.append, bad)
             return web.json_response({"error": problem}, status=400)
         items = parsed if isinstance(parsed, list) else [parsed]
-        rows = [(json.dumps(p, ensure_ascii=False, sort_keys=True).encode() if len(items) > 1 else body, None) for p in items]
+        rows: list[tuple[bytes, str | None]] = [(json.dumps(p, ensure_ascii=False, sort_keys=True).encode() if len(items) > 1 else body, None) for p in items]
         ids = await asyncio.get_running_loop().run_in_executor(None, self.spool.append, rows)
         return web.json_response({"accepted": len(ids)}, status=202)
 

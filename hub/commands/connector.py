@@ -226,7 +226,14 @@ def _parse_cursor(text: str) -> Any:
 
 
 def _run(settings: HubSettings, conn: Any, once: bool, batch_size: int) -> None:
-    from connectors.sdk import ConnectorRunner, KafkaPublisher, PublishFailed, RegistrySerializer, SourceUnavailable, StopConnector
+    from connectors.sdk import (
+        ConnectorRunner,
+        KafkaPublisher,
+        PublishFailed,
+        RegistrySerializer,
+        SourceUnavailable,
+        StopConnector,
+    )
 
     if not settings.bootstrap_servers:
         raise click.UsageError("no Kafka to publish to: set HUB_BOOTSTRAP_SERVERS or --bootstrap-servers "

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import io
 import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
 
 import fastavro
-from datetime import datetime, timezone
-from decimal import Decimal
 
 from connectors.sdk import Connector, ConnectorRunner, ConnectorSettings, CursorStore, MemoryPublisher, RecordRejected
 from connectors.sources import EwpSource, LearningAgreementDoc, TranscriptDoc
@@ -67,9 +67,9 @@ def la_mobility(d: LearningAgreementDoc, s: Settings) -> Mobility:
 
     return Mobility(source_hei="hh.se", omobility_id=d.omobility_id, student_esi=d.student_global_id,
                     sending_hei=d.sending_hei, receiving_hei=d.receiving_hei, lifecycle="LA_APPROVED",
-                    receiving_academic_year=d.receiving_academic_year, occurred_at=datetime(2025, 6, 1, tzinfo=timezone.utc),
+                    receiving_academic_year=d.receiving_academic_year, occurred_at=datetime(2025, 6, 1, tzinfo=UTC),
                     learning_agreement=LearningAgreement(
-                        version=1, approved_at=datetime(2025, 6, 1, tzinfo=timezone.utc),
+                        version=1, approved_at=datetime(2025, 6, 1, tzinfo=UTC),
                         components_studied=tuple(comp(c) for c in version.components_studied),
                         components_recognized=tuple(comp(c) for c in version.components_recognized)))
 

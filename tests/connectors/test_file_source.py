@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import os
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
 from pydantic import BaseModel, Field
 
-from connectors.sdk import (ConfigError, Connector, ConnectorRunner, ConnectorSettings, CursorStore, LocalDecimal,
-                            MemoryPublisher, NativeRecord)
+from connectors.sdk import (
+    ConfigError,
+    Connector,
+    ConnectorRunner,
+    ConnectorSettings,
+    CursorStore,
+    LocalDecimal,
+    MemoryPublisher,
+    NativeRecord,
+)
 from connectors.sources import FileDropSource
 from schemas.models import Grade
 
@@ -30,7 +38,7 @@ class UisResult(BaseModel):
 def grade(r: UisResult, s: Settings) -> Grade:
     return Grade(source_hei="mendelu.cz", hei="mendelu.cz", student_id=r.student, result_id=f"{r.student}/{r.course}",
                  course_code=r.course, grade_label=r.mark, grading_scheme_id="mendelu.cz:A-F", ects=r.credits,
-                 assessed_on=r.day, status="FINAL", occurred_at=datetime(2025, 6, 30, tzinfo=timezone.utc))
+                 assessed_on=r.day, status="FINAL", occurred_at=datetime(2025, 6, 30, tzinfo=UTC))
 
 
 class UisExports(Connector):

@@ -5,14 +5,21 @@ from __future__ import annotations
 import json
 import uuid
 from collections import deque
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
 from pydantic import BaseModel, SecretStr
 
-from connectors.sdk import (Connector, ConnectorRunner, ConnectorSettings, CursorStore, MemoryPublisher, RecordRejected,
-                            StopConnector)
+from connectors.sdk import (
+    Connector,
+    ConnectorRunner,
+    ConnectorSettings,
+    CursorStore,
+    MemoryPublisher,
+    RecordRejected,
+    StopConnector,
+)
 from connectors.sources import AtomEntry, AtomFeedSource, HttpSource
 from schemas.models import Grade
 from tests.connectors.helpers import dead_letters, events, run_once

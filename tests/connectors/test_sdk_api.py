@@ -6,7 +6,7 @@ import random
 import subprocess
 import sys
 
-import connectors.sdk as sdk
+from connectors import sdk
 from connectors.sdk import Backoff, derive_event_id
 from connectors.sources import retry_after_seconds
 

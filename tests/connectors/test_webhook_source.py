@@ -14,8 +14,15 @@ import httpx
 import pytest
 from pydantic import BaseModel, SecretStr
 
-from connectors.sdk import (Backoff, Connector, ConnectorRunner, ConnectorSettings, CursorStore, KafkaPublisher, MemoryPublisher,
-                            RegistrySerializer)
+from connectors.sdk import (
+    Backoff,
+    Connector,
+    ConnectorRunner,
+    ConnectorSettings,
+    CursorStore,
+    KafkaPublisher,
+    RegistrySerializer,
+)
 from connectors.sources import WebhookSource
 from schemas.models import Grade
 from tests.connectors.helpers import dead_letters, events
