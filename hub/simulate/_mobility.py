@@ -121,7 +121,7 @@ def features_for(rng: Rand, index: int, forced_order: list[str]) -> frozenset[st
 class MobilityMaker:
     """Builds mobilities of one simulation; host-side ids come from per-host generators."""
 
-    def __init__(self, seed: int, cal: Calendar, catalogues: dict[str, Catalogue], drawer: GradeDrawer,
+    def __init__(self, cal: Calendar, catalogues: dict[str, Catalogue], drawer: GradeDrawer,
                  guest_ids: dict[str, IdMaker], guest_records: dict[str, RecordIds]):
         self.cal, self.catalogues, self.drawer = cal, catalogues, drawer
         self.guest_ids, self.guest_records = guest_ids, guest_records

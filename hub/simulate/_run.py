@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from hub.simulate._calendar import Calendar
-from hub.simulate._catalogue import SIZES, build_catalogue, split_students
+from hub.simulate._catalogue import SIZES, Catalogue, build_catalogue, split_students
 from hub.simulate._config import SimulationConfig, SimulationError
 from hub.simulate._delivery import RHYTHMS, Scheduler
 from hub.simulate._expected import deadline_alerts, decisions, summary
@@ -53,6 +53,18 @@ class Summary:
     horizon: str = ""
 
 
+@dataclass
+class _World:
+    """What generation hands to the writers: catalogues, sorted-delivery schedulers, mobilities."""
+
+    cal: Calendar
+    students: dict[str, int]
+    catalogues: dict[str, Catalogue]
+    sis: dict[str, Scheduler]
+    ewp: dict[str, Scheduler]
+    mobilities: list[Mobility]
+
+
 def simulate(config: SimulationConfig, progress: Progress | None = None) -> Summary:
     """Generate a simulated alliance into ``config.out``; the same config gives byte-identical files."""
     say = progress or (lambda _: None)
@@ -60,27 +72,52 @@ def simulate(config: SimulationConfig, progress: Progress | None = None) -> Summ
     out = _prepare(config.out, config.force)
     work = out / ".work"
     work.mkdir()
+    world = _generate(config, out, work, say)
+    bad_log = BadLog(_mkdir(out / "expected") / "bad.jsonl")
+    per_source: dict[str, SourceCounts] = {}
+    sinks = _write_sis(config, world, out, work, bad_log, per_source, say)
+    sinks += _write_ewp(config, world, out, work, bad_log, per_source, say)
+    bad_log.close()
+    lines = _merge(sinks, out / "hub-events.jsonl")
+    horizon = from_ms(max(s.latest_occurred for s in sinks))
+    say(f"hub-events.jsonl: {lines:,} lines (duplicates and late deliveries included)")
+    expected = _expected(out, world.mobilities, horizon)
+    result = Summary(
+        out=out, students=world.students, mobilities=len(world.mobilities),
+        events=sum(sum(c.good.values()) for c in per_source.values()), event_lines=lines,
+        bad=sum(sum(c.bad.values()) for c in per_source.values()), seconds=0.0,
+        per_source={k: v.as_dict() for k, v in per_source.items()}, decisions=expected["decisions"],
+        deadlines=expected["deadlines"], horizon=iso(horizon),
+    )
+    _write_counts(out, config, result)
+    (out / "manifest.json").write_text(json.dumps(manifest(config.seed, config.year, config.students), indent=1) + "\n",
+                                       encoding="utf-8")
+    shutil.rmtree(work)
+    result.seconds = round(time.monotonic() - started, 2)
+    return result
+
+
+def _generate(config: SimulationConfig, out: Path, work: Path, say: Progress) -> _World:
+    """Catalogues, grading tables, then every student partner by partner; records go to the schedulers."""
     seed, cal = config.seed, Calendar(config.year)
-    counts_by_hei = split_students(config.students)
-    catalogues = {h: build_catalogue(seed, h, counts_by_hei[h]) for h in SIZES}
+    students = split_students(config.students)
+    catalogues = {h: build_catalogue(seed, h, students[h]) for h in SIZES}
     book = build_tables(seed, cal, catalogues)
     book.write(out / "tables")
-    say(f"catalogues: {sum(len(c.courses) for c in catalogues.values())} courses; "
-        f"grading tables: {len(book.tables)} in tables/")
+    say(f"catalogues: {sum(len(c.courses) for c in catalogues.values())} courses; grading tables: {len(book.tables)} in tables/")
     drawer = GradeDrawer(book, cal.year)
-
-    sis = {h: Scheduler(h, RHYTHMS[FORMATS[h]], sub_rng(seed, "delivery", h), work, f"{h}-sis") for h in SIZES}
-    ewp = {h: Scheduler(h, RHYTHMS["ewp"], sub_rng(seed, "delivery-ewp", h), work, f"{h}-ewp") for h in SIZES}
-    guests = {h: IdMaker(h, sub_rng(seed, "guest-ids", h), incoming=True) for h in SIZES}
-    guest_records = {h: RecordIds(h, sub_rng(seed, "guest-records", h), incoming=True) for h in SIZES}
-    maker = MobilityMaker(seed, cal, catalogues, drawer, guests, guest_records)
+    world = _World(cal, students, catalogues,
+                   {h: Scheduler(h, RHYTHMS[FORMATS[h]], sub_rng(seed, "delivery", h), work, f"{h}-sis") for h in SIZES},
+                   {h: Scheduler(h, RHYTHMS["ewp"], sub_rng(seed, "delivery-ewp", h), work, f"{h}-ewp") for h in SIZES},
+                   [])
+    maker = MobilityMaker(cal, catalogues, drawer,
+                          {h: IdMaker(h, sub_rng(seed, "guest-ids", h), incoming=True) for h in SIZES},
+                          {h: RecordIds(h, sub_rng(seed, "guest-records", h), incoming=True) for h in SIZES})
     plan = sub_rng(seed, "mobility-plan")
     forced = list(FEATURES)
     plan.shuffle(forced)
-    mobilities: list[Mobility] = []
-
     for hei in SIZES:
-        n = counts_by_hei[hei]
+        n = students[hei]
         rng = sub_rng(seed, "students", hei)
         ids, records = IdMaker(hei, sub_rng(seed, "student-ids", hei)), RecordIds(hei, sub_rng(seed, "records", hei))
         mobile = iter(sorted(plan.sample(range(n), min(n, round(n * config.mobility_share)))))
@@ -92,61 +129,54 @@ def simulate(config: SimulationConfig, progress: Progress | None = None) -> Summ
             if i == next_mobile:
                 next_mobile = next(mobile, -1)
                 m_rng = sub_rng(seed, "mobility", hei, i)
-                m = maker.make(m_rng, student, m_rng.weighted(hosts), features_for(m_rng, len(mobilities), forced))
-                for source, rec in lifecycle_records(m, len(mobilities)):
-                    ewp[source].add(rec)
-                mobilities.append(m)
+                m = maker.make(m_rng, student, m_rng.weighted(hosts), features_for(m_rng, len(world.mobilities), forced))
+                for source, rec in lifecycle_records(m, len(world.mobilities)):
+                    world.ewp[source].add(rec)
+                world.mobilities.append(m)
                 if m.started_at:
                     away = m.term
-                    sis[m.host].add_all(m.host_records)
-            sis[hei].add_all(home_year(rng, student, cal, catalogues[hei], drawer, records, away))
+                    world.sis[m.host].add_all(m.host_records)
+            world.sis[hei].add_all(home_year(rng, student, cal, catalogues[hei], drawer, records, away))
             if (i + 1) % 10_000 == 0 and i + 1 < n:
                 say(f"{hei:<14} {i + 1:>7,} of {n:,} students ...")
         say(f"{hei:<14} {n:>7,} students generated")
+    return world
 
-    bad_log = BadLog(_mkdir(out / "expected") / "bad.jsonl")
-    sinks: list[EventSink] = []
-    per_source: dict[str, SourceCounts] = {}
+
+def _write_sis(config: SimulationConfig, world: _World, out: Path, work: Path, bad_log: BadLog,
+               per_source: dict[str, SourceCounts], say: Progress) -> list[EventSink]:
+    """Each partner's SIS deliveries, in order, through its native writer."""
+    sinks = []
     for order, hei in enumerate(SIZES):
         counts = per_source[f"{hei}/sis"] = SourceCounts(f"{hei}/sis", FORMATS[hei])
         sink = EventSink(work / f"events-{hei}-sis.tsv", order * 2)
         sinks.append(sink)
-        ctx = Context(hei, out, cal, catalogues[hei], config.bad_share, sub_rng(seed, "native", hei), sink, bad_log, counts)
-        WRITERS[hei](ctx).run(sis[hei].deliveries())
+        ctx = Context(hei, out, world.cal, world.catalogues[hei], config.bad_share, sub_rng(config.seed, "native", hei),
+                      sink, bad_log, counts)
+        WRITERS[hei](ctx).run(world.sis[hei].deliveries())
         sink.close()
         say(f"{hei:<14} {FORMATS[hei]:<12} {sum(counts.good.values()):>9,} events "
             f"{sum(counts.duplicates.values()):>6,} duplicates {sum(counts.bad.values()):>5,} bad -> {hei}/")
+    return sinks
 
-    writer = EwpWriter(out, cal, catalogues, config.bad_share, {h: sub_rng(seed, "ewp-bad", h) for h in SIZES}, bad_log)
-    ewp_counts = {h: SourceCounts(f"{h}/ewp", "ewp") for h in SIZES}
-    writer.documents(mobilities, ewp_counts)
+
+def _write_ewp(config: SimulationConfig, world: _World, out: Path, work: Path, bad_log: BadLog,
+               per_source: dict[str, SourceCounts], say: Progress) -> list[EventSink]:
+    """Every partner's EWP documents, and the mobility events its connector would publish."""
+    writer = EwpWriter(out, world.cal, world.catalogues, config.bad_share,
+                       {h: sub_rng(config.seed, "ewp-bad", h) for h in SIZES}, bad_log)
+    counts = {h: SourceCounts(f"{h}/ewp", "ewp") for h in SIZES}
+    writer.documents(world.mobilities, counts)
+    sinks = []
     for order, hei in enumerate(SIZES):
         sink = EventSink(work / f"events-{hei}-ewp.tsv", order * 2 + 1)
         sinks.append(sink)
-        writer.events(mobilities, ewp[hei], sink, ewp_counts[hei])
+        writer.events(world.mobilities, world.ewp[hei], sink, counts[hei])
         sink.close()
-        per_source[f"{hei}/ewp"] = ewp_counts[hei]
-    bad_log.close()
-    say(f"ewp            {len(mobilities):,} mobilities, {sum(sum(c.good.values()) for c in ewp_counts.values()):,} "
-        f"mobility events -> <schac>/ewp/")
-
-    lines = _merge(sinks, out / "hub-events.jsonl")
-    horizon = from_ms(max(s.latest_occurred for s in sinks))
-    say(f"hub-events.jsonl: {lines:,} lines (duplicates and late deliveries included)")
-    summary_ = _expected(out, mobilities, horizon)
-    result = Summary(
-        out=out, students=counts_by_hei, mobilities=len(mobilities),
-        events=sum(sum(c.good.values()) for c in per_source.values()), event_lines=lines,
-        bad=sum(sum(c.bad.values()) for c in per_source.values()), seconds=0.0,
-        per_source={k: v.as_dict() for k, v in per_source.items()}, decisions=summary_["decisions"],
-        deadlines=summary_["deadlines"], horizon=iso(horizon),
-    )
-    _write_counts(out, config, result, per_source)
-    (out / "manifest.json").write_text(json.dumps(manifest(config.seed, config.year, config.students), indent=1) + "\n",
-                                       encoding="utf-8")
-    shutil.rmtree(work)
-    result.seconds = round(time.monotonic() - started, 2)
-    return result
+        per_source[f"{hei}/ewp"] = counts[hei]
+    say(f"ewp            {len(world.mobilities):,} mobilities, "
+        f"{sum(sum(c.good.values()) for c in counts.values()):,} mobility events -> <schac>/ewp/")
+    return sinks
 
 
 def _prepare(out: Path, force: bool) -> Path:
@@ -203,17 +233,18 @@ def _expected(out: Path, mobilities: list[Mobility], horizon: Any) -> dict[str, 
     return {"decisions": dict(sorted(by_status.items())), "deadlines": len(alerts)}
 
 
-def _write_counts(out: Path, config: SimulationConfig, result: Summary, per_source: dict[str, SourceCounts]) -> None:
+def _write_counts(out: Path, config: SimulationConfig, result: Summary) -> None:
     topics: dict[str, dict[str, int]] = {}
-    for name, c in per_source.items():
+    for name, c in result.per_source.items():
         hei = name.split("/")[0]
         for kind in ("enrolments", "grades", "mobilities"):
             t = topics.setdefault(f"sis.{hei}.{kind}", {"good": 0, "deliveries": 0, "duplicates": 0, "late": 0, "bad": 0})
-            t["good"] += c.good[kind]
-            t["duplicates"] += c.duplicates[kind]
-            t["deliveries"] += c.good[kind] + c.duplicates[kind]
-            t["late"] += c.late[kind]
-            t["bad"] += c.bad_topics[kind]
+            good, dups = c["good"].get(kind, 0), c["duplicates"].get(kind, 0)
+            t["good"] += good
+            t["duplicates"] += dups
+            t["deliveries"] += good + dups
+            t["late"] += c["late"].get(kind, 0)
+            t["bad"] += c["bad_by_topic"].get(kind, 0)
     doc = {
         "seed": config.seed, "students": config.students, "academic_year": config.year,
         "bad_share": config.bad_share, "mobility_share": config.mobility_share,
