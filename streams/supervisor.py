@@ -110,8 +110,12 @@ class Supervisor:
     """``workers`` faust workers (``w1``..``wN``) and, with ``ledger``, one ledger writer, as child processes."""
 
     def __init__(self, cfg: StreamsConfig, workers: int | None = None, *, ledger: bool = True, stream: bool = True,
-                 log_dir: Path | None = None, loglevel: str = "warning") -> None:
+                 log_dir: Path | None = None, loglevel: str = "warning", keep_alive: bool = True) -> None:
         self.cfg = cfg
+        self.keep_alive = keep_alive
+        self.restarts: list[str] = []
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
         env = child_env(cfg)
         logs = log_dir or (cfg.data_dir / "logs")
         py = sys.executable
@@ -128,7 +132,18 @@ class Supervisor:
     def start(self) -> "Supervisor":
         for child in self.children.values():
             child.start()
+        if self.keep_alive:
+            threading.Thread(target=self._watch, name="streams-supervisor", daemon=True).start()
         return self
+
+    def _watch(self) -> None:
+        """Restart a child that exited on its own (a crash, a lost broker), as a process manager would."""
+        while not self._stopping.wait(2.0):
+            with self._lock:
+                for name, child in self.children.items():
+                    if child.popen is not None and not child.alive() and not self._stopping.is_set():
+                        self.restarts.append(f"{name} (exit {child.popen.returncode}): {child.tail(3)}")
+                        child.start()
 
     def pids(self) -> dict[str, int | None]:
         return {name: c.pid for name, c in self.children.items()}
@@ -138,19 +153,22 @@ class Supervisor:
         return [f"{n} (exit {c.popen.returncode}): {c.tail(5)}" for n, c in self.children.items() if c.popen and not c.alive()]
 
     def kill(self, name: str) -> None:
-        """SIGKILL one child, as a crash would (no clean shutdown, no final commit)."""
-        child = self.children[name]
-        child.signal(signal.SIGKILL)
-        child.popen.wait(10)
+        """SIGKILL one child, as a crash would (no clean shutdown, no final commit); the watchdog restarts it."""
+        with self._lock:
+            child = self.children[name]
+            child.signal(signal.SIGKILL)
+            child.popen.wait(10)
 
     def restart(self, name: str) -> None:
-        child = self.children[name]
-        if child.alive():
-            child.stop(30)
-        child.start()
+        with self._lock:
+            child = self.children[name]
+            if child.alive():
+                child.stop(30)
+            child.start()
 
     def stop(self, timeout: float = 30.0) -> None:
         """SIGTERM every child (workers first, the ledger writer last), SIGKILL what does not exit in time."""
+        self._stopping.set()
         names = [n for n in self.children if n != "ledger"] + [n for n in self.children if n == "ledger"]
         for name in names:
             self.children[name].signal(signal.SIGTERM)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import signal
 import threading
-import time
 
 import click
 
@@ -69,10 +68,10 @@ def run(workers: int | None, ledger: bool, store: str | None, guarantee: str | N
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    seen = 0
     while not stop.wait(2.0):
-        for line in sup.dead():
-            log.error("child-exited", child=line)
-            stop.set()
+        for line in sup.restarts[seen:]:
+            log.error("child-restarted", child=line)
+        seen = len(sup.restarts)
     sup.stop()
     click.echo("hub streams: stopped", err=True)
-    time.sleep(0)

@@ -87,3 +87,37 @@ def test_the_ledger_writer_killed_mid_stream_resumes_at_its_stored_offsets(pipel
     assert p.wait_for(expected) == expected
     hist = p.ledger.totals()["history"]
     assert hist == len({(h["decision_id"], h["version"]) for m in {k[0] for k in expected} for h in p.ledger.history(m)})
+
+
+def test_the_broker_stopped_and_restarted_mid_stream_leaves_the_ledger_exact(registry_url, tmp_path):
+    """On a broker of its own (Apache Kafka, persistent log): the workers ride out the outage or are restarted."""
+    from hub.broker import EngineUnavailable, start_broker
+    from streams.config import StreamsConfig
+    from tests.conftest import require_service
+    from tests.streams.conftest import Pipeline
+
+    try:
+        broker = start_broker("kafka", tmp_path / "broker", port=0)
+    except EngineUnavailable as exc:
+        require_service("Apache Kafka (Java >= 17 and its jars)", str(exc))
+    p = None
+    try:
+        cfg = StreamsConfig(bootstrap_servers=broker.bootstrap_servers, registry_url=registry_url, data_dir=tmp_path / "run",
+                            app_id="restart", ledger_url=f"sqlite:///{tmp_path}/ledger.sqlite", session_timeout=6.0)
+        p = Pipeline(cfg, 1).start()
+        events = alliance(200, seed=51)
+        expected = expected_decisions(events)
+        half = len(events) // 2
+        p.publish(events[:half])
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not p.current():
+            time.sleep(0.5)
+        assert p.current(), "nothing reached the ledger before the broker restart"
+        broker.restart()
+        p.publish(events[half:])
+        rows = p.wait_for(expected, timeout=240)
+        assert rows == expected
+    finally:
+        if p is not None:
+            p.stop()
+        broker.stop()
