@@ -177,10 +177,13 @@ class TableRef(_Record):
     source: TableSource
 
 
+FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]  # canonical JSON has no infinity
+
+
 class Band(_Record):
     label: str
-    lower: float
-    upper: float
+    lower: FiniteFloat
+    upper: FiniteFloat
 
 
 class HostGrade(_Record):
@@ -200,7 +203,7 @@ class Conversion(_Record):
     home_table: TableRef | None = None
     host_bands: tuple[Band, ...] = ()
     home_band: Band | None = None
-    point: float | None = None
+    point: FiniteFloat | None = None
 
 
 class Provenance(_Record):
@@ -357,6 +360,7 @@ class RegistrarDecision(Event):
     registrar: str
     ects: Ects | None = None
     converted_grade: str | None = None
+    student_esi: str | None = None
 
 
 EVENT_MODELS: dict[str, type[Event]] = {

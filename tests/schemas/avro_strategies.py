@@ -31,8 +31,8 @@ def strategy(schema, named: dict | None = None, overrides: dict | None = None):
             "boolean": st.booleans(),
             "int": st.integers(-(2**31), 2**31 - 1),
             "long": st.integers(-(2**63), 2**63 - 1),
-            "float": st.floats(width=32, allow_nan=False),
-            "double": st.floats(allow_nan=False),
+            "float": st.floats(width=32, allow_nan=False, allow_infinity=False),
+            "double": st.floats(allow_nan=False, allow_infinity=False),
             "string": st.text(max_size=20),
             "bytes": st.binary(max_size=40),
         }

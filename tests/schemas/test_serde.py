@@ -210,6 +210,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "registrar": "registrar.anna",
         "ects": Decimal("7.50"),
         "converted_grade": None,
+        "student_esi": "urn:schac:personalUniqueCode:int:esi:hh.se:199001011234",
     },
 }
 TOPIC_OF = {name: next(t.name for t in TOPICS if t.value_schema == name) for name in EXAMPLES}
