@@ -83,7 +83,8 @@ class KafkaPublisher:
         try:
             future = self._producer.send(topic, key=key, value=value)
         except KafkaError as exc:
-            raise PublishFailed(f"Kafka refused a record for {topic}: {exc}") from exc
+            raise PublishFailed(f"Kafka refused a record for {topic}: {exc} (does the topic exist? "
+                                "`hub topics --create` makes every catalogue topic)") from exc
         with self._lock:
             self._futures.append(future)
 
