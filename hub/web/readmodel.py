@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Protocol
 
 from schemas.models import DecisionStatus, MobilityState, RecognitionDecision
 
@@ -115,7 +115,6 @@ class DecisionDetail:
     current: RecognitionDecision
     history: list[RecognitionDecision]  # earlier versions, newest first
     mobility: MobilityRow | None
-    learning_agreement: dict[str, Any] | None = None  # the LA version's Table A/B when the ledger keeps it
 
 
 @dataclass(frozen=True)

@@ -59,7 +59,7 @@ PAGES = [
 
 def _cases(table):
     for method, path, body, *expected in table:
-        for role, status in zip(ROLES, expected):
+        for role, status in zip(ROLES, expected, strict=True):
             yield pytest.param(method, path, body, role, status, id=f"{method} {path} as {role or 'nobody'}")
 
 
