@@ -104,6 +104,15 @@ async def load(clients: list[httpx.AsyncClient], path: str, requests: int, check
     return latencies, time.perf_counter() - started
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` so far (Linux /proc), so results can be read apart from machine load."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def summary(latencies: list[float], seconds: float) -> dict[str, float]:
     q = statistics.quantiles(latencies, n=100)
     return {"requests": len(latencies), "p50_ms": round(q[49], 1), "p95_ms": round(q[94], 1), "p99_ms": round(q[98], 1),
@@ -147,16 +156,23 @@ class Churn:
         self.ledger.close()
 
 
-async def run(args: argparse.Namespace, url: str, passwords: dict[str, str], data_dir: Path) -> dict:
+async def run(args: argparse.Namespace, url: str, passwords: dict[str, str], data_dir: Path, pid: int) -> dict:
     clients = [await sign_in(url, n, p) for n, p in passwords.items()]
+
+    async def measured(path: str, check: str) -> dict:
+        cpu = cpu_seconds(pid)
+        result = summary(*await load(clients, path, args.requests, check))
+        result["server_cpu_ms_per_request"] = round((cpu_seconds(pid) - cpu) * 1000 / result["requests"], 2)
+        return result
+
     try:
         await load(clients, "/inbox", 2, "data-testid=\"inbox\"")  # warm-up: templates compiled, connections open
         await load(clients, "/static/ping.html", 2, "static page")
-        inbox = summary(*await load(clients, "/inbox", args.requests, "data-testid=\"inbox\""))
-        static = summary(*await load(clients, "/static/ping.html", args.requests, "static page"))
-        api = summary(*await load(clients, "/api/decisions?limit=100", args.requests, "items"))
+        inbox = await measured("/inbox", "data-testid=\"inbox\"")
+        static = await measured("/static/ping.html", "static page")
+        api = await measured("/api/decisions?limit=100", "items")
         with Churn(data_dir) as churn:
-            changing = summary(*await load(clients, "/inbox", args.requests, "data-testid=\"inbox\""))
+            changing = await measured("/inbox", "data-testid=\"inbox\"")
         changing["ledger_writes"] = churn.writes
     finally:
         for c in clients:
@@ -171,25 +187,26 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=30, help="inbox loads per registrar")
     parser.add_argument("--out", type=Path, default=None, help="also write the results as JSON here")
     args = parser.parse_args()
+    load_at_start = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="bench-web-") as tmp:
         data_dir = Path(tmp)
         passwords = build(data_dir, args.decisions, args.registrars)
         proc, url = start_server(data_dir)
         try:
-            results = asyncio.run(run(args, url, passwords, data_dir))
+            results = asyncio.run(run(args, url, passwords, data_dir, proc.pid))
         finally:
             proc.terminate()
             proc.wait(10)
     report = {"benchmark": "web inbox", "decisions": args.decisions, "registrars": args.registrars, "requests_each": args.requests,
-              "cpus": os.cpu_count(), "load_average": os.getloadavg()[0], "python": platform.python_version(), **results,
+              "cpus": os.cpu_count(), "load_average_at_start": load_at_start, "load_average": os.getloadavg()[0], "python": platform.python_version(), **results,
               "target_p95_ms": TARGET_P95_MS,
               "met": max(results["inbox"]["p95_ms"], results["inbox_ledger_changing"]["p95_ms"]) < TARGET_P95_MS}
     print(f"inbox of a registrar with {args.decisions} decisions (first page, 100 rows), {args.registrars} concurrent registrars")
-    print(f"{'page':24} {'requests':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'req/s':>8}")
+    print(f"{'page':24} {'requests':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'req/s':>8} {'server CPU ms/req':>18}")
     for name, key in (("inbox", "inbox"), ("inbox, ledger changing", "inbox_ledger_changing"), ("static page", "static"),
                       ("API /api/decisions", "api_decisions")):
         r = results[key]
-        print(f"{name:24} {r['requests']:>8} {r['p50_ms']:>8} {r['p95_ms']:>8} {r['p99_ms']:>8} {r['per_second']:>8}")
+        print(f"{name:24} {r['requests']:>8} {r['p50_ms']:>8} {r['p95_ms']:>8} {r['p99_ms']:>8} {r['per_second']:>8} {r['server_cpu_ms_per_request']:>18}")
     print(f"target: inbox p95 < {TARGET_P95_MS:.0f} ms (ledger still and changing): {'met' if report['met'] else 'NOT met'}"
           f" (load average {report['load_average']:.1f} on {report['cpus']} cores)")
     if args.out:
