@@ -49,6 +49,20 @@ def _connector(name: str, settings_file: Path | None) -> Any:
         sys.exit(exc.exit_code)
 
 
+def _kafka_options(fn: Any) -> Any:
+    """``--bootstrap-servers`` / ``--registry-url`` also after ``run`` and ``replay`` (they override the group's)."""
+    fn = click.option("--registry-url", "sub_registry_url", default=None, help="Schema registry (default HUB_SCHEMA_REGISTRY_URL).")(fn)
+    return click.option("--bootstrap-servers", "sub_bootstrap_servers", default=None,
+                        help="Kafka to publish to (default HUB_BOOTSTRAP_SERVERS).")(fn)
+
+
+def _override(ctx: click.Context, bootstrap_servers: str | None, registry_url: str | None) -> None:
+    if bootstrap_servers:
+        ctx.obj["bootstrap_servers"] = bootstrap_servers
+    if registry_url:
+        ctx.obj["schema_registry_url"] = registry_url
+
+
 _settings_option = click.option("--settings", "settings_file", type=click.Path(dir_okay=False, path_type=Path),
                                 default=None, help="Connector settings file (default connectors/partners/<name>.toml).")
 
@@ -155,9 +169,12 @@ def dry_run(ctx: click.Context, name: str, limit: int, from_: str, settings_file
 @click.option("--once", is_flag=True, help="Return once every source has caught up.")
 @click.option("--batch-size", type=int, default=1000, show_default=True, help="Records per Kafka flush and cursor save.")
 @_settings_option
+@_kafka_options
 @click.pass_context
-def run(ctx: click.Context, name: str, once: bool, batch_size: int, settings_file: Path | None) -> None:
+def run(ctx: click.Context, name: str, once: bool, batch_size: int, settings_file: Path | None,
+        sub_bootstrap_servers: str | None, sub_registry_url: str | None) -> None:
     """Publish to sis.<hei>.* until stopped (Ctrl-C / SIGTERM finish the batch and save the cursor)."""
+    _override(ctx, sub_bootstrap_servers, sub_registry_url)
     settings = _hub(ctx)
     conn = _connector(name, settings_file)
     _run(settings, conn, once, batch_size)
@@ -169,11 +186,14 @@ def run(ctx: click.Context, name: str, once: bool, batch_size: int, settings_fil
 @click.option("--source", default=None, help="Only this source (default every source).")
 @click.option("--follow", is_flag=True, help="Keep running after catching up.")
 @_settings_option
+@_kafka_options
 @click.pass_context
-def replay(ctx: click.Context, name: str, from_: str, source: str | None, follow: bool, settings_file: Path | None) -> None:
+def replay(ctx: click.Context, name: str, from_: str, source: str | None, follow: bool, settings_file: Path | None,
+           sub_bootstrap_servers: str | None, sub_registry_url: str | None) -> None:
     """Reset the cursor and publish again from there (records keep their event_id, so consumers dedupe)."""
     from connectors.sdk import ConnectorRunner, MemoryPublisher
 
+    _override(ctx, sub_bootstrap_servers, sub_registry_url)
     settings = _hub(ctx)
     conn = _connector(name, settings_file)
     cursor = None if from_ == "beginning" else _parse_cursor(from_)
@@ -254,6 +274,8 @@ def _run(settings: HubSettings, conn: Any, once: bool, batch_size: int) -> None:
     code = 0
     try:
         totals = runner.run(once=once)
+        if sys.stderr.isatty():
+            click.echo("", err=True)  # end the progress line
         click.echo(f"{conn.name}: published {sum(totals.published.values())}, rejected {sum(totals.rejected.values())}, "
                    f"skipped {sum(totals.skipped.values())}", err=True)
     except StopConnector as exc:
