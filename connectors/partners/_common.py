@@ -1,0 +1,198 @@
+"""What several partner modules share: reference lookups, label and ESI checks, ids stable across redeliveries.
+
+Private to ``connectors.partners`` (a leading underscore: ``hub connector`` does not
+list it). Everything here raises ``RecordRejected`` with a reason a registrar can act on.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import replace
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from pydantic import BaseModel, ValidationError
+
+from connectors.sdk import Item, NativeRecord, RecordRejected, Source, SourceUnavailable, canonical_bytes
+from schemas.grading import UnknownGrade, UnknownScheme, scheme
+from schemas.institutions import SCHAC_CODES
+
+M = TypeVar("M", bound=BaseModel)
+_ESI = re.compile(r"^urn:schac:personalUniqueCode:int:esi:([^:]+):(.+)$")
+
+
+# --- checks every partner makes --------------------------------------------------------
+
+def read(model: type[M], data: Mapping[str, Any], record: Any = None, **context: Any) -> M:
+    """``model`` validated from ``data``; a bad record is rejected with every problem named."""
+    try:
+        return model.model_validate(data, context=context)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '(record)'}: {e['msg']}" for e in exc.errors())
+        raise RecordRejected(record or data, f"not a valid {model.__name__}: {problems}", "invalid_record") from None
+
+
+def grade_label(scheme_id: str, printed: str, record: Any) -> str:
+    """The label exactly as the SIS printed it, once it is known to be a grade of ``scheme_id``."""
+    try:
+        scheme(scheme_id).normalise(printed)
+    except (UnknownGrade, UnknownScheme) as exc:
+        raise RecordRejected(record, str(exc), "unknown_grade") from None
+    return printed
+
+
+def partner_esi(esi: str | None, record: Any) -> str | None:
+    """The student's ESI if it is one issued by a HEROES partner (an incoming student's home HEI counts)."""
+    if not esi:
+        return None
+    m = _ESI.match(esi)
+    if m is None:
+        raise RecordRejected(record, f"{esi!r} is not an ESI (urn:schac:personalUniqueCode:int:esi:<schac>:<code>)",
+                             "invalid_record")
+    if m.group(1) not in SCHAC_CODES:
+        raise RecordRejected(record, f"the student's ESI is issued by {m.group(1)}, not a HEROES partner "
+                             f"({', '.join(SCHAC_CODES)})", "unknown_institution")
+    return esi
+
+
+def unknown_course(code: str, where: str, record: Any) -> RecordRejected:
+    return RecordRejected(record, f"course {code!r} is not in {where}", "unknown_course")
+
+
+def local_midnight(day: date, zone: str) -> datetime:
+    """00:00 local time of ``day`` in UTC: the event time of a result that carries only a date."""
+    return datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(zone)).astimezone(UTC)
+
+
+def utc(value: datetime) -> datetime:
+    """A database timestamp without a zone is UTC (the SIS views store UTC)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# --- reference data, read again when a key is missing -----------------------------------
+
+class FileLookup:
+    """Rows by key from reference files (a catalogue, student lists); files are read again when they change.
+
+    ``load(path)`` yields ``(key, row)`` pairs of one file; ``paths()`` names the files now present.
+    A missing key re-reads only the files that are new or changed since the last look.
+    """
+
+    def __init__(self, paths: Callable[[], Iterable[Path]], load: Callable[[Path], Iterable[tuple[str, Any]]]) -> None:
+        self._paths, self._load = paths, load
+        self._seen: dict[Path, tuple[int, int]] = {}
+        self._rows: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> Any:
+        row = self._rows.get(key)
+        if row is None:
+            with self._lock:
+                self._refresh()
+            row = self._rows.get(key)
+        return row
+
+    def _refresh(self) -> None:
+        for path in sorted(self._paths()):
+            try:
+                st = path.stat()
+            except OSError:  # moved to done/ between listing and reading: found there next time
+                continue
+            stamp = (st.st_size, st.st_mtime_ns)
+            if self._seen.get(path) != stamp:
+                self._rows.update(self._load(path))
+                self._seen[path] = stamp
+
+
+class SqlLookup:
+    """Rows of a reference table or view by key; a missing key reads the rows added since (``id`` grows)."""
+
+    def __init__(self, url: str | sa.URL, table: str, key: str, id_column: str = "id") -> None:
+        self.url, self.table, self.key, self.id_column = url, table, key, id_column
+        self._engine: sa.Engine | None = None
+        self._table: sa.Table | None = None
+        self._last: Any = None
+        self._rows: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        row = self._rows.get(key)
+        if row is None:
+            with self._lock:
+                self._refresh()
+            row = self._rows.get(key)
+        return row
+
+    def _refresh(self) -> None:
+        try:
+            if self._engine is None or self._table is None:
+                self._engine = sa.create_engine(self.url, pool_pre_ping=True)
+                self._table = sa.Table(self.table, sa.MetaData(), autoload_with=self._engine)
+            table = self._table
+            query = sa.select(table).order_by(table.c[self.id_column])
+            if self._last is not None:
+                query = query.where(table.c[self.id_column] > self._last)
+            with self._engine.connect() as con:
+                for row in con.execute(query):
+                    data = dict(row._mapping)
+                    self._rows[str(data[self.key])] = data
+                    self._last = data[self.id_column]
+        except sa.exc.SQLAlchemyError as exc:
+            raise SourceUnavailable(f"cannot read reference table {self.table}: {str(exc).splitlines()[0]}") from exc
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine, self._table = None, None
+
+
+# --- event ids that survive a redelivery ------------------------------------------------
+
+class StableIds(Source):
+    """Wraps a source so a record delivered twice gets the same ``event_id``.
+
+    The SDK derives the id from a record's identity and bytes. Some SIS redeliver a
+    record with bytes that differ only in delivery details: a new surrogate row id
+    (a repeated SQL row), a new ``sent_at`` (a retried webhook). This wrapper names
+    the record by ``identity(data)`` and makes its payload the record without the
+    ``delivery_fields`` (canonical JSON), so the duplicate is recognisable downstream.
+    """
+
+    def __init__(self, inner: Source, identity: Callable[[Any], str], delivery_fields: tuple[str, ...] = ()) -> None:
+        super().__init__(inner.name, poll_interval=inner.poll_interval)
+        self.inner, self._identity, self._drop = inner, identity, frozenset(delivery_fields)
+        self.kind = inner.kind  # type: ignore[misc]
+
+    def read(self, cursor: Any) -> Iterator[Item]:
+        for item in self.inner.read(cursor):
+            if isinstance(item, NativeRecord) and isinstance(item.data, dict):
+                kept = {k: v for k, v in item.data.items() if k not in self._drop}
+                try:
+                    identity = self._identity(item.data)
+                except (KeyError, TypeError, AttributeError):
+                    identity = item.identity  # a record without its key: the mapping rejects it
+                item = replace(item, identity=identity, payload=canonical_bytes(kept))
+            yield item
+
+    def open(self) -> None:
+        self.inner.open()
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def committed(self, cursor: Any) -> None:
+        self.inner.committed(cursor)
+
+    def rewind(self) -> None:
+        self.inner.rewind()
+
+    def check(self) -> str:
+        return self.inner.check()
+
+    def describe(self) -> str:
+        return self.inner.describe()
