@@ -145,3 +145,29 @@ def test_sign_in_failures(kafka_site):
         bad = api.get("/api/me", headers={"Authorization": "Bearer hub_forged"})
         basic = api.get("/api/me", headers={"Authorization": "Basic cmVnOnB3"})
     assert bad.status_code == basic.status_code == 401
+
+
+def test_many_at_once_publish_one_decision_each(kafka_site):
+    """The inbox's bulk form: every chosen item gets its own RegistrarDecision, keyed by its mobility."""
+    with kafka_site.api("reg-hh") as api:
+        items = api.get("/api/decisions", params={"status": "NOT_RECOGNISED", "limit": 3}).json()["items"]
+    assert len(items) == 3
+    before = _published(kafka_site)
+    client, csrf = kafka_site.browser("reg-hh")
+    with client:
+        chosen = [json.dumps([i["omobility_id"], i["home_component"], i["decision_id"]]) for i in items]
+        answer = client.post("/inbox/decide", data={"csrf_token": csrf, "action": "REJECT", "reason": "no ToR result", "items": chosen})
+        notice = client.get(answer.headers["location"])
+    assert answer.status_code == 303 and answer.headers["location"] == "/inbox?sent=3"
+    assert "3 decisions sent to the hub" in notice.text
+    assert _published(kafka_site) == before + 3
+    consumer = KafkaConsumer(bootstrap_servers=kafka_site.state.publisher.bootstrap_servers, auto_offset_reset="earliest")
+    tp = TopicPartition(f"{kafka_site.prefix}registrar.hh.se.decisions", 0)
+    consumer.assign([tp])
+    consumer.seek(tp, before)
+    records, deadline = [], time.monotonic() + 15
+    while len(records) < 3 and time.monotonic() < deadline:
+        records += [r for batch in consumer.poll(timeout_ms=1000).values() for r in batch]
+    consumer.close()
+    assert sorted(r.key.decode() for r in records) == sorted(i["omobility_id"] for i in items)
+    assert all(dict(r.headers)["student_esi"].decode().startswith("urn:schac:personalUniqueCode:int:esi:hh.se:") for r in records)
