@@ -30,10 +30,10 @@ def test_list_check_and_dry_run(inbox, tmp_path):
     env = {"HUB_TH_DEG_FOLDER": str(inbox), "HUB_DATA_DIR": str(tmp_path / "data")}
     listed = _invoke(["list"], env)
     assert "example_csv" in listed.output and "HUB_TH_DEG_*" in listed.output
-    checked = _invoke(["check", "th-deg.de"], env)
+    checked = _invoke(["check", "example_csv"], env)
     assert checked.exit_code == 0, checked.output
     assert "1 file(s) waiting" in checked.output and '"event_type":"Grade"' in checked.output
-    dry = _invoke(["dry-run", "th-deg.de", "--limit", "8"], env)
+    dry = _invoke(["dry-run", "example_csv", "--limit", "8"], env)
     assert dry.exit_code == 0
     lines = [line for line in dry.stdout.splitlines() if line.startswith("{")]
     grades = [from_json(line) for line in lines]
@@ -65,7 +65,7 @@ def test_run_status_and_replay_from_the_beginning(inbox, tmp_path, broker, regis
     (inbox / "grades-2025-07.csv").write_bytes(text.encode("cp1252"))
     env = {"HUB_TH_DEG_FOLDER": str(inbox), "HUB_DATA_DIR": str(tmp_path / "data"),
            "HUB_BOOTSTRAP_SERVERS": broker.bootstrap_servers, "HUB_SCHEMA_REGISTRY_URL": registry.url}
-    ran = _invoke(["run", "th-deg.de", "--once"], env)
+    ran = _invoke(["run", "example_csv", "--once"], env)
     assert ran.exit_code == 0, ran.output
     assert (inbox / "done" / "grades-2025-07.csv").exists()
 
@@ -76,7 +76,7 @@ def test_run_status_and_replay_from_the_beginning(inbox, tmp_path, broker, regis
     human = _invoke(["status"], env).output
     assert "rejected unknown_status: 1" in human
 
-    replayed = _invoke(["replay", "th-deg.de", "--from", "beginning"], env)
+    replayed = _invoke(["replay", "example_csv", "--from", "beginning"], env)
     assert replayed.exit_code == 0, replayed.output
     published = events(broker, registry, "sis.th-deg.de.grades", tag)
     assert len(published) == 10

@@ -42,7 +42,7 @@ def test_kill_mid_batch_then_resume(broker, registry, tmp_path):
     env = {**os.environ, "HUB_TH_DEG_FOLDER": str(inbox), "HUB_DATA_DIR": str(tmp_path / "data"),
            "HUB_BOOTSTRAP_SERVERS": broker.bootstrap_servers, "HUB_SCHEMA_REGISTRY_URL": registry.url,
            "HUB_LOG_LEVEL": "warning"}
-    argv = [sys.executable, "-c", "from hub.cli import main; main()", "connector", "run", "th-deg.de", "--once", "--batch-size", "250"]
+    argv = [sys.executable, "-c", "from hub.cli import main; main()", "connector", "run", "example_csv", "--once", "--batch-size", "250"]
     db = tmp_path / "data" / "connectors" / "example_csv.sqlite"
 
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
