@@ -62,7 +62,7 @@ def create_app(state: WebState) -> FastAPI:
         description="Registrar inbox, decisions and mobility monitor of the HEROES Hub. Sign in with a session (browser) "
                     "or `Authorization: Bearer <token>` (`hub web token NAME`). Registrars see only their home "
                     "institution's students; other ids answer 404.",
-        docs_url="/api/docs",
+        docs_url=None,  # /api/docs is our own page (pages.api_docs): Swagger UI would load scripts from a CDN
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )

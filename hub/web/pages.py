@@ -175,6 +175,14 @@ def monitor_page(request: Request) -> Response:
     return _render(request, "monitor.html", {"sections": sections})
 
 
+@router.get("/api/docs")
+def api_docs(request: Request) -> Response:
+    """The OpenAPI spec as a page: every operation with its parameters, body and answers (the spec is /api/openapi.json)."""
+    spec = request.app.openapi()
+    operations = [(method.upper(), path, op) for path, item in spec["paths"].items() for method, op in item.items()]
+    return _render(request, "api_docs.html", {"spec": spec, "operations": operations})
+
+
 @router.get("/dead-letters/{ref}")
 def dead_letter_page(request: Request, ref: str) -> Response:
     require(request, Role.ADMIN)

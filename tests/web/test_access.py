@@ -39,6 +39,7 @@ API = [
     ("GET", "/metrics", None,                         200, 200, 200, 200, 200, 200),
     ("GET", "/healthz", None,                         200, 200, 200, 200, 200, 200),
     ("GET", "/api/openapi.json", None,                200, 200, 200, 200, 200, 200),
+    ("GET", "/api/docs", None,                        200, 200, 200, 200, 200, 200),
 ]
 
 #            method, path, form (csrf added),          anon, reg-hh, reg-fontys, io-hh, alliance1, admin1
