@@ -10,10 +10,23 @@ from types import ModuleType
 from connectors.sdk._connector import Connector
 
 
+BROKEN: dict[str, str] = {}
+"""Partner modules that failed to import, with the error: one broken module never hides the others."""
+
+
 def _modules(package: str) -> list[ModuleType]:
     pkg = importlib.import_module(package)
-    return [importlib.import_module(f"{package}.{m.name}")
-            for m in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name) if not m.name.startswith("_")]
+    modules = []
+    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):
+            continue
+        name = f"{package}.{info.name}"
+        try:
+            modules.append(importlib.import_module(name))
+            BROKEN.pop(name, None)
+        except Exception as exc:  # a partner's bug or missing dependency: report it, keep the others usable
+            BROKEN[name] = f"{type(exc).__name__}: {exc}"
+    return modules
 
 
 def discover(package: str = "connectors.partners") -> dict[str, type[Connector]]:
@@ -40,5 +53,6 @@ def find_connector(name_or_hei: str, package: str = "connectors.partners") -> ty
         return pick[0]
     if not pick:
         known = ", ".join(f"{c.name} ({c.hei})" for c in connectors.values()) or "none"
-        raise LookupError(f"no connector for {name_or_hei!r}; known: {known}")
+        broken = "".join(f"; {m} failed to import: {e}" for m, e in BROKEN.items())
+        raise LookupError(f"no connector for {name_or_hei!r}; known: {known}{broken}")
     raise LookupError(f"{name_or_hei!r} has several connectors ({', '.join(c.name for c in pick)}): name one")

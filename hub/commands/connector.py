@@ -91,10 +91,13 @@ def connector(ctx: click.Context, data_dir: Path | None, bootstrap_servers: str 
 def list_() -> None:
     """List the connectors found in connectors/partners/."""
     from connectors.sdk import discover
+    from connectors.sdk._discover import BROKEN
 
     for name, cls in discover().items():
         sources = ", ".join(cls.mappings)
         click.echo(f"{name:<20} {cls.hei:<15} {cls.env_prefix()}*  sources: {sources}  {cls.description}")
+    for module, error in BROKEN.items():
+        click.echo(f"{module}: cannot be imported: {error}", err=True)
 
 
 @connector.command()

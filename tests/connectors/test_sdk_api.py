@@ -47,3 +47,13 @@ def test_event_ids_depend_on_identity_and_content_only():
     assert len({a, derive_event_id("c", "s", "id2", b"row"), derive_event_id("c", "s", "id1", b"row2"),
                 derive_event_id("c", "t", "id1", b"row"), derive_event_id("c", "s", "id1", b"row", index=1)}) == 5
     assert a[14] == "5"  # a version-5 layout UUID
+
+
+def test_a_broken_partner_module_hides_no_other_connector():
+    from connectors.sdk import discover, find_connector
+    from connectors.sdk._discover import BROKEN
+
+    found = discover("tests.connectors.fake_partners")
+    assert list(found) == ["fake_good"]
+    assert "broken on purpose" in BROKEN["tests.connectors.fake_partners.broken"]
+    assert find_connector("ucn.dk", "tests.connectors.fake_partners").name == "fake_good"

@@ -1,0 +1,1 @@
+"""A partners package for discovery tests: one working connector, one module that cannot be imported."""

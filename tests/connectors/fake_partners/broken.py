@@ -1,0 +1,1 @@
+raise ImportError("this partner module is broken on purpose")
