@@ -131,6 +131,8 @@ class SimulatedSuite(ConnectorTestSuite):
     def test_events_equal_the_simulators_hub_events(self, tmp_path: Path) -> None:
         events, _, _ = self.run_all(tmp_path)
         hei = self.connector_class.hei
-        strip = lambda e: {k: v for k, v in e.items() if k not in self.ignore_fields}  # noqa: E731
-        assert_same_events([strip(e) for e in as_comparable(events)],
-                           [strip(e) for e in self.alliance.hub_events(hei, self.event_types)])
+        assert_same_events([self._strip(e) for e in as_comparable(events)],
+                           [self._strip(e) for e in self.alliance.hub_events(hei, self.event_types)])
+
+    def _strip(self, event: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in event.items() if k not in self.ignore_fields}
