@@ -12,13 +12,20 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ValidationError
 
-from connectors.sdk import Item, NativeRecord, RecordRejected, Source, SourceUnavailable, canonical_bytes
+from connectors.sdk import (
+    Item,
+    NativeRecord,
+    RecordRejected,
+    Source,
+    SourceUnavailable,
+    canonical_bytes,
+)
 from schemas.grading import UnknownGrade, UnknownScheme, scheme
 from schemas.institutions import SCHAC_CODES
 
@@ -76,15 +83,21 @@ def utc(value: datetime) -> datetime:
 
 # --- reference data, read again when a key is missing -----------------------------------
 
+class Lookup(Protocol):
+    def get(self, key: str) -> Any: ...
+
+
 class FileLookup:
     """Rows by key from reference files (a catalogue, student lists); files are read again when they change.
 
     ``load(path)`` yields ``(key, row)`` pairs of one file; ``paths()`` names the files now present.
-    A missing key re-reads only the files that are new or changed since the last look.
+    A missing key re-reads only the files that are new or changed since the last look. A ``required``
+    file that is missing stops reading (retried), so records are not rejected for want of a catalogue.
     """
 
-    def __init__(self, paths: Callable[[], Iterable[Path]], load: Callable[[Path], Iterable[tuple[str, Any]]]) -> None:
-        self._paths, self._load = paths, load
+    def __init__(self, paths: Callable[[], Iterable[Path]], load: Callable[[Path], Iterable[tuple[str, Any]]],
+                 required: Iterable[Path] = ()) -> None:
+        self._paths, self._load, self._required = paths, load, tuple(required)
         self._seen: dict[Path, tuple[int, int]] = {}
         self._rows: dict[str, Any] = {}
         self._lock = threading.Lock()
@@ -98,6 +111,9 @@ class FileLookup:
         return row
 
     def _refresh(self) -> None:
+        for path in self._required:
+            if not path.is_file():
+                raise SourceUnavailable(f"reference file {path} is missing; put it there or fix the setting naming it")
         for path in sorted(self._paths()):
             try:
                 st = path.stat()
@@ -151,39 +167,60 @@ class SqlLookup:
             self._engine, self._table = None, None
 
 
-# --- event ids that survive a redelivery ------------------------------------------------
+# --- a source with its reference rows joined, and ids that survive a redelivery ----------
 
-class StableIds(Source):
-    """Wraps a source so a record delivered twice gets the same ``event_id``.
+Ref = tuple[Callable[[dict[str, Any]], Any], Lookup]
 
-    The SDK derives the id from a record's identity and bytes. Some SIS redeliver a
-    record with bytes that differ only in delivery details: a new surrogate row id
-    (a repeated SQL row), a new ``sent_at`` (a retried webhook). This wrapper names
-    the record by ``identity(data)`` and makes its payload the record without the
-    ``delivery_fields`` (canonical JSON), so the duplicate is recognisable downstream.
+
+class Joined(Source):
+    """Wraps a source: each record gets its reference rows, and optionally a natural identity.
+
+    ``refs = {"_course": (lambda r: r["elementkode"], courses)}`` adds the course row (or
+    ``None``) under ``_course`` before the mapping runs. Lookups run here, in the source, so
+    a reference database that cannot be reached is retried from the saved cursor instead of
+    dead-lettering the records.
+
+    The SDK derives an event id from a record's identity and bytes. Some SIS redeliver a
+    record with bytes that differ only in delivery details: a new surrogate row id (a
+    repeated SQL row), a new ``sent_at`` (a retried webhook). With ``identity`` the record
+    is named by ``identity(data)`` and its payload is the record without ``delivery_fields``
+    (canonical JSON), so a redelivery keeps its event id and consumers drop it.
     """
 
-    def __init__(self, inner: Source, identity: Callable[[Any], str], delivery_fields: tuple[str, ...] = ()) -> None:
+    def __init__(self, inner: Source, *, refs: Mapping[str, Ref] | None = None,
+                 identity: Callable[[dict[str, Any]], str] | None = None, delivery_fields: tuple[str, ...] = ()) -> None:
         super().__init__(inner.name, poll_interval=inner.poll_interval)
-        self.inner, self._identity, self._drop = inner, identity, frozenset(delivery_fields)
+        self.inner, self.refs = inner, dict(refs or {})
+        self._identity, self._drop = identity, frozenset(delivery_fields)
         self.kind = inner.kind  # type: ignore[misc]
 
     def read(self, cursor: Any) -> Iterator[Item]:
         for item in self.inner.read(cursor):
             if isinstance(item, NativeRecord) and isinstance(item.data, dict):
-                kept = {k: v for k, v in item.data.items() if k not in self._drop}
-                try:
-                    identity = self._identity(item.data)
-                except (KeyError, TypeError, AttributeError):
-                    identity = item.identity  # a record without its key: the mapping rejects it
-                item = replace(item, identity=identity, payload=canonical_bytes(kept))
+                item = self._join(item)
             yield item
+
+    def _join(self, item: NativeRecord) -> NativeRecord:
+        data: dict[str, Any] = item.data
+        identity, payload = item.identity, item.payload
+        if self._identity is not None:
+            identity = _or_none(self._identity, data) or identity  # a record without its key: the mapping rejects it
+            payload = canonical_bytes({k: v for k, v in data.items() if k not in self._drop})
+        joined = dict(data)
+        for name, (key, lookup) in self.refs.items():
+            value = _or_none(key, data)
+            joined[name] = lookup.get(str(value)) if value not in (None, "") else None
+        return replace(item, data=joined, identity=identity, payload=payload)
 
     def open(self) -> None:
         self.inner.open()
 
     def close(self) -> None:
         self.inner.close()
+        for _, lookup in self.refs.values():
+            close = getattr(lookup, "close", None)
+            if close is not None:
+                close()
 
     def committed(self, cursor: Any) -> None:
         self.inner.committed(cursor)
@@ -196,3 +233,10 @@ class StableIds(Source):
 
     def describe(self) -> str:
         return self.inner.describe()
+
+
+def _or_none(fn: Callable[[dict[str, Any]], Any], data: dict[str, Any]) -> Any:
+    try:
+        return fn(data)
+    except (KeyError, TypeError, AttributeError, ValueError):
+        return None

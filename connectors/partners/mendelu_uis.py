@@ -19,14 +19,20 @@ import re
 from collections.abc import Iterator
 from datetime import date, datetime
 from decimal import Decimal
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from lxml import etree
 from pydantic import BaseModel, Field
 
-from connectors.partners._common import FileLookup, grade_label, partner_esi, read, unknown_course
+from connectors.partners._common import (
+    FileLookup,
+    Joined,
+    grade_label,
+    partner_esi,
+    read,
+    unknown_course,
+)
 from connectors.sdk import Connector, ConnectorSettings, RecordRejected, Skip
 from connectors.sources import FileDropSource
 from schemas.models import Enrolment, EnrolmentStatus, Grade, GradeStatus
@@ -43,16 +49,6 @@ class Settings(ConnectorSettings):
     courses_file: Path = Field(description="The UIS course list predmety.xml (HUB_MENDELU_COURSES_FILE).")
     poll_interval: float = 10.0
 
-    @cached_property
-    def courses(self) -> FileLookup:
-        return FileLookup(lambda: [self.courses_file], lambda p: _elements(p, "predmet", "kod"))
-
-    @cached_property
-    def students(self) -> FileLookup:
-        def files() -> list[Path]:
-            return [*self.folder.glob("uis-export-*.xml"), *self.folder.glob("done/uis-export-*.xml")]
-        return FileLookup(files, lambda p: _elements(p, "student", "uco"))
-
 
 class Course(BaseModel):
     """A ``predmet`` of predmety.xml."""
@@ -63,7 +59,20 @@ class Course(BaseModel):
     term: str = Field(alias="obdobi", pattern=TERM.pattern)
 
 
-class Zapis(BaseModel):
+class Student(BaseModel):
+    """A ``student`` of an export (any export: the one that introduced the student may be in done/)."""
+
+    esi: str | None = None
+
+
+class Joins(BaseModel):
+    """The reference rows the source joined to an element (None: not in predmety.xml / no student element)."""
+
+    subject: Course | None = Field(None, alias="_course")
+    person: Student | None = Field(None, alias="_student")
+
+
+class Zapis(Joins):
     id: str = Field(alias="@id", min_length=1)
     student: str = Field(alias="@uco", min_length=1)
     course: str = Field(alias="@predmet", min_length=1)
@@ -72,7 +81,7 @@ class Zapis(BaseModel):
     changed: datetime = Field(alias="@zmeneno")
 
 
-class Hodnoceni(BaseModel):
+class Hodnoceni(Joins):
     id: str = Field(alias="@id", min_length=1)
     student: str = Field(alias="@uco", min_length=1)
     course: str = Field(alias="@predmet", min_length=1)
@@ -83,7 +92,7 @@ class Hodnoceni(BaseModel):
     changed: datetime = Field(alias="@zmeneno")
 
 
-def record(raw: dict[str, str], s: Settings) -> Grade | Enrolment:
+def record(raw: dict[str, Any], s: Settings) -> Grade | Enrolment:
     """One export element: a result, a registration, or a student (read for ESIs only)."""
     if "@znamka" in raw or "@pokus" in raw:
         return grade(read(Hodnoceni, raw), s, raw)
@@ -95,23 +104,23 @@ def record(raw: dict[str, str], s: Settings) -> Grade | Enrolment:
                          "invalid_record")
 
 
-def grade(r: Hodnoceni, s: Settings, raw: dict[str, str]) -> Grade:
-    course = _course(r.course, s, raw)
+def grade(r: Hodnoceni, s: Settings, raw: dict[str, Any]) -> Grade:
+    course, esi = _joined(r, s, raw)
     if r.status not in STATUS:
         raise RecordRejected(raw, f"stav {r.status!r} is none of {', '.join(STATUS)}", "invalid_record")
     scheme_id = SCALES.get(course.scale, f"mendelu.cz/{course.scale}")
-    return Grade(source_hei=HEI, hei=HEI, student_id=r.student, student_esi=_esi(r.student, s, raw), result_id=r.id,
+    return Grade(source_hei=HEI, hei=HEI, student_id=r.student, student_esi=esi, result_id=r.id,
                  course_code=r.course, isced_code=course.isced, grade_label=grade_label(scheme_id, r.grade, raw),
                  grading_scheme_id=scheme_id, ects=course.ects, assessed_on=r.assessed_on, attempt=r.attempt,
                  status=STATUS[r.status], academic_year=_term(course.term)[0], occurred_at=r.changed)
 
 
-def enrolment(r: Zapis, s: Settings, raw: dict[str, str]) -> Enrolment:
-    course = _course(r.course, s, raw)
+def enrolment(r: Zapis, s: Settings, raw: dict[str, Any]) -> Enrolment:
+    course, esi = _joined(r, s, raw)
     if r.status not in REGISTRATION:
         raise RecordRejected(raw, f"stav {r.status!r} is none of {', '.join(REGISTRATION)}", "invalid_record")
     year, term = _term(r.term)
-    return Enrolment(source_hei=HEI, hei=HEI, student_id=r.student, student_esi=_esi(r.student, s, raw),
+    return Enrolment(source_hei=HEI, hei=HEI, student_id=r.student, student_esi=esi,
                      course_code=r.course, term_id=f"{year}-{term}", ects=course.ects,
                      status=REGISTRATION[r.status], occurred_at=r.changed)
 
@@ -124,9 +133,14 @@ class MendeluUis(Connector):
     settings_class = Settings
     mappings = {"exports": record}
 
-    def sources(self, s: Settings) -> list[FileDropSource]:
-        return [FileDropSource("exports", s.folder, pattern="uis-export-*.xml", identity=("@id", "@uco"),
-                               poll_interval=s.poll_interval)]
+    def sources(self, s: Settings) -> list[Joined]:
+        courses = FileLookup(lambda: [s.courses_file], lambda p: _elements(p, "predmet", "kod"), required=[s.courses_file])
+        students = FileLookup(lambda: [*s.folder.glob("uis-export-*.xml"), *s.folder.glob("done/uis-export-*.xml")],
+                              lambda p: _elements(p, "student", "uco"))
+        exports = FileDropSource("exports", s.folder, pattern="uis-export-*.xml", identity=("@id", "@uco"),
+                                 poll_interval=s.poll_interval)
+        return [Joined(exports, refs={"_course": (lambda r: r["@predmet"], courses),
+                                      "_student": (lambda r: r["@uco"], students)})]
 
 
 # --- helpers --------------------------------------------------------------------------
@@ -142,16 +156,10 @@ def _elements(path: Path, tag: str, key: str) -> Iterator[tuple[str, dict[str, A
             yield el.get(key), dict(el.attrib)
 
 
-def _course(code: str, s: Settings, raw: dict[str, str]) -> Course:
-    row = s.courses.get(code)
-    if row is None:
-        raise unknown_course(code, s.courses_file.name, raw)
-    return read(Course, row, raw)
-
-
-def _esi(uco: str, s: Settings, raw: dict[str, str]) -> str | None:
-    row = s.students.get(uco)
-    return partner_esi(row.get("esi"), raw) if row else None
+def _joined(r: Zapis | Hodnoceni, s: Settings, raw: dict[str, Any]) -> tuple[Course, str | None]:
+    if r.subject is None:
+        raise unknown_course(r.course, s.courses_file.name, raw)
+    return r.subject, partner_esi(r.person.esi, raw) if r.person else None  # no student element seen: no ESI
 
 
 def _term(obdobi: str) -> tuple[str, int]:

@@ -18,14 +18,29 @@ import csv
 import io
 import re
 from datetime import date, datetime
-from functools import cached_property
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field, field_validator
 
-from connectors.partners._common import FileLookup, grade_label, local_midnight, partner_esi, read, unknown_course
-from connectors.sdk import Connector, ConnectorSettings, LocalDecimal, RecordRejected, Skip
+from connectors.partners._common import (
+    FileLookup,
+    Joined,
+    Ref,
+    grade_label,
+    local_midnight,
+    partner_esi,
+    read,
+    unknown_course,
+)
+from connectors.sdk import (
+    Connector,
+    ConnectorSettings,
+    LocalDecimal,
+    RecordRejected,
+    Skip,
+)
 from connectors.sources import FileDropSource
 from schemas.models import Enrolment, EnrolmentStatus, Grade, GradeStatus
 
@@ -44,16 +59,6 @@ class Settings(ConnectorSettings):
     encoding: str = "cp1252"
     poll_interval: float = 10.0
 
-    @cached_property
-    def exams(self) -> FileLookup:
-        return FileLookup(lambda: [self.exams_file], lambda p: _table(p, self.encoding, "Prüfungsnummer"))
-
-    @cached_property
-    def students(self) -> FileLookup:
-        def files() -> list[Path]:
-            return [*self.folder.glob("Studierende_*.csv"), *self.folder.glob("done/Studierende_*.csv")]
-        return FileLookup(files, lambda p: _table(p, self.encoding, "Matrikelnummer"))
-
 
 class Exam(BaseModel):
     """A row of Pruefungen.csv."""
@@ -64,7 +69,20 @@ class Exam(BaseModel):
     semester: str = Field(alias="Semester", pattern=SEMESTER.pattern)
 
 
-class GradeRow(BaseModel):
+class Person(BaseModel):
+    """A row of a Studierende export."""
+
+    esi: str | None = Field(None, alias="ESI")
+
+
+class Joins(BaseModel):
+    """The reference rows the source joined to a row (None: not in the catalogue / student lists)."""
+
+    exam: Exam | None = Field(None, alias="_exam")
+    person: Person | None = Field(None, alias="_student")
+
+
+class GradeRow(Joins):
     student: str = Field(alias="Matrikelnummer", min_length=1)
     course: str = Field(alias="Prüfungsnummer", min_length=1)
     grade: str = Field(alias="Note", min_length=1)
@@ -80,7 +98,7 @@ class GradeRow(BaseModel):
         return date(int(year), int(month), int(day))
 
 
-class RegistrationRow(BaseModel):
+class RegistrationRow(Joins):
     student: str = Field(alias="Matrikelnummer", min_length=1)
     course: str = Field(alias="Prüfungsnummer", min_length=1)
     semester: str = Field(alias="Semester", pattern=SEMESTER.pattern)
@@ -95,12 +113,12 @@ class RegistrationRow(BaseModel):
 
 def grade(raw: dict[str, str], s: Settings) -> Grade:
     r = read(GradeRow, _decoded(raw, s.encoding), raw, decimal_separator=",")
-    exam = _exam(r.course, s, raw)
+    exam, esi = _joined(r, s, raw)
     if r.status not in STATUS:
         raise RecordRejected(raw, f"Status {r.status!r} is none of {', '.join(STATUS)}", "invalid_record")
     if exam.scale not in SCALES:
         raise RecordRejected(raw, f"Notenskala {exam.scale!r} of exam {r.course} is none of {', '.join(SCALES)}", "unknown_grade")
-    return Grade(source_hei=HEI, hei=HEI, student_id=r.student, student_esi=_esi(r.student, s, raw),
+    return Grade(source_hei=HEI, hei=HEI, student_id=r.student, student_esi=esi,
                  result_id=f"{r.student}-{r.course}-{r.attempt}", course_code=r.course, isced_code=exam.isced,
                  grade_label=grade_label(SCALES[exam.scale], r.grade, raw), grading_scheme_id=SCALES[exam.scale],
                  ects=r.ects, assessed_on=r.assessed_on, attempt=r.attempt, status=STATUS[r.status],
@@ -108,12 +126,12 @@ def grade(raw: dict[str, str], s: Settings) -> Grade:
 
 
 def enrolment(raw: dict[str, str], s: Settings) -> Enrolment:
-    r = read(RegistrationRow, _decoded(raw, s.encoding), raw)
-    exam = _exam(r.course, s, raw)
+    r = read(RegistrationRow, _decoded(raw, s.encoding), raw, decimal_separator=",")
+    exam, esi = _joined(r, s, raw)
     if r.status not in REGISTRATION:
         raise RecordRejected(raw, f"Status {r.status!r} is none of {', '.join(REGISTRATION)}", "invalid_record")
     year, term = _term(r.semester)
-    return Enrolment(source_hei=HEI, hei=HEI, student_id=r.student, student_esi=_esi(r.student, s, raw),
+    return Enrolment(source_hei=HEI, hei=HEI, student_id=r.student, student_esi=esi,
                      course_code=r.course, term_id=f"{year}-{term}", ects=exam.ects, status=REGISTRATION[r.status],
                      occurred_at=r.at)
 
@@ -130,22 +148,33 @@ class DeggendorfPrimuss(Connector):
     settings_class = Settings
     mappings = {"grades": grade, "enrolments": enrolment, "students": student}
 
-    def sources(self, s: Settings) -> list[FileDropSource]:
+    def sources(self, s: Settings) -> list[Joined]:
+        exams = FileLookup(lambda: [s.exams_file], lambda p: _table(p, s.encoding, "Prüfungsnummer"),
+                           required=[s.exams_file])
+        students = FileLookup(lambda: [*s.folder.glob("Studierende_*.csv"), *s.folder.glob("done/Studierende_*.csv")],
+                              lambda p: _table(p, s.encoding, "Matrikelnummer"))
+        refs: dict[str, Ref] = {"_exam": (lambda r: r["Prüfungsnummer"], exams),
+                                "_student": (lambda r: r["Matrikelnummer"], students)}
         # latin-1 maps every byte to one character: rows are decoded one by one in the mappings
-        opts = dict(encoding="latin-1", delimiter=";", decimal_separator=",", poll_interval=s.poll_interval)
-        return [FileDropSource("grades", s.folder, pattern="Notenexport_*.csv",
-                               identity=("Matrikelnummer", "Prüfungsnummer", "Versuch"), **opts),  # type: ignore[arg-type]
-                FileDropSource("enrolments", s.folder, pattern="Anmeldungen_*.csv",
-                               identity=("Matrikelnummer", "Prüfungsnummer", "Semester"), **opts),  # type: ignore[arg-type]
-                FileDropSource("students", s.folder, pattern="Studierende_*.csv", identity=("Matrikelnummer",), **opts)]  # type: ignore[arg-type]
+        opts: dict[str, Any] = {"encoding": "latin-1", "delimiter": ";", "decimal_separator": ",",
+                                "poll_interval": s.poll_interval}
+        return [Joined(FileDropSource("grades", s.folder, pattern="Notenexport_*.csv",
+                                      identity=("Matrikelnummer", "Prüfungsnummer", "Versuch"), **opts), refs=refs),
+                Joined(FileDropSource("enrolments", s.folder, pattern="Anmeldungen_*.csv",
+                                      identity=("Matrikelnummer", "Prüfungsnummer", "Semester"), **opts), refs=refs),
+                Joined(FileDropSource("students", s.folder, pattern="Studierende_*.csv", identity=("Matrikelnummer",),
+                                      **opts))]
 
 
 # --- helpers --------------------------------------------------------------------------
 
-def _decoded(raw: dict[str, str], encoding: str) -> dict[str, str]:
+def _decoded(raw: dict[str, Any], encoding: str) -> dict[str, str]:
     """The row as ``encoding`` text (the source read it as latin-1, one character per byte)."""
-    out = {}
+    out: dict[str, Any] = {}
     for key, value in raw.items():
+        if not isinstance(value, str):  # a joined reference row, already text
+            out[key] = value
+            continue
         try:
             out[key.encode("latin-1").decode(encoding)] = value.encode("latin-1").decode(encoding)
         except UnicodeDecodeError as exc:
@@ -160,16 +189,10 @@ def _table(path: Path, encoding: str, key: str) -> list[tuple[str, dict[str, str
     return [(row[key], row) for row in csv.DictReader(io.StringIO(text, newline=""), delimiter=";") if row.get(key)]
 
 
-def _exam(code: str, s: Settings, raw: dict[str, str]) -> Exam:
-    row = s.exams.get(code)
-    if row is None:
-        raise unknown_course(code, s.exams_file.name, raw)
-    return read(Exam, row, raw, decimal_separator=",")
-
-
-def _esi(student_id: str, s: Settings, raw: dict[str, str]) -> str | None:
-    row = s.students.get(student_id)
-    return partner_esi(row.get("ESI"), raw) if row else None
+def _joined(r: GradeRow | RegistrationRow, s: Settings, raw: dict[str, Any]) -> tuple[Exam, str | None]:
+    if r.exam is None:
+        raise unknown_course(r.course, s.exams_file.name, raw)
+    return r.exam, partner_esi(r.person.esi, raw) if r.person else None  # no Studierende row yet: no ESI
 
 
 def _term(semester: str) -> tuple[str, int]:
