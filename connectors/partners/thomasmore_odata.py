@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import base64
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated
 
@@ -43,8 +43,8 @@ EdmDateTime = Annotated[datetime, BeforeValidator(_edm_datetime)]
 
 
 class Settings(ConnectorSettings):
-    service_url: str = Field(description="OData service root, e.g. https://<host>/sap/opu/odata/sap/ZHEROES_STUDENT_SRV "
-                                         "(HUB_THOMASMORE_SERVICE_URL).")
+    service_url: str = Field(description="OData service root, e.g. "
+                             "https://<host>/sap/opu/odata/sap/ZHEROES_STUDENT_SRV (HUB_THOMASMORE_SERVICE_URL).")
     username: str | None = Field(None, description="SAP user for basic authentication (HUB_THOMASMORE_USERNAME).")
     password: SecretStr | None = Field(None, description="Its password (HUB_THOMASMORE_PASSWORD).")
     page_size: int = Field(200, ge=1, le=1000)
