@@ -221,13 +221,16 @@ class JsonDocument:
     def __init__(self, url: str, *, headers: dict[str, str] | None = None, min_age: float = 0.0,
                  credentials_setting: str = "the credentials settings", cert: Any = None) -> None:
         self.url, self.min_age = url, min_age
-        self._client = RetryingClient(headers={"Accept": "application/json", **(headers or {})},
-                                      credentials_setting=credentials_setting, cert=cert)
+        self._client_args: dict[str, Any] = {"headers": {"Accept": "application/json", **(headers or {})},
+                                             "credentials_setting": credentials_setting, "cert": cert}
+        self._client: RetryingClient | None = None
         self.value: Any = None
         self.fetched = float("-inf")
 
     def get(self, refresh: bool = False) -> Any:
         if self.value is None or (refresh and time.monotonic() - self.fetched >= self.min_age):
+            if self._client is None:
+                self._client = RetryingClient(**self._client_args)
             resp = self._client.get(self.url)
             try:
                 self.value = resp.json()
@@ -237,4 +240,6 @@ class JsonDocument:
         return self.value
 
     def close(self) -> None:
-        self._client.close()
+        if self._client is not None:
+            self._client.close()
+            self._client = None

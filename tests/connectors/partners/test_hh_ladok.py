@@ -1,0 +1,36 @@
+"""Halmstad Ladok 3 connector on the served simulation: the standard suite, counts and hub events."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+from connectors.partners.hh_ladok import HhLadok, term_id
+from schemas.models import Grade
+from tests.connectors.partners.http_alliance import SimulatedSuite, alliance
+
+
+class TestHhLadok(SimulatedSuite):
+    connector_class = HhLadok
+    source = "hh.se/sis"
+    bad_kinds: ClassVar[dict[str, str]] = {"broken_xml": "parse", "unknown_grade_label": "unknown_grade"}
+    # Ladok has no attempt number (the simulator's own Ladok writer says so), so the connector says 1;
+    # the simulator's hub events carry the generator's hidden attempt (2 for resits): reported as a simulator bug.
+    ignore_fields: ClassVar[tuple[str, ...]] = ("attempt",)
+
+    def prepare(self, tmp_path: Path) -> dict[str, Any]:
+        return {"api_url": self.alliance.urls["hh.se"], "student_directory": tmp_path / "students.sqlite",
+                "poll_interval": 0.1}
+
+
+def test_every_ladok_grade_says_attempt_1(tmp_path: Path) -> None:
+    suite = TestHhLadok()
+    suite.alliance = alliance()
+    events, _, _ = suite.run_all(tmp_path)
+    grades = [e for e in events if isinstance(e, Grade)]
+    assert grades and {g.attempt for g in grades} == {1}
+
+
+def test_ladok_periods() -> None:
+    assert term_id("HT2025") == "2025/2026-1"
+    assert term_id("VT2026") == "2025/2026-2"
