@@ -156,7 +156,7 @@ def _midnight(day: date) -> datetime:
 def summary(m: Mobility, lines: list[dict[str, Any]], pending: list[str]) -> dict[str, Any]:
     """One line of expected/mobilities.jsonl: what happened to a mobility, for monitors and tests."""
     latest = m.versions[-1] if m.versions else None
-    recognised = sum(x["ects"] for x in lines if x["status"] == "AUTO_RECOGNISED")
+    recognised = float(sum(x["ects"] for x in lines if x["status"] == "AUTO_RECOGNISED"))
     return {
         "omobility_id": m.omobility_id, "home_hei": m.home, "host_hei": m.host, "student_esi": m.student.esi,
         "term": m.term, "features": sorted(m.features), "lifecycle": [e[0] for e in m.lifecycle()],
