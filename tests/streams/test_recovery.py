@@ -58,7 +58,7 @@ def test_a_poison_event_in_each_input_topic_is_dead_lettered_and_the_stream_goes
 
 def test_a_worker_killed_mid_stream_rebuilds_its_tables_and_the_ledger_stays_exact(pipeline, apache_kafka):
     p = pipeline(workers=1)
-    events = alliance(300, seed=31)
+    events = alliance(150, seed=31)
     expected = expected_decisions(events)
     half = len(events) // 2
     p.publish(events[:half])
@@ -76,7 +76,7 @@ def test_a_worker_killed_mid_stream_rebuilds_its_tables_and_the_ledger_stays_exa
 
 def test_the_ledger_writer_killed_mid_stream_resumes_at_its_stored_offsets(pipeline):
     p = pipeline(workers=1)
-    events = alliance(120, seed=41)
+    events = alliance(80, seed=41)
     expected = expected_decisions(events)
     p.publish(events)
     deadline = time.monotonic() + 90
@@ -105,7 +105,7 @@ def test_the_broker_stopped_and_restarted_mid_stream_leaves_the_ledger_exact(reg
         cfg = StreamsConfig(bootstrap_servers=broker.bootstrap_servers, registry_url=registry_url, data_dir=tmp_path / "run",
                             app_id="restart", ledger_url=f"sqlite:///{tmp_path}/ledger.sqlite", session_timeout=6.0)
         p = Pipeline(cfg, 1).start()
-        events = alliance(200, seed=51)
+        events = alliance(100, seed=51)
         expected = expected_decisions(events)
         half = len(events) // 2
         p.publish(events[:half])
