@@ -131,7 +131,6 @@ class SqlLookup:
     def __init__(self, url: str | sa.URL, table: str, key: str, id_column: str = "id") -> None:
         self.url, self.table, self.key, self.id_column = url, table, key, id_column
         self._engine: sa.Engine | None = None
-        self._table: sa.Table | None = None
         self._last: Any = None
         self._rows: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
@@ -145,14 +144,13 @@ class SqlLookup:
         return row
 
     def _refresh(self) -> None:
+        id_column = sa.column(self.id_column)  # no reflection: it costs more than the rows (PostgreSQL catalogues)
+        query = sa.select(sa.text("*")).select_from(sa.table(self.table)).order_by(id_column)
+        if self._last is not None:
+            query = query.where(id_column > sa.bindparam("last", self._last))
         try:
-            if self._engine is None or self._table is None:
+            if self._engine is None:
                 self._engine = sa.create_engine(self.url, pool_pre_ping=True)
-                self._table = sa.Table(self.table, sa.MetaData(), autoload_with=self._engine)
-            table = self._table
-            query = sa.select(table).order_by(table.c[self.id_column])
-            if self._last is not None:
-                query = query.where(table.c[self.id_column] > self._last)
             with self._engine.connect() as con:
                 for row in con.execute(query):
                     data = dict(row._mapping)
@@ -164,7 +162,7 @@ class SqlLookup:
     def close(self) -> None:
         if self._engine is not None:
             self._engine.dispose()
-            self._engine, self._table = None, None
+            self._engine = None
 
 
 # --- a source with its reference rows joined, and ids that survive a redelivery ----------
