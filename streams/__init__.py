@@ -1,0 +1,31 @@
+"""The hub's stream processors: faust workers around pure rules, and the registrar ledger.
+
+Front door (imported lazily, so ``streams.recognition`` stays free of faust)::
+
+    from streams import StreamsConfig, create_app, Supervisor, Ledger, LedgerWriter
+
+- ``StreamsConfig.from_settings(hub_settings)``: what a worker needs;
+- ``create_app(config)``: the faust app (normalise, registrar, recognise agents);
+- ``Supervisor(config, workers=2).start()``: workers and the ledger writer as child processes;
+- ``Ledger(url)`` / ``LedgerWriter(...)``: the ledger database and its Kafka consumer.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__all__ = ["ConfigError", "HubCodec", "Ledger", "LedgerWriter", "StreamsConfig", "StreamsSettings", "Supervisor",
+           "create_app", "ensure_streams_topics"]
+
+_WHERE = {
+    "ConfigError": "streams.config", "StreamsConfig": "streams.config", "StreamsSettings": "streams.config",
+    "HubCodec": "streams.codec", "create_app": "streams.app", "ensure_streams_topics": "streams.app",
+    "Supervisor": "streams.supervisor", "Ledger": "streams.ledger", "LedgerWriter": "streams.ledger",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(importlib.import_module(_WHERE[name]), name)
+    raise AttributeError(f"module 'streams' has no attribute {name!r}")
