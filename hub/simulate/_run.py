@@ -120,7 +120,9 @@ def _generate(config: SimulationConfig, out: Path, work: Path, say: Progress) ->
         n = students[hei]
         rng = sub_rng(seed, "students", hei)
         ids, records = IdMaker(hei, sub_rng(seed, "student-ids", hei)), RecordIds(hei, sub_rng(seed, "records", hei))
-        mobile = iter(sorted(plan.sample(range(n), min(n, round(n * config.mobility_share)))))
+        # about the share asked for, and at least one per partner so every EWP node has something to serve
+        wanted = max(1, round(n * config.mobility_share)) if config.mobility_share > 0 else 0
+        mobile = iter(sorted(plan.sample(range(n), min(n, wanted))))
         next_mobile = next(mobile, -1)
         hosts = [(h, math.sqrt(SIZES[h])) for h in SIZES if h != hei]
         for i in range(n):
