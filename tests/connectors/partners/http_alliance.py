@@ -85,6 +85,9 @@ def assert_same_events(produced: list[dict[str, Any]], expected: list[dict[str, 
         "expected, e.g.:\n  " + "\n  ".join(list(missing)[:3]) + "\nproduced, e.g.:\n  " + "\n  ".join(list(extra)[:3]))
 
 
+_PASSES: dict[str, tuple[list[Any], list[Any], int]] = {}
+
+
 class SimulatedSuite(ConnectorTestSuite):
     """The standard suite on one partner source of the served simulation, plus equality with the simulator."""
 
@@ -92,13 +95,20 @@ class SimulatedSuite(ConnectorTestSuite):
     event_types: ClassVar[tuple[str, ...]] = ("Enrolment", "Grade")
     bad_kinds: ClassVar[dict[str, str]] = {}  # simulator badness -> the dead letter's error_kind
     ignore_fields: ClassVar[tuple[str, ...]] = ()  # fields the native format cannot carry (say why in the test)
+    redelivers: ClassVar[bool] = True  # counts.json duplicates are native redeliveries (not so for EWP documents)
 
     @pytest.fixture(autouse=True)
     def _alliance(self) -> None:
         self.alliance = alliance()
 
     def run_all(self, tmp_path: Path) -> tuple[list[Any], list[Any], int]:
-        """(events, dead letters, skips) of one pass over the whole source."""
+        """(events, dead letters, skips) of one pass over the whole source (once per class: the input is fixed)."""
+        key = type(self).__qualname__
+        if key not in _PASSES:
+            _PASSES[key] = self._one_pass(tmp_path)
+        return _PASSES[key]
+
+    def _one_pass(self, tmp_path: Path) -> tuple[list[Any], list[Any], int]:
         runner = ConnectorRunner(self.connector_class(**self.prepare(tmp_path)), MemoryPublisher(),
                                  CursorStore(tmp_path / "all.sqlite"))
         events, letters, skips = [], [], 0
@@ -114,7 +124,7 @@ class SimulatedSuite(ConnectorTestSuite):
         again = [out.event.event_id for _, _, o in self._outcomes(runner) for out in o.outputs]
         assert first == again
         counts = self.alliance.source(self.source)
-        assert len(first) - len(set(first)) == sum(counts["duplicates"].values())
+        assert len(first) - len(set(first)) == (sum(counts["duplicates"].values()) if self.redelivers else 0)
 
     def test_counts_equal_the_simulation(self, tmp_path: Path) -> None:
         events, letters, _ = self.run_all(tmp_path)
@@ -122,7 +132,8 @@ class SimulatedSuite(ConnectorTestSuite):
         kinds = Counter(type(e).__name__ for e in {e.event_id: e for e in events}.values())
         topic = {"Enrolment": "enrolments", "Grade": "grades", "Mobility": "mobilities"}
         assert {topic[k]: n for k, n in kinds.items()} == counts["good"]
-        assert len(events) == sum(counts["good"].values()) + sum(counts["duplicates"].values())
+        redelivered = sum(counts["duplicates"].values()) if self.redelivers else 0
+        assert len(events) == sum(counts["good"].values()) + redelivered
         assert len(letters) == counts["bad"]
         assert all(letter.reason for letter in letters)
         assert Counter(letter.error_kind for letter in letters) == Counter(
