@@ -232,6 +232,12 @@ class Joined(Source):
     def describe(self) -> str:
         return self.inner.describe()
 
+    def __getattr__(self, name: str) -> Any:
+        """What the wrapped source exposes (a webhook's ``url`` once it listens, a folder, ...)."""
+        if name == "inner":
+            raise AttributeError(name)
+        return getattr(self.inner, name)
+
 
 def _or_none(fn: Callable[[dict[str, Any]], Any], data: dict[str, Any]) -> Any:
     try:
