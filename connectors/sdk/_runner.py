@@ -148,14 +148,15 @@ class ConnectorRunner:
     def _step(self, st: _SourceState, once: bool) -> None:
         src = st.source
         batch = Totals()
+        items: list[Item] = []
         cursor: Any = _UNSET
-        count = 0
         full = False
+        problem: BaseException | None = None
         try:
             if st.iterator is None:
                 st.iterator = iter(src.read(st.cursor))
             while not self._stop.is_set():
-                if count >= self.batch_size:
+                if len(items) >= self.batch_size:
                     full = True
                     break
                 try:
@@ -165,41 +166,46 @@ class ConnectorRunner:
                     st.caught_up = True
                     st.next_read = time.monotonic() + src.poll_interval
                     break
-                self._send(src.name, item, batch)
+                items.append(item)
                 if item.cursor is not None:  # None: this item does not move the cursor
                     cursor = item.cursor
-                count += 1
                 if isinstance(item, Checkpoint):
                     break  # a checkpoint (a file finished, a page passed) is saved at once
+        except (SourceUnavailable, StopConnector, Exception) as exc:  # what was read before it still counts
+            problem = exc
+        try:
+            self._process(src.name, items, batch)
             if cursor is not _UNSET:
                 # a full batch in the middle of a source stays in flight while the next one is mapped
-                self._commit(st, cursor, batch, defer=full)
+                self._commit(st, cursor, batch, defer=full and problem is None)
             else:
                 self._settle(st)
-            st.backoff.reset()
-        except SourceUnavailable as exc:
-            self._commit_quietly(st, cursor, batch)
-            self._fail(st, f"{src.describe()} unavailable: {exc}", exc.retry_after, once)
         except PublishFailed as exc:
             self._fail(st, str(exc), None, once)
-        except StopConnector:
-            self._commit_quietly(st, cursor, batch)
-            raise
-        except Exception as exc:
-            self._commit_quietly(st, cursor, batch)
-            self.log.exception("source_failed", source=src.name)
-            self._fail(st, f"{src.describe()} failed: {type(exc).__name__}: {exc}", None, once)
-
-    def _send(self, source: str, item: Item, batch: Totals) -> None:
-        if isinstance(item, Checkpoint):
+            if isinstance(problem, StopConnector):
+                raise problem from None
             return
-        outcome = self.processor.process(source, item)
-        outputs: list[Output] = outcome.outputs or ([outcome.dead_letter] if outcome.dead_letter else [])
-        self._outbox.extend(outputs)
-        if outcome.dead_letter is not None:
-            self.log.warning("dead_letter", source=source, location=outcome.dead_letter.event.source_location,  # type: ignore[attr-defined]
-                             error_kind=outcome.rejected_kind, reason=outcome.dead_letter.event.reason)  # type: ignore[attr-defined]
-        batch.add(outcome)
+        if problem is None:
+            st.backoff.reset()
+        elif isinstance(problem, SourceUnavailable):
+            self._fail(st, f"{src.describe()} unavailable: {problem}", problem.retry_after, once)
+        elif isinstance(problem, StopConnector):
+            raise problem
+        else:
+            self.log.error("source_failed", source=src.name, error=f"{type(problem).__name__}: {problem}",
+                           exc_info=problem)
+            self._fail(st, f"{src.describe()} failed: {type(problem).__name__}: {problem}", None, once)
+
+    def _process(self, source: str, items: list[Item], batch: Totals) -> None:
+        records = [i for i in items if not isinstance(i, Checkpoint)]
+        for outcome in self.processor.process_many(source, records):  # type: ignore[arg-type]
+            outputs: list[Output] = outcome.outputs or ([outcome.dead_letter] if outcome.dead_letter else [])
+            self._outbox.extend(outputs)
+            if outcome.dead_letter is not None:
+                letter = outcome.dead_letter.event
+                self.log.warning("dead_letter", source=source, location=letter.source_location,  # type: ignore[attr-defined]
+                                 error_kind=outcome.rejected_kind, reason=letter.reason)  # type: ignore[attr-defined]
+            batch.add(outcome)
 
     def _commit(self, st: _SourceState, cursor: Any, batch: Totals, defer: bool = False) -> None:
         """Send the mapped batch; save its cursor once Kafka acknowledged it (at once, or after the next batch is mapped)."""
@@ -229,14 +235,6 @@ class ConnectorRunner:
         self.totals.merge(batch)
         st.source.committed(value)
         self.log.debug("cursor_saved", source=st.source.name, cursor=value, published=sum(batch.published.values()))
-
-    def _commit_quietly(self, st: _SourceState, cursor: Any, batch: Totals) -> None:
-        if cursor is _UNSET:
-            return
-        try:
-            self._commit(st, cursor, batch)
-        except PublishFailed as exc:
-            self.log.warning("commit_failed", source=st.source.name, error=str(exc))
 
     def _fail(self, st: _SourceState, message: str, retry_after: float | None, once: bool) -> None:
         self._outbox.clear()
