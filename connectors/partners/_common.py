@@ -110,6 +110,12 @@ class FileLookup:
             row = self._rows.get(key)
         return row
 
+    def rows(self) -> dict[str, Any]:
+        """Every row, after reading what is new."""
+        with self._lock:
+            self._refresh()
+            return dict(self._rows)
+
     def _refresh(self) -> None:
         for path in self._required:
             if not path.is_file():
@@ -142,6 +148,12 @@ class SqlLookup:
                 self._refresh()
             row = self._rows.get(key)
         return row
+
+    def rows(self) -> dict[str, dict[str, Any]]:
+        """Every row, after reading what is new."""
+        with self._lock:
+            self._refresh()
+            return dict(self._rows)
 
     def _refresh(self) -> None:
         id_column = sa.column(self.id_column)  # no reflection: it costs more than the rows (PostgreSQL catalogues)

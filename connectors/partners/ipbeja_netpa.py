@@ -114,6 +114,15 @@ def enrolment(r: Inscricao, s: Settings) -> Enrolment:
                      status=REGISTRATION[r.status], occurred_at=utc(r.changed))
 
 
+def course_isced(url: str) -> dict[str, str]:
+    """ISCED-F field of every course in netpa_disciplinas (the EWP connector puts it on Table B components)."""
+    courses = SqlLookup(url, "netpa_disciplinas", "cd_discip")
+    try:
+        return {code: row["cd_isced"] for code, row in courses.rows().items() if row.get("cd_isced")}
+    finally:
+        courses.close()
+
+
 class IpbejaNetpa(Connector):
     """Registrations and assessments from IPBeja's academic database."""
 

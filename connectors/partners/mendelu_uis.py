@@ -125,6 +125,11 @@ def enrolment(r: Zapis, s: Settings, raw: dict[str, Any]) -> Enrolment:
                      status=REGISTRATION[r.status], occurred_at=r.changed)
 
 
+def course_isced(courses_file: str) -> dict[str, str]:
+    """ISCED-F field of every course in predmety.xml (the EWP connector puts it on Table B components)."""
+    return {code: a["isced"] for code, a in _elements(Path(courses_file), "predmet", "kod") if a.get("isced")}
+
+
 class MendeluUis(Connector):
     """Registrations and results from MENDELU's nightly UIS exports."""
 

@@ -140,6 +140,11 @@ def student(raw: dict[str, str], s: Settings) -> None:
     raise Skip("student list (read for ESIs)")
 
 
+def course_isced(exams_file: str) -> dict[str, str]:
+    """ISCED-F field of every exam in Pruefungen.csv (the EWP connector puts it on Table B components)."""
+    return {code: row["ISCED"] for code, row in _table(Path(exams_file), "cp1252", "Prüfungsnummer") if row.get("ISCED")}
+
+
 class DeggendorfPrimuss(Connector):
     """Grades and exam registrations from PRIMUSS exports at Deggendorf."""
 

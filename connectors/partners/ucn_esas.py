@@ -112,6 +112,15 @@ def enrolment(r: Tilmelding, s: Settings) -> Enrolment:
                      occurred_at=utc(r.changed))
 
 
+def course_isced(url: str) -> dict[str, str]:
+    """ISCED-F field of every course in v_uddannelseselement (the EWP connector puts it on Table B components)."""
+    courses = SqlLookup(url, "v_uddannelseselement", "elementkode")
+    try:
+        return {code: row["isced"] for code, row in courses.rows().items() if row.get("isced")}
+    finally:
+        courses.close()
+
+
 class UcnEsas(Connector):
     """Registrations and assessments from UCN's ESAS views."""
 

@@ -114,6 +114,11 @@ def event(m: Message, s: Settings) -> Enrolment | Grade:
                  attempt=g.attempt, status=RESULT[m.type], academic_year=year, occurred_at=m.occurred_at)
 
 
+def course_isced(courses_file: str) -> dict[str, str]:
+    """ISCED-F field of every course in courses.json (the EWP connector puts it on Table B components)."""
+    return {code: str(c["isced"]) for code, c in _courses(Path(courses_file)) if c.get("isced")}
+
+
 class VikoWebhook(Connector):
     """Registrations and grades VIKO's AIS pushes to the hub."""
 
