@@ -25,8 +25,11 @@ from connectors.sdk import ConnectorRunner, CursorStore, MemoryPublisher
 from connectors.sdk.testing import ConnectorTestSuite
 from schemas.canonical import to_json
 
-SEED = 20261124
-STUDENTS = 300
+# Chosen so that every partner has EWP documents, every mobility case occurs (LA changes of both tables,
+# groups, conditions, cancellations, ToRs) and each HTTP source has every kind of bad record and a redelivery.
+SEED = 5
+STUDENTS = 150
+MOBILITY_SHARE = 0.1
 ENVELOPE = ("event_id", "recorded_at", "trace_id")
 
 
@@ -63,7 +66,7 @@ def alliance() -> Alliance:
 
     folder = Path(tempfile.mkdtemp(prefix="heroes-http-alliance-"))
     atexit.register(shutil.rmtree, folder, True)
-    simulate(SimulationConfig(seed=SEED, students=STUDENTS, out=folder / "sim"))
+    simulate(SimulationConfig(seed=SEED, students=STUDENTS, mobility_share=MOBILITY_SHARE, out=folder / "sim"))
     servers = serve_partner_apis(folder / "sim")
     atexit.register(servers.stop)
     return Alliance(folder / "sim", servers.urls)

@@ -9,14 +9,19 @@ from typing import Any, ClassVar
 import pytest
 
 from connectors.partners.ewp_mobility import CONNECTORS, EwpFontys, EwpHh, EwpMendelu, course_reader
-from connectors.sdk import Connector
+from connectors.sdk import Connector, ConnectorRunner, CursorStore, MemoryPublisher
 from hub.simulate import PATHS
 from tests.connectors.partners.http_alliance import SimulatedSuite, alliance
 
-COURSES = {  # where each HTTP partner's SIS lists its courses (its connector's API URL below the base URL)
-    "hh.se": "", "fontys.nl": "", "thomasmore.be": PATHS["thomasmore.be"][0].rsplit("/", 1)[0],
-    "seamk.fi": "/peppi/api/v1",
-}
+
+def courses(hei: str, folder: Path, url: str) -> str:
+    """Where each partner's SIS lists its courses: the location its connector's ``course_isced`` reads."""
+    return {"thomasmore.be": url + PATHS["thomasmore.be"][0].rsplit("/", 1)[0], "fontys.nl": url, "hh.se": url,
+            "seamk.fi": url + "/peppi/api/v1", "ucn.dk": f"sqlite:///{folder / 'ucn.dk' / 'esas.sqlite'}",
+            "ipbeja.pt": f"sqlite:///{folder / 'ipbeja.pt' / 'netpa.sqlite'}",
+            "th-deg.de": str(folder / "th-deg.de" / "Pruefungen.csv"),
+            "mendelu.cz": str(folder / "mendelu.cz" / "predmety.xml"),
+            "viko.lt": str(folder / "viko.lt" / "courses.json")}[hei]
 
 
 class EwpSuite(SimulatedSuite):
@@ -31,16 +36,7 @@ class EwpSuite(SimulatedSuite):
     def prepare(self, tmp_path: Path) -> dict[str, Any]:
         hei, urls = self.connector_class.hei, self.alliance.urls
         return {"ewp_url": urls[hei] + "/ewp", "ewp_partners": {h: u + "/ewp" for h, u in urls.items()},
-                "ewp_courses_url": urls[hei] + COURSES[hei] if hei in COURSES else None, "ewp_poll_interval": 0.1}
-
-    def _strip(self, event: dict[str, Any]) -> dict[str, Any]:
-        # Table B's ISCED fields come from the home SIS connector's course_isced(); partners whose connector
-        # does not offer it yet get none (the recogniser then uses the mobility's field).
-        la = event.get("learning_agreement")
-        if la and course_reader(self.connector_class.hei) is None:
-            la = {**la, "components_recognized": [{**c, "isced_code": None} for c in la["components_recognized"]]}
-            event = {**event, "learning_agreement": la}
-        return super()._strip(event)
+                "ewp_courses_url": courses(hei, self.alliance.folder, urls[hei]), "ewp_poll_interval": 0.1}
 
 
 class TestEwpFontys(EwpSuite):
@@ -52,7 +48,7 @@ class TestEwpHh(EwpSuite):
 
 
 class TestEwpMendelu(EwpSuite):
-    connector_class = EwpMendelu  # a partner without course_isced yet, a broken document
+    connector_class = EwpMendelu  # a partner whose course list is a file, a broken document
 
 
 @pytest.mark.parametrize("hei", list(CONNECTORS))
@@ -80,6 +76,16 @@ def test_one_connector_per_partner_each_with_its_own_name() -> None:
                for c in CONNECTORS.values())
 
 
-@pytest.mark.parametrize("hei", ["hh.se", "fontys.nl", "thomasmore.be", "seamk.fi"])
-def test_http_partners_offer_their_course_fields(hei: str) -> None:
+@pytest.mark.parametrize("hei", list(CONNECTORS))
+def test_every_partner_offers_its_course_fields(hei: str) -> None:
     assert course_reader(hei) is not None
+
+
+def test_without_a_course_list_table_b_has_no_isced_fields(tmp_path: Path) -> None:
+    suite = TestEwpFontys()
+    suite.alliance = alliance()
+    connector = EwpFontys(**{**suite.prepare(tmp_path), "ewp_courses_url": None})
+    runner = ConnectorRunner(connector, MemoryPublisher(), CursorStore(tmp_path / "c.sqlite"))
+    las = [o.event.learning_agreement for _, _, oc in runner.outcomes(cursors={"las": None}) for o in oc.outputs
+           if o.event.learning_agreement]
+    assert las and all(c.isced_code is None for la in las for c in la.components_recognized)
