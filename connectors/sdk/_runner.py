@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections import Counter
@@ -252,20 +253,23 @@ class ConnectorRunner:
 
     # --- reading without publishing -------------------------------------------
 
-    def outcomes(self, cursors: dict[str, Any] | None = None, limit: int | None = None) -> Iterator[tuple[str, Item, Outcome]]:
+    def outcomes(self, cursors: dict[str, Any] | None = None, limit: int | None = None,
+                 chunk: int = 500) -> Iterator[tuple[str, Item, Outcome]]:
         """Map records from the saved cursors (or ``cursors``) without publishing or saving anything."""
-        n = 0
+        left = limit
         for src in self.connector.sources(self.connector.settings):
             src.open()
             try:
                 start = cursors[src.name] if cursors is not None and src.name in cursors else self.store.load(src.name)
-                for item in src.read(start):
-                    if isinstance(item, Checkpoint):
-                        continue
-                    yield src.name, item, self.processor.process(src.name, item)
-                    n += 1
-                    if limit is not None and n >= limit:
-                        return
+                items = (i for i in src.read(start) if not isinstance(i, Checkpoint))
+                while left is None or left > 0:
+                    part = list(itertools.islice(items, chunk if left is None else min(chunk, left)))
+                    if not part:
+                        break
+                    for item, outcome in zip(part, self.processor.process_many(src.name, part), strict=True):  # type: ignore[arg-type]
+                        yield src.name, item, outcome
+                    if left is not None:
+                        left -= len(part)
             finally:
                 src.close()
 
