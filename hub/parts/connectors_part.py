@@ -11,6 +11,7 @@ Cursors live in ``<data_dir>/connectors/<name>.sqlite``, as for ``hub connector`
 
 from __future__ import annotations
 
+import logging
 import shutil
 import threading
 import time
@@ -124,13 +125,16 @@ class ConnectorsPart:
         self.threads: list[ConnectorThread] = []
         self._stop = threading.Event()
         self._ticker: threading.Thread | None = None
+        self._sim: Any = None
 
     def start(self, ctx: RunContext) -> str:
         from connectors.sdk import discover
 
-        sim = ctx.extras.get("simulation")
+        sim = self._sim = ctx.extras.get("simulation")
         if sim is None:
             return "not started: no simulated SIS to read (the simulation part did not run)"
+        # eighteen producers share one interpreter: a sender thread that waited for the GIL is not a fault
+        logging.getLogger("kafka.net.selector").setLevel(logging.ERROR)
         state = ctx.data_dir / "connectors"
         unwired = []
         for name, cls in sorted(discover().items()):
@@ -185,6 +189,8 @@ class ConnectorsPart:
 
     def stop(self) -> None:
         self._stop.set()
+        if self._sim is not None:
+            self._sim.stop()  # no more webhook posts to connectors that are going away
         for t in self.threads:
             t.stop()
         deadline = time.monotonic() + 30

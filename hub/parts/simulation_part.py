@@ -30,7 +30,7 @@ from hub.simulate import (
 )
 
 log = get_logger(component="simulation")
-PUSH_BATCH = 50  # posts between two looks at the stop flag
+PUSH_BATCH = 20  # posts between two looks at the stop flag
 
 
 @dataclass
