@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 
 from kafka.errors import KafkaError
@@ -38,7 +39,8 @@ def create_topics(
             }
             if not missing:
                 return []
-            response = admin.create_topics(missing, raise_errors=False, wait_for_metadata=True)
+            response = admin.create_topics(missing, raise_errors=False)
+            _wait_for_leaders(admin, sorted(missing))
     except KafkaError as exc:
         raise BrokerError(f"creating topics on {bootstrap_servers} failed: {exc}") from exc
     created, failures = [], []
@@ -50,6 +52,29 @@ def create_topics(
     if failures:
         raise BrokerError(f"could not create {len(failures)} topic(s) on {bootstrap_servers}: " + "; ".join(failures))
     return sorted(created)
+
+
+def _wait_for_leaders(admin, names: list[str], timeout: float = 90.0) -> None:
+    """Return once every partition of ``names`` has a leader: a loaded broker can take many seconds,
+    and producing before that fails with NotLeaderForPartition."""
+    deadline = time.monotonic() + timeout
+    pending = list(names)
+    while pending:
+        try:
+            described = admin.describe_topics(pending)
+        except KafkaError:
+            described = []
+        ready = {
+            t.get("name") or t.get("topic") for t in described
+            if t.get("error_code", 0) == 0 and t.get("partitions")
+            and all(p.get("leader_id", p.get("leader", -1)) >= 0 for p in t["partitions"])
+        }
+        pending = [n for n in pending if n not in ready]
+        if not pending:
+            return
+        if time.monotonic() > deadline:
+            raise BrokerError(f"{len(pending)} topic(s) still have no partition leader after {timeout:.0f} s: {', '.join(pending[:5])}")
+        time.sleep(0.2)
 
 
 def ensure_topics(
