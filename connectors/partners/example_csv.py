@@ -29,7 +29,7 @@ class Settings(ConnectorSettings):
     encoding: str = "cp1252"
     delimiter: str = ";"
     decimal_separator: str = ","
-    grading_scheme_id: str = "th-deg.de:note-1-5"
+    grading_scheme_id: str = "th-deg.de/1-5"
     poll_interval: float = 10.0
 
 
