@@ -97,9 +97,9 @@ def test_every_good_record_once_on_its_topic_every_bad_one_a_dead_letter(apache_
                      options={"students": STUDENTS, "seed": SEED},
                      bootstrap_servers=apache_kafka.bootstrap_servers, registry_url=registry.url)
     simulation, connectors = SimulationPart(), ConnectorsPart()
-    started = time.monotonic()
     try:
         simulation.start(ctx)
+        started = time.monotonic()
         where = connectors.start(ctx)
         assert "not wired" not in where, where  # every partner module runs under hub up
         counts = ctx.extras["simulation"].counts
@@ -124,7 +124,8 @@ def test_every_good_record_once_on_its_topic_every_bad_one_a_dead_letter(apache_
     finally:
         topics.close()
     print(f"\n{topics.messages} messages ({sum(good.values())} distinct events, {len(letters)} dead letters) "
-          f"from 18 connectors in {seconds:.1f}s: {topics.messages / seconds:.0f} messages/s")
+          f"from {len(connectors.threads)} connectors, read back {seconds:.1f}s after they started: "
+          f"{topics.messages / seconds:.0f} messages/s")
 
 
 def _assert_dead_letters(letters: list[dict[str, Any]], bad: dict[str, int], folder: Path, part: ConnectorsPart) -> None:
