@@ -156,7 +156,7 @@ class SqlLookup:
             return dict(self._rows)
 
     def _refresh(self) -> None:
-        id_column = sa.column(self.id_column)  # no reflection: it costs more than the rows (PostgreSQL catalogues)
+        id_column: sa.ColumnClause[Any] = sa.column(self.id_column)  # no reflection: it costs more than the rows (PostgreSQL catalogues)
         query = sa.select(sa.text("*")).select_from(sa.table(self.table)).order_by(id_column)
         if self._last is not None:
             query = query.where(id_column > sa.bindparam("last", self._last))
