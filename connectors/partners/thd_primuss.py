@@ -173,20 +173,18 @@ class DeggendorfPrimuss(Connector):
 
 # --- helpers --------------------------------------------------------------------------
 
-def _decoded(raw: dict[str, Any], encoding: str) -> dict[str, str]:
+def _decoded(raw: dict[str, Any], encoding: str) -> dict[str, Any]:
     """The row as ``encoding`` text (the source read it as latin-1, one character per byte)."""
-    out: dict[str, Any] = {}
-    for key, value in raw.items():
-        if not isinstance(value, str):  # a joined reference row, already text
-            out[key] = value
-            continue
+    def text(value: str, field: str) -> str:
+        data = value.encode("latin-1")
         try:
-            out[key.encode("latin-1").decode(encoding)] = value.encode("latin-1").decode(encoding)
+            return data.decode(encoding)
         except UnicodeDecodeError as exc:
-            bad = value.encode("latin-1")[exc.start]
-            raise RecordRejected(raw, f"{key}: {value!r} is not {encoding} text (byte 0x{bad:02x}); the row was "
-                                 "written in another code page", "encoding") from None
-    return out
+            raise RecordRejected(raw, f"{field}: {value!r} is not {encoding} text (byte 0x{data[exc.start]:02x}); "
+                                 "the row was written in another code page", "encoding") from None
+
+    # a joined reference row is not a string: it was read as text already
+    return {text(k, k): text(v, k) if isinstance(v, str) else v for k, v in raw.items()}
 
 
 def _table(path: Path, encoding: str, key: str) -> list[tuple[str, dict[str, str]]]:
