@@ -42,13 +42,15 @@ def discover(package: str = "connectors.partners") -> dict[str, type[Connector]]
 
 
 def find_connector(name_or_hei: str, package: str = "connectors.partners") -> type[Connector]:
-    """By connector name, else by SCHAC code (a partner's own connector wins over ``example_*`` ones)."""
+    """By connector name, else by SCHAC code: the partner's SIS connector wins over its ``ewp_*``
+    mobility connector and over ``example_*`` ones (name those explicitly)."""
     connectors = discover(package)
     if name_or_hei in connectors:
         return connectors[name_or_hei]
     by_hei = [c for c in connectors.values() if c.hei == name_or_hei.lower()]
     real = [c for c in by_hei if not c.name.startswith("example")]
-    pick = real or by_hei
+    sis = [c for c in real if not c.name.startswith("ewp_")]
+    pick = sis or real or by_hei
     if len(pick) == 1:
         return pick[0]
     if not pick:
