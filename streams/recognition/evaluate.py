@@ -247,7 +247,9 @@ class MobilityRules:
         if m.tor is None:  # most calls: a group still waiting for results (shared by all implicit groups)
             pending = self._pending.get(studied)
             if pending is None:
-                pending = self._pending[studied] = not studied or any(
+                by_code = self.by_code
+                # a course without any result is never passed: no need to summarise the others
+                pending = self._pending[studied] = not studied or any(a not in by_code for a in studied) or any(
                     (c := self.comp(a)).eff is None and not c.ever for a in studied)
             if pending:
                 return None
@@ -266,7 +268,7 @@ class MobilityRules:
             overridable = not all_passed or b.recognition_conditions
             memo_key = (code, la.event_id, registrar, m.isced, m.year, m.registrar_rev if overridable else 0,
                         None if all_passed else m.tor.event_id,
-                        tuple((tuple(g.event_id for g in c.results), c.ever) for c in comps))
+                        tuple([(tuple([g.event_id for g in c.results]), c.ever) for c in comps]))
             found = m.memo.get(memo_key)
             if found is None:
                 if len(m.memo) > 64:
