@@ -12,7 +12,7 @@ and however often, the same set of events leaves the same facts.
 - what was last emitted per (mobility, component) is kept to emit only changes.
 
 Sizes are bounded (see the ``MAX_*`` constants); beyond them the oldest facts go.
-Everything serialises to a JSON-compatible dict (no pickle: it lives in a faust table).
+Everything serialises to a JSON-compatible dict (it lives in a faust table, and the wire carries no Python objects).
 """
 
 from __future__ import annotations
