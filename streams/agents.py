@@ -50,7 +50,6 @@ def install_normaliser(hub) -> None:
                 hub.count("duplicates")
                 continue
             table[row] = state.to_dict()
-            await hub.changelog_handed_over()
             for h in out.expired:
                 why = Rejected(UNKNOWN_STUDENT, f"unknown student {local.decode(errors='replace')!r} at {hei}: no student_esi, and no "
                                f"enrolment or mobility of {hei} named the student's ESI within the hold; publish the enrolment or set student_esi")

@@ -49,18 +49,6 @@ class HubStreams:
         """The faust topic of catalogue topic ``name`` (under the prefix), encoding typed events as Avro."""
         return self.topics[self.config.topic(name)]
 
-    async def changelog_handed_over(self) -> None:
-        """Wait until table changelog writes left faust's buffer for the Kafka producer.
-
-        faust queues changelog records in a buffer its commit does not always drain
-        (the flush gives up after 0.1 s without progress), so a crash could leave the
-        changelog behind offsets already committed.  Waiting here after each event's
-        table writes closes that gap; the producer flush before each commit does the rest.
-        """
-        buffer = self.app.producer.buffer
-        while buffer.size:
-            await buffer.flush()
-
     def count(self, what: str, n: int = 1) -> None:
         self.counters[what] += n
 

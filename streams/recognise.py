@@ -158,7 +158,6 @@ def install_recogniser(hub) -> None:
                 students[esi.encode()] = result.state
             if result.agenda_changed:
                 agendas[akey] = agenda.data
-            await hub.changelog_handed_over()
             for d in result.decisions:
                 await recognitions.send(key=d.omobility_id.encode(), value=d)
             for s in result.statuses:
