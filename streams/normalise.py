@@ -70,7 +70,7 @@ class PartnerStudent:
     """What the normaliser knows about one local student id of one partner."""
 
     esi: str | None = None
-    seen: dict[str, list] = field(default_factory=dict)  # event_id -> [recorded_at ms, source record], oldest first
+    seen: dict[str, int] = field(default_factory=dict)  # event_id -> recorded_at (ms), oldest first
     held: list[Held] = field(default_factory=list)
 
     def to_dict(self) -> dict:
@@ -80,24 +80,18 @@ class PartnerStudent:
     def from_dict(cls, data: dict | None) -> "PartnerStudent":
         if not data:
             return cls()
-        seen = {e: (v if isinstance(v, list) else [v, ""]) for e, v in (data.get("seen") or {}).items()}
-        return cls(esi=data.get("esi"), seen=seen, held=[Held.from_dict(h) for h in data.get("held") or ()])
+        return cls(esi=data.get("esi"), seen=dict(data.get("seen") or {}), held=[Held.from_dict(h) for h in data.get("held") or ()])
 
-    def remember(self, event_id: str, at_ms: int, window_days: int, max_ids: int, source: str = "") -> bool:
-        """Record an event id; False if it was seen within the window (a duplicate).
-
-        The same Kafka record read again (same ``source``: topic, partition, offset) is not
-        a duplicate but a replay after a crash, whose output may never have reached Kafka:
-        it passes again.
-        """
+    def remember(self, event_id: str, at_ms: int, window_days: int, max_ids: int) -> bool:
+        """Record an event id; False if it was seen within the window (a duplicate)."""
         if event_id in self.seen:
-            return bool(source) and self.seen[event_id][1] == source
-        self.seen[event_id] = [at_ms, source]
-        newest = max(v[0] for v in self.seen.values())
+            return False
+        self.seen[event_id] = at_ms
+        newest = max(self.seen.values())
         horizon = newest - window_days * _DAY_MS
-        if len(self.seen) > max_ids or min(v[0] for v in self.seen.values()) < horizon:
-            kept = sorted(((v[0], e, v[1]) for e, v in self.seen.items() if v[0] >= horizon), reverse=True)[:max_ids]
-            self.seen = {e: [t, src] for t, e, src in sorted(kept)}
+        if len(self.seen) > max_ids or min(self.seen.values()) < horizon:
+            kept = sorted(((t, e) for e, t in self.seen.items() if t >= horizon), reverse=True)[:max_ids]
+            self.seen = {e: t for t, e in sorted(kept)}
         return True
 
 
@@ -111,9 +105,8 @@ class Normaliser:
                partition: int | None = None, offset: int | None = None) -> Outcome:
         """Everything ``event`` from ``sis.<partner>.*`` leads to, holding it while its student is unknown."""
         out = Outcome()
-        source = f"{topic}:{partition}:{offset}" if topic else ""
         try:
-            one = self.normalise(partner, event, state, source=source)
+            one = self.normalise(partner, event, state)
         except Rejected as exc:
             if exc.kind != "unknown-student":
                 raise
@@ -136,7 +129,7 @@ class Normaliser:
         state.held = keep[max(0, len(keep) - self.max_held):]
         return out
 
-    def normalise(self, partner: str, event: Event, state: PartnerStudent, source: str = "") -> Event | None:
+    def normalise(self, partner: str, event: Event, state: PartnerStudent) -> Event | None:
         """The hub form of ``event`` read from ``sis.<partner>.*``; None for a duplicate. Mutates ``state``."""
         if event.source_hei != partner:
             raise Rejected("wrong-partner", f"source_hei {event.source_hei!r} on a topic of {partner}: a partner publishes only as itself")
@@ -158,7 +151,7 @@ class Normaliser:
             )
         if event.student_esi and not isinstance(event, Grade):
             state.esi = event.student_esi
-        if not state.remember(event.event_id, _ms(event), self.window_days, self.max_ids, source):
+        if not state.remember(event.event_id, _ms(event), self.window_days, self.max_ids):
             return None
         if event.student_esi != esi:
             update["student_esi"] = esi

@@ -19,16 +19,13 @@ import copy
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from schemas.canonical import from_json, to_json
 from schemas.models import DeadlineAlert, Event, Grade, Mobility, MobilityStatus, RecognitionDecision, RegistrarDecision
 
 from streams.monitor import Agenda, StudentMonitor
 from streams.recognition import StudentRecognition
 from streams.recognition.conversion import converter_for
 
-__all__ = ["RecogniseStep", "StepResult", "install_recogniser", "REPLAY_KEPT"]
-
-REPLAY_KEPT = 6  # outputs of the student's last records, replayed if one of them is read again
+__all__ = ["RecogniseStep", "StepResult", "install_recogniser"]
 
 
 @dataclass
@@ -68,28 +65,12 @@ class RecogniseStep:
         rules.facts = type(rules.facts).from_dict(value["r"])
         return rules, StudentMonitor(esi, copy.deepcopy(value["m"]))
 
-    def apply(self, esi: str, value: dict | None, agenda: Agenda, event: Event, source: str = "") -> StepResult:
-        """Fold ``event`` (read from Kafka record ``source``) into the student's state.
-
-        The outputs of the last few records are kept in the state: reading the same
-        record again (a replay after a crash, when the state reached its changelog but
-        the outputs may not have reached Kafka) publishes them again instead of
-        deciding nothing.
-        """
-        if source and value is not None:
-            for src, outputs in value.get("o", ()):
-                if src == source:
-                    return _replayed(outputs)
+    def apply(self, esi: str, value: dict | None, agenda: Agenda, event: Event) -> StepResult:
         try:
-            result = self._apply(esi, value, agenda, event)
+            return self._apply(esi, value, agenda, event)
         except BaseException:
             self._cache.pop(esi, None)  # the live objects may be half-changed: reload from the table next time
             raise
-        if source:
-            log = [o for o in (value or {}).get("o", ())][-(REPLAY_KEPT - 1):]
-            log.append([source, [to_json(x) for x in (*result.decisions, *result.statuses, *result.alerts)]])
-            result.state["o"] = log
-        return result
 
     def _apply(self, esi: str, value: dict | None, agenda: Agenda, event: Event) -> StepResult:
         out = StepResult()
@@ -113,14 +94,6 @@ class RecogniseStep:
             self._cache.popitem(last=False)
         out.state = new_value
         return out
-
-
-def _replayed(outputs: list[str]) -> StepResult:
-    out = StepResult()
-    for text in outputs:
-        e = from_json(text)
-        (out.decisions if isinstance(e, RecognitionDecision) else out.statuses if isinstance(e, MobilityStatus) else out.alerts).append(e)
-    return out
 
 
 def _ms(event: Event) -> int:
@@ -150,12 +123,11 @@ def install_recogniser(hub) -> None:
                 esi = ev.key.decode() if ev.key else getattr(event, "student_esi", None)
                 akey = b"p%d" % msg.partition
                 agenda = Agenda(agendas.get(akey))
-                result = step.apply(esi, students.get(esi.encode()), agenda, event, f"{msg.topic}:{msg.partition}:{msg.offset}")
+                result = step.apply(esi, students.get(esi.encode()), agenda, event)
             except Exception as exc:  # noqa: BLE001 - every failure of one event is a dead letter, never a crash
                 await hub.dead_letter(exc, "streams:recognise", ev.value, msg.topic, msg.partition, msg.offset)
                 continue
-            if result.state is not None:
-                students[esi.encode()] = result.state
+            students[esi.encode()] = result.state
             if result.agenda_changed:
                 agendas[akey] = agenda.data
             for d in result.decisions:

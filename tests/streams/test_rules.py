@@ -188,28 +188,3 @@ def test_monitor_tracks_state_and_ects_planned_vs_recognised_and_opens_deadlines
     done = mon.apply(_decision("H2", DecisionStatus.MANUALLY_RECOGNISED.value, "5", version=2))
     assert (done.statuses[0].state.value, done.statuses[0].ects_recognised) == ("RECOGNISED", Decimal("12.50"))
     assert mon.apply(_decision("H2", DecisionStatus.MANUALLY_RECOGNISED.value, "5", version=2)).statuses == []  # unchanged: no line
-
-
-def test_the_same_kafka_record_read_again_after_a_crash_is_a_replay_not_a_duplicate():
-    n = Normaliser()
-    state = PartnerStudent(esi=ESI)
-    g = _grade()
-    assert n.accept("ucn.dk", g, state, topic="sis.ucn.dk.grades", partition=2, offset=10).events
-    assert n.accept("ucn.dk", g, state, topic="sis.ucn.dk.grades", partition=2, offset=10).events  # replay: emitted again
-    assert n.accept("ucn.dk", g, state, topic="sis.ucn.dk.grades", partition=2, offset=11).duplicate  # a second delivery
-
-
-def test_the_recogniser_replays_the_outputs_of_a_record_it_already_folded_in():
-    from bench.alliance import alliance, in_hub_terms
-    from streams.recognise import RecogniseStep
-
-    events = [e for e in in_hub_terms(alliance(3, seed=2)) if isinstance(e, (Grade, Mobility))]
-    step, agenda, table, first = RecogniseStep(), Agenda(), {}, {}
-    for i, e in enumerate(events):
-        r = step.apply(e.student_esi, table.get(e.student_esi), agenda, e, f"t:0:{i}")
-        table[e.student_esi] = r.state
-        first[i] = [d.decision_id for d in r.decisions]
-    last = len(events) - 1
-    again = step.apply(events[last].student_esi, table[events[last].student_esi], agenda, events[last], f"t:0:{last}")
-    assert again.state is None and [d.decision_id for d in again.decisions] == first[last]
-    assert any(first.values())
