@@ -19,7 +19,7 @@ from lxml import etree
 from pydantic import SecretStr
 
 from connectors.sdk import BadRecord, Checkpoint, Item, NativeRecord, Source
-from connectors.sources._httpclient import RetryingClient
+from connectors.sources._httpclient import HttpClientMixin
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 
@@ -50,7 +50,7 @@ class AtomEntry:
         return (node.text or "").strip() if node is not None else default
 
 
-class AtomFeedSource(Source):
+class AtomFeedSource(HttpClientMixin, Source):
     """Reads an Atom event feed from its oldest unread entry on::
 
         AtomFeedSource("results", "https://api.ladok.se/uppfoljning/feed/recent", cert=(s.cert, s.key),
@@ -76,24 +76,8 @@ class AtomFeedSource(Source):
     ) -> None:
         super().__init__(name, poll_interval=poll_interval)
         self.recent_url = recent_url
-        all_headers = {"Accept": "application/atom+xml", **(headers or {})}
-        if bearer_token is not None:
-            token = bearer_token.get_secret_value() if isinstance(bearer_token, SecretStr) else bearer_token
-            all_headers["Authorization"] = f"Bearer {token}"
-        self._client_args = dict(headers=all_headers, timeout=timeout, attempts=attempts, backoff_base=backoff_base,
+        self._setup_client("application/atom+xml", headers, bearer_token, timeout=timeout, attempts=attempts, backoff_base=backoff_base,
                                  credentials_setting=credentials_setting, transport=transport, cert=cert)
-        self._client: RetryingClient | None = None
-
-    @property
-    def client(self) -> RetryingClient:
-        if self._client is None:
-            self._client = RetryingClient(**self._client_args)  # type: ignore[arg-type]
-        return self._client
-
-    def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
 
     def describe(self) -> str:
         return f"Atom feed {self.name!r} ({self.recent_url})"

@@ -18,12 +18,12 @@ from pydantic import SecretStr
 
 from connectors.sdk import BadRecord, Checkpoint, ConfigError, Item, NativeRecord, Source
 from connectors.sources._ewp_parse import parse_la, parse_tor
-from connectors.sources._httpclient import RetryingClient
+from connectors.sources._httpclient import HttpClientMixin
 
 _DOCUMENT: dict[str, tuple[str, Callable[[Any], Any]]] = {"la": ("la", parse_la), "tor": ("tor", parse_tor)}
 
 
-class EwpSource(Source):
+class EwpSource(HttpClientMixin, Source):
     """Reads LAs (``document="la"``) or ToRs (``document="tor"``) from an EWP host; the mapping gets
     ``LearningAgreementDoc`` / ``TranscriptDoc``::
 
@@ -60,24 +60,8 @@ class EwpSource(Source):
         self.params = dict(params or {})
         self.get_batch = get_batch
         self.skew = timedelta(seconds=clock_skew_seconds)
-        all_headers = {"Accept": "application/xml", **(headers or {})}
-        if bearer_token is not None:
-            token = bearer_token.get_secret_value() if isinstance(bearer_token, SecretStr) else bearer_token
-            all_headers["Authorization"] = f"Bearer {token}"
-        self._client_args = dict(headers=all_headers, timeout=timeout, attempts=attempts, backoff_base=backoff_base,
+        self._setup_client("application/xml", headers, bearer_token, timeout=timeout, attempts=attempts, backoff_base=backoff_base,
                                  credentials_setting=credentials_setting, transport=transport, cert=cert)
-        self._client: RetryingClient | None = None
-
-    @property
-    def client(self) -> RetryingClient:
-        if self._client is None:
-            self._client = RetryingClient(**self._client_args)  # type: ignore[arg-type]
-        return self._client
-
-    def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
 
     def describe(self) -> str:
         return f"EWP {self.document} source {self.name!r} ({self.index_url})"

@@ -18,7 +18,7 @@ from pydantic import SecretStr
 
 from connectors.sdk import BadRecord, Checkpoint, ConfigError, Item, NativeRecord, Source, canonical_bytes
 from connectors.sources._files import element_dict
-from connectors.sources._httpclient import RetryingClient
+from connectors.sources._httpclient import HttpClientMixin
 
 
 def dig(data: Any, path: str | None) -> Any:
@@ -32,7 +32,7 @@ def dig(data: Any, path: str | None) -> Any:
     return data
 
 
-class HttpSource(Source):
+class HttpSource(HttpClientMixin, Source):
     """Polls a REST endpoint page by page. Declare, do not loop::
 
         HttpSource("grades", "https://peppi.example.fi/api/results", records_path="data",
@@ -82,24 +82,8 @@ class HttpSource(Source):
         self.offset_param, self.limit_param, self.page_size = offset_param, limit_param, page_size
         self.identity_field = identity_field
         self.params = dict(params or {})
-        all_headers = {"Accept": "application/xml" if format == "xml" else "application/json", **(headers or {})}
-        if bearer_token is not None:
-            token = bearer_token.get_secret_value() if isinstance(bearer_token, SecretStr) else bearer_token
-            all_headers["Authorization"] = f"Bearer {token}"
-        self._client_args = dict(headers=all_headers, timeout=timeout, attempts=attempts, backoff_base=backoff_base,
+        self._setup_client("application/xml" if format == "xml" else "application/json", headers, bearer_token, timeout=timeout, attempts=attempts, backoff_base=backoff_base,
                                  credentials_setting=credentials_setting, transport=transport)
-        self._client: RetryingClient | None = None
-
-    @property
-    def client(self) -> RetryingClient:
-        if self._client is None:
-            self._client = RetryingClient(**self._client_args)  # type: ignore[arg-type]
-        return self._client
-
-    def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
 
     def describe(self) -> str:
         return f"HTTP source {self.name!r} ({self.url})"

@@ -5,6 +5,8 @@ Other 4xx answers stop the connector with a message saying what to fix.
 
 from __future__ import annotations
 
+from pydantic import SecretStr
+
 import email.utils
 import time
 from datetime import UTC, datetime
@@ -88,3 +90,29 @@ class RetryingClient:
 
     def close(self) -> None:
         self._client.close()
+
+
+class HttpClientMixin:
+    """One :class:`RetryingClient` per source, made on first use, with Accept and bearer headers set."""
+
+    _client_args: dict[str, Any]
+    _client: RetryingClient | None = None
+
+    def _setup_client(self, accept: str, headers: dict[str, str] | None, bearer_token: Any, **client_args: Any) -> None:
+        all_headers = {"Accept": accept, **(headers or {})}
+        if bearer_token is not None:
+            token = bearer_token.get_secret_value() if isinstance(bearer_token, SecretStr) else bearer_token
+            all_headers["Authorization"] = f"Bearer {token}"
+        self._client_args = dict(headers=all_headers, **client_args)
+        self._client = None
+
+    @property
+    def client(self) -> RetryingClient:
+        if self._client is None:
+            self._client = RetryingClient(**self._client_args)
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
