@@ -12,6 +12,7 @@ from typing import Self
 import uvicorn
 
 from hub.registry.api import create_app
+from hub.listen import listen
 
 DEFAULT_PORT = 8081
 DB_FILE = "registry.sqlite"
@@ -49,24 +50,7 @@ class RunningRegistry:
 
 def bind(host: str = "127.0.0.1", port: int | None = 0) -> socket.socket:
     """A listening socket: ``port`` 0 = any free port; ``None`` = 8081 when free, else any free port."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    for candidate in ([DEFAULT_PORT, 0] if port is None else [port]):
-        # proto must be IPPROTO_TCP: asyncio sets TCP_NODELAY on accepted connections only then,
-        # and without it every keep-alive answer waits ~40 ms for a delayed ACK
-        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, candidate))
-            sock.listen(128)
-            return sock
-        except OSError as exc:
-            sock.close()
-            if port is None and candidate == DEFAULT_PORT:
-                continue
-            raise RegistryStartError(
-                f"cannot listen on {host}:{candidate} ({exc.strerror}); stop what uses it or choose another --port (0 = any free port)"
-            ) from exc
-    raise AssertionError("unreachable")
+    return listen(host, port, DEFAULT_PORT, RegistryStartError, backlog=128)
 
 
 def _server(data_dir: Path | str) -> tuple[uvicorn.Server, Path]:

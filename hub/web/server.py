@@ -16,6 +16,7 @@ from .app import WebState, create_app
 from .ops import OpsSampler
 from .publish import DecisionPublisher
 from .readmodel import ReadModel
+from hub.listen import listen
 
 __all__ = ["RunningWeb", "WebStartError", "bind", "build_state", "open_engine", "serve_web", "run_web"]
 
@@ -66,20 +67,7 @@ def build_state(engine: sa.Engine, model: ReadModel, *, bootstrap_servers: str |
 
 def bind(host: str = "127.0.0.1", port: int | None = 0) -> socket.socket:
     """A listening socket: ``port`` 0 = any free port; ``None`` = 8080 when free, else any free port."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    for candidate in ([DEFAULT_PORT, 0] if port is None else [port]):
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, candidate))
-            sock.listen(512)
-            return sock
-        except OSError as exc:
-            sock.close()
-            if port is None and candidate == DEFAULT_PORT:
-                continue
-            raise WebStartError(f"cannot listen on {host}:{candidate} ({exc.strerror}); choose another --port (0 = any free port)") from exc
-    raise AssertionError("unreachable")
+    return listen(host, port, DEFAULT_PORT, WebStartError, backlog=512)
 
 
 def _url(sock: socket.socket) -> str:
