@@ -96,7 +96,7 @@ class EwpSource(HttpClientMixin, Source):
         keep = {"since": since} if since else None
         for i in range(0, len(ids), self.get_batch):
             chunk = ids[i: i + self.get_batch]
-            resp = self.client.get(self.get_url, {"omobility_id": chunk})
+            resp = self.client.get(self.get_url, {**self.params, "omobility_id": chunk})  # EWP get needs the hei ids too
             location = f"GET {self.get_url} omobility_id={','.join(chunk)}"
             try:
                 root = self._xml(resp)
