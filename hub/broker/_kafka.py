@@ -128,7 +128,8 @@ class KafkaLauncher:
 
     def _format(self) -> None:
         argv = [self._java, "-Xmx128m", *self._log4j(), "-cp", self._classpath, "kafka.tools.StorageTool",
-                "format", "-t", self.cluster_id(), "-c", str(self._config_path())]
+                # "--cluster-id=" form: a random id may start with "-", which the parser would take for an option
+                "format", f"--cluster-id={self.cluster_id()}", "-c", str(self._config_path())]
         try:
             done = subprocess.run(argv, capture_output=True, text=True, timeout=120)
         except (OSError, subprocess.TimeoutExpired) as exc:
