@@ -28,6 +28,7 @@ CORRECT = 0.015
 REVOKE = 0.003
 LOAD = Decimal(28)
 MAX_COURSES = 6
+NO_ATTEMPT_NUMBER = frozenset({"hh.se"})  # the hub orders such results by assessment date (resits come later)
 
 
 class RecordIds:
@@ -42,6 +43,10 @@ class RecordIds:
         base = 40_000_000 if incoming else 1_000_000
         self.result_no = base + rng.randint(0, 99_999)
         self.enrolment_no = base + rng.randint(0, 99_999)
+
+    def attempt(self, n: int) -> int:
+        """Attempt ``n`` as the SIS records it: Ladok has no attempt number, so its results all say 1."""
+        return 1 if self.hei in NO_ATTEMPT_NUMBER else n
 
     def enrolment(self) -> str:
         if self.hei == "fontys.nl":  # an OOAPI association holds the registration and its first result
@@ -131,6 +136,7 @@ def result_history(rng: Rand, s: Student, course: Course, ids: RecordIds, enrolm
                    revoke: float = REVOKE) -> list[Record]:
     """One attempt: the attested result, sometimes a later correction, rarely a revocation."""
     rid = ids.result(s, course, attempt, enrolment_id)
+    attempt = ids.attempt(attempt)
     label = drawer.passing(rng, course) if passed else drawer.failing(rng, course.scheme_id)
     t = exam + timedelta(days=rng.randint(3, 12))
     out = [grade_record(s, course, rid, 1, printed(rng, course.scheme_id, label), "FINAL", attempt, exam, t)]

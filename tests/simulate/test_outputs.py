@@ -363,3 +363,14 @@ def test_bad_records_of_json_sql_and_uis_sources_are_really_bad(sim):
         item = next(e for e in doc if e.get("id") == b["id"] and e.tag.endswith("hodnoceni"))
         stupnice = courses.get(item.get("predmet"))
         assert stupnice is None or _unknown(f"mendelu.cz/{stupnice}", item.get("znamka")), b
+
+
+def test_ladok_grades_carry_no_attempt_number_other_sis_do(sim):
+    """Ladok has no attempt number: Halmstad's hub events say 1, as its connector does; other SIS number resits."""
+    attempts = defaultdict(set)
+    for line in _lines(sim.root / "hub-events.jsonl"):
+        e = json.loads(line)
+        if e["event_type"] == "Grade":
+            attempts[e["source_hei"]].add(e["attempt"])
+    assert attempts["hh.se"] == {1}
+    assert any(2 in a for hei, a in attempts.items() if hei != "hh.se")
