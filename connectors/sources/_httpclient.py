@@ -5,8 +5,7 @@ Other 4xx answers stop the connector with a message saying what to fix.
 
 from __future__ import annotations
 
-from pydantic import SecretStr
-
+import base64
 import email.utils
 import time
 from datetime import UTC, datetime
@@ -14,6 +13,7 @@ from typing import Any
 
 import httpx
 import structlog
+from pydantic import SecretStr
 
 from connectors.sdk import Backoff, SourceUnavailable, StopConnector
 
@@ -93,16 +93,19 @@ class RetryingClient:
 
 
 class HttpClientMixin:
-    """One :class:`RetryingClient` per source, made on first use, with Accept and bearer headers set."""
+    """One :class:`RetryingClient` per source, made on first use, with Accept and bearer or basic auth headers set."""
 
     _client_args: dict[str, Any]
     _client: RetryingClient | None = None
 
-    def _setup_client(self, accept: str, headers: dict[str, str] | None, bearer_token: Any, **client_args: Any) -> None:
+    def _setup_client(self, accept: str, headers: dict[str, str] | None, bearer_token: Any,
+                      basic_auth: tuple[str, Any] | None = None, **client_args: Any) -> None:
         all_headers = {"Accept": accept, **(headers or {})}
         if bearer_token is not None:
-            token = bearer_token.get_secret_value() if isinstance(bearer_token, SecretStr) else bearer_token
-            all_headers["Authorization"] = f"Bearer {token}"
+            all_headers["Authorization"] = f"Bearer {_secret(bearer_token)}"
+        elif basic_auth is not None and basic_auth[0]:
+            pair = f"{basic_auth[0]}:{_secret(basic_auth[1]) if basic_auth[1] is not None else ''}"
+            all_headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
         self._client_args = dict(headers=all_headers, **client_args)
         self._client = None
 
@@ -116,3 +119,7 @@ class HttpClientMixin:
         if self._client is not None:
             self._client.close()
             self._client = None
+
+
+def _secret(value: SecretStr | str) -> str:
+    return value.get_secret_value() if isinstance(value, SecretStr) else value
