@@ -49,12 +49,30 @@ class AtomEntry:
             node = next((c for c in node if isinstance(c.tag, str) and etree.QName(c).localname == part), None)
         return (node.text or "").strip() if node is not None else default
 
+    def fields(self) -> dict[str, Any]:
+        """The entry as a dict: ``id``, ``updated``, ``event`` (``event_type``) and the content's elements by
+        local name, an element with children as a dict of its own (the first of a repeated name wins)."""
+        return {"id": self.id, "updated": self.updated, "event": self.event_type, **_fields(self.content)}
+
+
+def _fields(el: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for child in el if el is not None else ():
+        if isinstance(child.tag, str):
+            name = etree.QName(child).localname
+            if name not in out:
+                out[name] = _fields(child) if len(child) else (child.text or "").strip()
+    return out
+
 
 class AtomFeedSource(HttpClientMixin, Source):
     """Reads an Atom event feed from its oldest unread entry on::
 
         AtomFeedSource("results", "https://api.ladok.se/uppfoljning/feed/recent", cert=(s.cert, s.key),
                        credentials_setting="HUB_HH_CLIENT_CERT")
+
+    The mapping gets an ``AtomEntry``; with ``as_dict=True`` its ``fields()`` instead, and an
+    entry whose content is not an XML element (text, or nothing) is a bad record.
     """
 
     kind = "Atom feed"
@@ -73,9 +91,10 @@ class AtomFeedSource(HttpClientMixin, Source):
         backoff_base: float = 0.5,
         transport: httpx.BaseTransport | None = None,
         poll_interval: float | None = None,
+        as_dict: bool = False,
     ) -> None:
         super().__init__(name, poll_interval=poll_interval)
-        self.recent_url = recent_url
+        self.recent_url, self.as_dict = recent_url, as_dict
         self._setup_client("application/atom+xml", headers, bearer_token, timeout=timeout, attempts=attempts, backoff_base=backoff_base,
                                  credentials_setting=credentials_setting, transport=transport, cert=cert)
 
@@ -152,7 +171,14 @@ class AtomFeedSource(HttpClientMixin, Source):
             content_type=content.get("type", "") if content is not None else "",
             element=entry,
         )
-        return NativeRecord(data, payload, entry_id, location, {"entry": entry_id, "page": page})
+        cursor = {"entry": entry_id, "page": page}
+        if not self.as_dict:
+            return NativeRecord(data, payload, entry_id, location, cursor)
+        if body is None:
+            return BadRecord(payload, f"{location}: entry {entry_id} has no XML element as content "
+                             f"({data.content_type or 'no type'}; text or nothing instead)", location, cursor, "parse",
+                             entry_id)
+        return NativeRecord(data.fields(), payload, entry_id, location, cursor)
 
 
 def _link(page: Any, rel: str) -> str | None:
