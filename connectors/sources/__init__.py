@@ -6,9 +6,11 @@ from connectors.sources._ewp_parse import (
     EwpComponent,
     LaVersion,
     LearningAgreementDoc,
+    OMobilityDoc,
     TorResult,
     TranscriptDoc,
     parse_la,
+    parse_omobility,
     parse_tor,
 )
 from connectors.sources._files import FileDropSource, element_dict
@@ -26,6 +28,7 @@ __all__ = [
     "HttpSource",
     "LaVersion",
     "LearningAgreementDoc",
+    "OMobilityDoc",
     "RetryingClient",
     "SqlSource",
     "TorResult",
@@ -34,6 +37,7 @@ __all__ = [
     "dig",
     "element_dict",
     "parse_la",
+    "parse_omobility",
     "parse_tor",
     "retry_after_seconds",
 ]

@@ -1,9 +1,11 @@
 """EWP mobility documents: ``index?modified_since=…`` then ``get`` by ``omobility_id``, parsed for a mapping.
 
-Used for OMobility Learning Agreements (served by the sending HEI) and IMobility
-Transcripts of Records (served by the receiving HEI). Cursor: ``{"since": t}``,
-the time the last completed index call started; a crash mid-cycle repeats the
-cycle (at least once; the events keep their ids).
+Used for OMobilities and OMobility Learning Agreements (served by the sending HEI)
+and IMobility Transcripts of Records (served by the receiving HEI). Cursor:
+``{"since": t}``, the time the last completed index call started; a crash mid-cycle
+repeats the cycle (at least once; the events keep their ids). A ``get`` answer for
+several ids that is not well-formed XML is asked for again one id at a time, so a
+broken document is one dead letter (named by its id) and the others are published.
 """
 
 from __future__ import annotations
@@ -17,15 +19,16 @@ from lxml import etree
 from pydantic import SecretStr
 
 from connectors.sdk import BadRecord, Checkpoint, ConfigError, Item, NativeRecord, Source
-from connectors.sources._ewp_parse import parse_la, parse_tor
+from connectors.sources._ewp_parse import parse_la, parse_omobility, parse_tor
 from connectors.sources._httpclient import HttpClientMixin
 
-_DOCUMENT: dict[str, tuple[str, Callable[[Any], Any]]] = {"la": ("la", parse_la), "tor": ("tor", parse_tor)}
+_DOCUMENT: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "omobility": ("student-mobility", parse_omobility), "la": ("la", parse_la), "tor": ("tor", parse_tor)}
 
 
 class EwpSource(HttpClientMixin, Source):
-    """Reads LAs (``document="la"``) or ToRs (``document="tor"``) from an EWP host; the mapping gets
-    ``LearningAgreementDoc`` / ``TranscriptDoc``::
+    """Reads OMobilities (``document="omobility"``), LAs (``"la"``) or ToRs (``"tor"``) from an EWP host; the
+    mapping gets ``OMobilityDoc`` / ``LearningAgreementDoc`` / ``TranscriptDoc``::
 
         EwpSource("las", f"{s.ewp}/omobility-las/index", f"{s.ewp}/omobility-las/get", document="la",
                   params={"sending_hei_id": "hh.se"}, cert=(s.cert, s.key), credentials_setting="HUB_HH_EWP_CERT")
@@ -39,7 +42,7 @@ class EwpSource(HttpClientMixin, Source):
         index_url: str,
         get_url: str,
         *,
-        document: Literal["la", "tor"],
+        document: Literal["omobility", "la", "tor"],
         params: dict[str, Any] | None = None,
         get_batch: int = 10,
         clock_skew_seconds: float = 300.0,
@@ -55,7 +58,7 @@ class EwpSource(HttpClientMixin, Source):
     ) -> None:
         super().__init__(name, poll_interval=poll_interval)
         if document not in _DOCUMENT:
-            raise ConfigError(f"{name}: document must be 'la' or 'tor', got {document!r}")
+            raise ConfigError(f"{name}: document must be 'omobility', 'la' or 'tor', got {document!r}")
         self.index_url, self.get_url, self.document = index_url, get_url, document
         self.params = dict(params or {})
         self.get_batch = get_batch
@@ -92,25 +95,32 @@ class EwpSource(HttpClientMixin, Source):
         if isinstance(ids, BadRecord):
             yield ids
             return
-        tag, parse = _DOCUMENT[self.document]
         keep = {"since": since} if since else None
         for i in range(0, len(ids), self.get_batch):
-            chunk = ids[i: i + self.get_batch]
-            resp = self.client.get(self.get_url, {**self.params, "omobility_id": chunk})  # EWP get needs the hei ids too
-            location = f"GET {self.get_url} omobility_id={','.join(chunk)}"
-            try:
-                root = self._xml(resp)
-            except etree.XMLSyntaxError as exc:
-                yield BadRecord(resp.content, f"{location}: not well-formed XML: {exc}", location, keep)
-                continue
-            for el in (e for e in root if isinstance(e.tag, str) and etree.QName(e).localname == tag):
-                payload = etree.tostring(el)
-                ident = next((t.text.strip() for t in el.iter() if isinstance(t.tag, str)
-                              and etree.QName(t).localname == "omobility-id" and t.text), "")
-                try:
-                    doc = parse(el)
-                except ValueError as exc:
-                    yield BadRecord(payload, f"{location}: {exc}", location, keep, "parse", ident)
-                    continue
-                yield NativeRecord(doc, payload, doc.omobility_id, f"{location} ({doc.omobility_id})", keep)
+            yield from self._get(ids[i: i + self.get_batch], keep)
         yield Checkpoint({"since": started}, f"GET {self.index_url}")
+
+    def _get(self, chunk: list[str], keep: Any) -> Iterator[Item]:
+        """The documents of ``chunk``; a batch that does not parse is asked for again id by id."""
+        resp = self.client.get(self.get_url, {**self.params, "omobility_id": chunk})  # EWP get needs the hei ids too
+        location = f"GET {self.get_url} omobility_id={','.join(chunk)}"
+        try:
+            root = self._xml(resp)
+        except etree.XMLSyntaxError as exc:
+            if len(chunk) > 1:
+                for one in chunk:
+                    yield from self._get([one], keep)
+                return
+            yield BadRecord(resp.content, f"{location}: not well-formed XML: {exc}", location, keep, "parse", chunk[0])
+            return
+        tag, parse = _DOCUMENT[self.document]
+        for el in (e for e in root if isinstance(e.tag, str) and etree.QName(e).localname == tag):
+            payload = etree.tostring(el)
+            ident = next((t.text.strip() for t in el.iter() if isinstance(t.tag, str)
+                          and etree.QName(t).localname == "omobility-id" and t.text), "")
+            try:
+                doc = parse(el)
+            except ValueError as exc:
+                yield BadRecord(payload, f"{location}: {exc}", location, keep, "parse", ident)
+                continue
+            yield NativeRecord(doc, payload, doc.omobility_id, f"{location} ({doc.omobility_id})", keep)
