@@ -13,7 +13,7 @@ import fastavro
 from pydantic import ValidationError
 
 from connectors.sdk._connector import KIND_OF_RECORD, Connector
-from connectors.sdk._errors import PublishFailed, RecordRejected, Skip
+from connectors.sdk._errors import PublishFailed, RecordRejected, Skip, SourceUnavailable, StopConnector
 from connectors.sdk._publish import Serializer
 from connectors.sdk._records import BadRecord, NativeRecord
 from schemas.avro_files import parsed_schema
@@ -23,6 +23,8 @@ from schemas.models import DeadLetter, Event, now_utc, to_avro
 DLQ_TOPIC = "hub.dlq"
 DEAD_LETTER_PAYLOAD_MAX = 1024 * 1024
 NAMESPACE = uuid.UUID("6f1c2a7e-4d0b-5d3e-9a51-4e7f0b2c8d10")
+_NOT_THE_RECORD = (PublishFailed, SourceUnavailable, StopConnector)
+"""Raised while mapping, these are about a service (a lookup endpoint down, Kafka away), not the record."""
 
 
 def derive_event_id(connector: str, source: str, identity: str, payload: bytes, index: int = 0, salt: str = "") -> str:
@@ -99,7 +101,7 @@ class Processor:
             for out in outcome.outputs:
                 try:
                     out.value = self.serialize(out.topic, avro_dict(out.event))
-                except PublishFailed:
+                except _NOT_THE_RECORD:
                     raise
                 except Exception as exc:
                     outcomes[i] = Outcome(dead_letter=self.dead_letter(
@@ -116,7 +118,7 @@ class Processor:
             return Outcome(outputs=self._map(source, item, encode))
         except Skip as exc:
             return Outcome(skipped=exc.reason)
-        except PublishFailed:
+        except _NOT_THE_RECORD:  # the source, Kafka or the registry is at fault: the record is retried, not dead
             raise
         except RecordRejected as exc:
             return Outcome(dead_letter=self.dead_letter(source, item.payload, exc.reason, exc.kind,
@@ -151,7 +153,7 @@ class Processor:
             if encode:
                 try:
                     value = self.serialize(topic, avro_dict(event))
-                except PublishFailed:
+                except _NOT_THE_RECORD:
                     raise
                 except Exception as exc:
                     raise RecordRejected(item, f"cannot encode as Avro for {topic}: {exc}", "serialization") from exc

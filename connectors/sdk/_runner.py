@@ -186,6 +186,9 @@ class ConnectorRunner:
             if isinstance(problem, StopConnector):
                 raise problem from None
             return
+        except SourceUnavailable as exc:  # a mapping's lookup is down: the records are fine, retry them later
+            self._unavailable_while_mapping(st, exc, once)
+            return
         if problem is None:
             st.backoff.reset()
         elif isinstance(problem, SourceUnavailable):
@@ -197,16 +200,32 @@ class ConnectorRunner:
                            exc_info=problem)
             self._fail(st, f"{src.describe()} failed: {type(problem).__name__}: {problem}", None, once)
 
+    def _unavailable_while_mapping(self, st: _SourceState, exc: SourceUnavailable, once: bool) -> None:
+        """Nothing of this batch is sent nor its cursor saved; the batch before it still counts."""
+        self._outbox.clear()
+        try:
+            self._settle(st)
+        except PublishFailed as failed:
+            self._fail(st, str(failed), None, once)
+            return
+        self._fail(st, f"mapping {st.source.name} needs a service that is unavailable: {exc}", exc.retry_after, once)
+
     def _process(self, source: str, items: list[Item], batch: Totals) -> None:
         records = [i for i in items if not isinstance(i, Checkpoint)]
+        letters: Counter[str] = Counter()
         for outcome in self.processor.process_many(source, records):  # type: ignore[arg-type]
             outputs: list[Output] = outcome.outputs or ([outcome.dead_letter] if outcome.dead_letter else [])
             self._outbox.extend(outputs)
             if outcome.dead_letter is not None:
                 letter = outcome.dead_letter.event
-                self.log.warning("dead_letter", source=source, location=letter.source_location,  # type: ignore[attr-defined]
-                                 error_kind=outcome.rejected_kind, reason=letter.reason)  # type: ignore[attr-defined]
+                kind = outcome.rejected_kind or "rejected"
+                letters[kind] += 1
+                self.log.info("dead_letter", source=source, location=letter.source_location,  # type: ignore[attr-defined]
+                              error_kind=kind, reason=letter.reason)  # type: ignore[attr-defined]
             batch.add(outcome)
+        if letters:  # one line per batch at warning: operators see bad input without one line per record
+            self.log.warning("dead_letters", source=source, dead_letters=sum(letters.values()), records=len(records),
+                             by_reason=dict(sorted(letters.items())))
 
     def _commit(self, st: _SourceState, cursor: Any, batch: Totals, defer: bool = False) -> None:
         """Send the mapped batch; save its cursor once Kafka acknowledged it (at once, or after the next batch is mapped)."""
