@@ -22,7 +22,16 @@ from .app import WebState
 from .live import monitor_data
 from .readmodel import DecisionQuery, DecisionRow, MobilityRow
 from .security import WebError, check_csrf, home_scope, require
-from .service import MAX_BATCH, DecideItem, decide, detail, inbox, monitor_view, parse_statuses, pending_for
+from .service import (
+    MAX_BATCH,
+    DecideItem,
+    decide,
+    detail,
+    inbox,
+    monitor_view,
+    parse_statuses,
+    pending_for,
+)
 
 _bearer = HTTPBearer(auto_error=False, description="`hub web token NAME` makes one; browsers use the session cookie instead")
 router = APIRouter(prefix="/api", tags=["registrar"], dependencies=[Depends(_bearer)],
@@ -76,11 +85,30 @@ class MobilityOut(BaseModel):
     ects_recognised: float
 
 
+class ComponentChangeOut(BaseModel):
+    table: Literal["A", "B"]
+    change: Literal["added", "removed", "changed"]
+    course_code: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    fields: list[str] = Field(description="for a changed component: which fields differ")
+
+
+class LaChangesOut(BaseModel):
+    before: int
+    after: int
+    components: list[ComponentChangeOut]
+    groups_changed: bool
+
+
 class DecisionDetailOut(BaseModel):
     current: dict[str, Any] = Field(description="the current RecognitionDecision in canonical JSON, with its provenance")
     history: list[dict[str, Any]] = Field(description="earlier versions, newest first")
     mobility: MobilityOut | None
     pending: dict[str, Any] | None = Field(description="a registrar decision sent and not yet in the ledger")
+    learning_agreements: list[dict[str, Any]] = Field([], description="every approved LA version of the mobility, oldest first (the last is current)")
+    la_changes: LaChangesOut | None = Field(None, description="what the current LA version changed against the one before it")
+    host_grades: dict[str, dict[str, Any]] = Field({}, description="host course code -> the latest host grade the ledger knows for this mobility")
 
 
 class StudentOut(BaseModel):
@@ -144,8 +172,15 @@ def decisions(request: Request, status: list[str] = Query([], description="AUTO_
 def decision(request: Request, omobility_id: str, component: str, hei: str = Query("", max_length=64)) -> DecisionDetailOut:
     p = require(request, Role.REGISTRAR, Role.ADMIN)
     found = detail(_state(request), p, hei or None, omobility_id, component)
+    ch = found.changes
+    changes = None if ch is None else LaChangesOut(before=ch.before, after=ch.after, groups_changed=ch.groups_changed, components=[
+        ComponentChangeOut(table=x.table, change=x.change, course_code=x.course_code, fields=list(x.fields),
+                           before=x.before.model_dump(mode="json") if x.before else None, after=x.after.model_dump(mode="json") if x.after else None)
+        for x in ch.components])
     return DecisionDetailOut(current=json.loads(to_json(found.current)), history=[json.loads(to_json(h)) for h in found.history],
-                             mobility=_mobility(found.mobility) if found.mobility else None, pending=pending_for(_state(request), found))
+                             mobility=_mobility(found.mobility) if found.mobility else None, pending=pending_for(_state(request), found),
+                             learning_agreements=[la.model_dump(mode="json") for la in found.agreements], la_changes=changes,
+                             host_grades={k: g.model_dump(mode="json") for k, g in found.host_grades.items()})
 
 
 @router.post("/decide", response_model=DecideOut, status_code=202, responses={**_ERRORS, 409: {"description": "not reviewable, or changed"},

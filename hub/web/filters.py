@@ -33,7 +33,7 @@ def ects(value: Decimal | float | None) -> str:
 def esi(value: str) -> str:
     """The part of an ESI a person reads: ``<schac>:<code>`` of ``urn:schac:personalUniqueCode:int:esi:<schac>:<code>``."""
     prefix = "urn:schac:personalUniqueCode:int:esi:"
-    return value[len(prefix):] if value.startswith(prefix) else value
+    return value.removeprefix(prefix)
 
 
 def table(ref: TableRef) -> str:
@@ -48,4 +48,13 @@ def band(b: Band) -> str:
     return f"{b.label}: {b.lower:.4g}–{b.upper:.4g} % from the best"
 
 
-FILTERS = {"label": label, "ects": ects, "esi": esi, "table": table, "band": band}
+_FIELDS = {"ects": "ECTS", "term_id": "term", "recognition_conditions": "recognition conditions", "isced_code": "ISCED code",
+           "los_id": "LOS id", "loi_id": "LOI id"}
+
+
+def field(name: str) -> str:
+    """How a Learning Agreement component's field is named on a page."""
+    return _FIELDS.get(name, name.replace("_", " "))
+
+
+FILTERS = {"label": label, "ects": ects, "esi": esi, "table": table, "band": band, "field": field}

@@ -10,18 +10,41 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 
-from schemas.models import DecisionStatus, MobilityState, Provenance, RecognitionDecision
-from streams.ledger.schema import alerts, decisions, history, mobilities, offsets
-from streams.ledger.store import Ledger
+from schemas.models import (
+    DecisionStatus,
+    MobilityState,
+    Provenance,
+    RecognitionDecision,
+)
+from streams.ledger.schema import (
+    agreements,
+    alerts,
+    decisions,
+    history,
+    mobilities,
+    offsets,
+)
+from streams.ledger.store import Ledger, agreement_of
 
+from .agreement import latest_grades
 from .export import render_export
-from .readmodel import FUNNEL, DeadlineRow, DecisionDetail, DecisionPage, DecisionQuery, DecisionRow, MobilityRow, MonitorData, StudentRow
+from .readmodel import (
+    FUNNEL,
+    DeadlineRow,
+    DecisionDetail,
+    DecisionPage,
+    DecisionQuery,
+    DecisionRow,
+    MobilityRow,
+    MonitorData,
+    StudentRow,
+)
 
 __all__ = ["LedgerReadModel"]
 
@@ -35,7 +58,7 @@ def _like(text: str) -> str:
 
 def _utc(value: datetime) -> datetime:
     # SQLite hands back naive datetimes; the ledger writes UTC
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _row(r: Any) -> DecisionRow:
@@ -48,12 +71,16 @@ def _mobility(r: Any) -> MobilityRow:
                        Decimal(str(r.ects_planned)), Decimal(str(r.ects_recognised)), r.started_on, r.ended_on, r.tor_issued_on)
 
 
+def _provenance(text: str) -> Provenance:
+    try:
+        return Provenance.model_validate_json(text)
+    except ValueError:
+        return Provenance(la_version=0, group_id="(provenance unreadable)")
+
+
 def _decision(h: Any, title: str) -> RecognitionDecision:
     """A history row back into the event it was written from (source = home institution, recorded = event time)."""
-    try:
-        provenance = Provenance.model_validate_json(h.provenance)
-    except ValueError:
-        provenance = Provenance(la_version=0, group_id="(provenance unreadable)")
+    provenance = _provenance(h.provenance)
     return RecognitionDecision(
         event_id=h.event_id, source_hei=h.home_hei, occurred_at=_utc(h.occurred_at), recorded_at=_utc(h.occurred_at), trace_id=h.trace_id or "",
         decision_id=h.decision_id, omobility_id=h.omobility_id, student_esi=h.student_esi, home_hei=h.home_hei, host_hei=h.host_hei,
@@ -121,12 +148,19 @@ class LedgerReadModel:
             rows = db.execute(sa.select(history).where(history.c.omobility_id == omobility_id, history.c.home_component == home_component)
                               .order_by(history.c.version.desc())).all()
             mob = db.execute(sa.select(mobilities).where(mobilities.c.omobility_id == omobility_id)).first()
+            las = db.execute(sa.select(agreements).where(agreements.c.omobility_id == omobility_id).order_by(agreements.c.version)).all()
+            # host grades of the mobility: what its other current decisions used (older first), then this one's
+            h, d = history.c, decisions.c
+            others = sa.and_(d.omobility_id == omobility_id, d.home_hei == cur.home_hei, d.home_component != home_component)
+            used = db.execute(sa.select(h.provenance).join(decisions, sa.and_(d.decision_id == h.decision_id, d.version == h.version))
+                              .where(others).order_by(h.occurred_at)).scalars().all()
         versions = [_decision(h, cur.home_component_title) for h in rows]
         current = next((v for v in versions if v.decision_id == cur.decision_id and v.version == cur.version), None)
         if current is None:  # the current row without its history line: show what the row itself knows
             current = _decision(_CurrentAsHistory(cur), cur.home_component_title)
         earlier = [v for v in versions if v is not current and v.version < current.version]
-        return DecisionDetail(current, earlier, _mobility(mob) if mob else None)
+        grades = latest_grades([_provenance(p).host_grades for p in used] + [current.provenance.host_grades])
+        return DecisionDetail(current, earlier, _mobility(mob) if mob else None, tuple(agreement_of(r) for r in las), grades)
 
     def students(self, home_hei: str | None, text: str = "", limit: int = 100, offset: int = 0) -> tuple[list[StudentRow], int]:
         m = mobilities.c

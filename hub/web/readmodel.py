@@ -13,15 +13,23 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Protocol
 
-from schemas.models import DecisionStatus, MobilityState, RecognitionDecision
+from schemas.models import (
+    DecisionStatus,
+    HostGrade,
+    LearningAgreement,
+    MobilityState,
+    RecognitionDecision,
+)
+
+from .agreement import LaChanges, group_of, la_changes
 
 __all__ = [
     "FUNNEL",
+    "DeadlineRow",
     "DecisionDetail",
     "DecisionPage",
     "DecisionQuery",
     "DecisionRow",
-    "DeadlineRow",
     "MobilityRow",
     "MonitorData",
     "ReadModel",
@@ -110,11 +118,28 @@ class StudentRow:
 
 @dataclass(frozen=True)
 class DecisionDetail:
-    """Everything a decision page explains: the current version, the earlier ones, the mobility."""
+    """Everything a decision page explains: the current version, the earlier ones, the mobility and its LA."""
 
     current: RecognitionDecision
     history: list[RecognitionDecision]  # earlier versions, newest first
     mobility: MobilityRow | None
+    agreements: tuple[LearningAgreement, ...] = ()  # every approved LA version of the mobility, oldest first
+    host_grades: dict[str, HostGrade] = field(default_factory=dict)  # host course code -> latest grade the ledger knows
+
+    @property
+    def agreement(self) -> LearningAgreement | None:
+        """The current (highest approved) LA version."""
+        return self.agreements[-1] if self.agreements else None
+
+    @property
+    def changes(self) -> LaChanges | None:
+        """What the current LA version changed against the one before it."""
+        return la_changes(self.agreements[-2], self.agreements[-1]) if len(self.agreements) > 1 else None
+
+    @property
+    def group(self) -> tuple[str, ...]:
+        """Table A codes of the current LA whose results decide this decision's home component."""
+        return group_of(self.agreement, self.current.home_component) if self.agreement else ()
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The registrar ledger: recognition decisions, mobility status and deadline alerts in SQL.
+"""The registrar ledger: recognition decisions, mobility status, deadline alerts and LA versions in SQL.
 
     >>> from streams.ledger import Ledger, LedgerWriter
     >>> ledger = Ledger("sqlite:///.hub-data/ledger.sqlite")        # doctest: +SKIP
@@ -7,8 +7,22 @@
 Tables and columns are documented in ``streams.ledger.schema``.
 """
 
-from streams.ledger.schema import alerts, decisions, history, metadata, mobilities, offsets
-from streams.ledger.store import RECOGNISED, Batch, Ledger, LedgerUnavailable
+from streams.ledger.schema import (
+    agreements,
+    alerts,
+    decisions,
+    history,
+    metadata,
+    mobilities,
+    offsets,
+)
+from streams.ledger.store import (
+    RECOGNISED,
+    Batch,
+    Ledger,
+    LedgerUnavailable,
+    agreement_of,
+)
 from streams.ledger.writer import LEDGER_TOPICS, LedgerWriter
 
 __all__ = [
@@ -18,6 +32,8 @@ __all__ = [
     "Ledger",
     "LedgerUnavailable",
     "LedgerWriter",
+    "agreement_of",
+    "agreements",
     "alerts",
     "decisions",
     "history",

@@ -7,6 +7,8 @@
                               keyed by (decision_id, version).
 ``ledger_mobilities``        the latest status line per mobility (lifecycle state, ECTS planned vs recognised).
 ``ledger_deadline_alerts``   every Erasmus deadline warning or breach, keyed by its derived alert id.
+``ledger_learning_agreements`` every approved LA version per mobility (from ``hub.mobilities``): Table A and
+                              Table B components with ECTS and the recognition groups, as JSON text.
 ``ledger_offsets``           for each consumer, topic and partition, the next Kafka offset to read; written in
                               the same transaction as the rows, so a restart resumes exactly where the
                               committed rows end.
@@ -16,10 +18,22 @@ Timestamps are UTC; ECTS are decimals with two places; statuses are the Avro enu
 
 from __future__ import annotations
 
-from sqlalchemy import (BigInteger, Column, Date, DateTime, Index, Integer, MetaData, Numeric, PrimaryKeyConstraint,
-                        String, Table, Text)
+from sqlalchemy import (
+                        BigInteger,
+                        Column,
+                        Date,
+                        DateTime,
+                        Index,
+                        Integer,
+                        MetaData,
+                        Numeric,
+                        PrimaryKeyConstraint,
+                        String,
+                        Table,
+                        Text,
+)
 
-__all__ = ["metadata", "decisions", "history", "mobilities", "alerts", "offsets", "STATUS_VALUES"]
+__all__ = ["STATUS_VALUES", "agreements", "alerts", "decisions", "history", "metadata", "mobilities", "offsets"]
 
 metadata = MetaData()
 
@@ -110,6 +124,27 @@ alerts = Table(
     Column("raised_at", DateTime(timezone=True), nullable=False, comment="Event time the alert was raised at."),
     Index("ix_ledger_alerts_responsible", "responsible_hei", "severity"),
     comment="Erasmus deadline warnings and breaches.",
+)
+
+agreements = Table(
+    "ledger_learning_agreements", metadata,
+    Column("omobility_id", String(_ID), nullable=False),
+    Column("version", Integer, nullable=False, comment="LA version, from 1; the highest approved one is current."),
+    Column("student_esi", String(_ID), nullable=False),
+    Column("sending_hei", String(64), nullable=False, comment="Home institution, SCHAC code."),
+    Column("receiving_hei", String(64), nullable=False, comment="Host institution, SCHAC code."),
+    Column("changes_id", String(_ID), comment="EWP changes proposal id of this version, if any."),
+    Column("approved_at", DateTime(timezone=True), nullable=False),
+    Column("components_studied", Text, nullable=False, comment="JSON list: Table A components at the host (course_code, title, ects, ...)."),
+    Column("components_recognized", Text, nullable=False, comment="JSON list: Table B components at home, with recognition_conditions."),
+    Column("recognition_groups", Text, nullable=False, comment="JSON list: groups of Table A codes to Table B codes (empty = one group per B)."),
+    Column("ects_studied", Numeric(6, 2), nullable=False, comment="Sum of Table A ECTS."),
+    Column("ects_recognized", Numeric(6, 2), nullable=False, comment="Sum of Table B ECTS."),
+    Column("occurred_at", DateTime(timezone=True), nullable=False, comment="Event time of the mobility event that carried it."),
+    Column("event_id", String(64), nullable=False, comment="Id of that Mobility event; of two events with one version the later wins."),
+    PrimaryKeyConstraint("omobility_id", "version", name="pk_ledger_learning_agreements"),
+    Index("ix_ledger_agreements_sending", "sending_hei"),
+    comment="Approved Learning Agreement versions per mobility.",
 )
 
 offsets = Table(

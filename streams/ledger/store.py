@@ -4,30 +4,49 @@
     >>> ledger.items("hh.se", status="NEEDS_REVIEW")         # doctest: +SKIP
 
 SQLite (default) and PostgreSQL run the same statements: ``INSERT ... ON CONFLICT``
-upserts keyed by decision id and version, mobility id and alert id, so writing a
-batch twice changes nothing; the offsets go in the same transaction.
+upserts keyed by decision id and version, mobility id, alert id and (mobility, LA
+version), so writing a batch twice changes nothing; the offsets go in the same
+transaction.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC
 from decimal import Decimal
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import create_engine, event, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from schemas.models import DeadlineAlert, Event, MobilityStatus, RecognitionDecision
+from schemas.models import (
+    DeadlineAlert,
+    Event,
+    LearningAgreement,
+    Mobility,
+    MobilityLifecycle,
+    MobilityStatus,
+    RecognitionDecision,
+)
+from streams.ledger.schema import (
+    agreements,
+    alerts,
+    decisions,
+    history,
+    metadata,
+    mobilities,
+    offsets,
+)
 
-from streams.ledger.schema import alerts, decisions, history, metadata, mobilities, offsets
-
-__all__ = ["Ledger", "LedgerUnavailable", "Batch", "RECOGNISED"]
+__all__ = ["RECOGNISED", "Batch", "Ledger", "LedgerUnavailable", "agreement_of"]
 
 RECOGNISED = ("AUTO_RECOGNISED", "MANUALLY_RECOGNISED")
+_LA_EVENTS = (MobilityLifecycle.LA_APPROVED, MobilityLifecycle.LA_CHANGED)
 
 
 class LedgerUnavailable(RuntimeError):
@@ -36,24 +55,33 @@ class LedgerUnavailable(RuntimeError):
 
 @dataclass
 class Batch:
-    """What one poll of the ledger writer brings: events by kind and the next offset per (topic, partition)."""
+    """What one poll of the ledger writer brings: events by kind and the next offset per (topic, partition).
+
+    ``agreements`` are the mobility events that approve an LA version (``LA_APPROVED``, ``LA_CHANGED``);
+    other mobility events are read past (their offsets still count)."""
 
     decisions: list[RecognitionDecision]
     statuses: list[MobilityStatus]
     alerts: list[DeadlineAlert]
     next_offsets: dict[tuple[str, int], int]
+    agreements: list[Mobility] = field(default_factory=list)
 
     @classmethod
-    def of(cls, events: Iterable[Event], next_offsets: dict[tuple[str, int], int]) -> "Batch":
+    def of(cls, events: Iterable[Event], next_offsets: dict[tuple[str, int], int]) -> Batch:
         b = cls([], [], [], dict(next_offsets))
         for e in events:
-            if isinstance(e, RecognitionDecision):
-                b.decisions.append(e)
-            elif isinstance(e, MobilityStatus):
-                b.statuses.append(e)
-            elif isinstance(e, DeadlineAlert):
-                b.alerts.append(e)
+            b.add(e)
         return b
+
+    def add(self, e: Event) -> None:
+        if isinstance(e, RecognitionDecision):
+            self.decisions.append(e)
+        elif isinstance(e, MobilityStatus):
+            self.statuses.append(e)
+        elif isinstance(e, DeadlineAlert):
+            self.alerts.append(e)
+        elif isinstance(e, Mobility) and e.lifecycle in _LA_EVENTS and e.learning_agreement is not None:
+            self.agreements.append(e)
 
 
 def _engine(url: str) -> Engine:
@@ -124,6 +152,20 @@ class Ledger:
             if batch.alerts:
                 rows = {a.alert_id: _alert_row(a) for a in batch.alerts}
                 conn.execute(ins(alerts).on_conflict_do_nothing(index_elements=["alert_id"]), list(rows.values()))
+            if batch.agreements:
+                # one row per (mobility, version); of two events carrying one version the later wins, as in the recogniser
+                latest_la: dict[tuple[str, int], Mobility] = {}
+                for m in batch.agreements:
+                    key = (m.omobility_id, m.learning_agreement.version)
+                    if key not in latest_la or (m.occurred_at, m.event_id) > (latest_la[key].occurred_at, latest_la[key].event_id):
+                        latest_la[key] = m
+                stmt = ins(agreements)
+                newer = sa.or_(stmt.excluded.occurred_at > agreements.c.occurred_at,
+                               sa.and_(stmt.excluded.occurred_at == agreements.c.occurred_at, stmt.excluded.event_id > agreements.c.event_id))
+                stmt = stmt.on_conflict_do_update(index_elements=["omobility_id", "version"], where=newer,
+                                                  set_={c.name: stmt.excluded[c.name] for c in agreements.columns
+                                                        if c.name not in ("omobility_id", "version")})
+                conn.execute(stmt, [_agreement_row(m) for m in latest_la.values()])
             if batch.next_offsets:
                 stmt = ins(offsets)
                 stmt = stmt.on_conflict_do_update(index_elements=["consumer", "topic", "partition"],
@@ -171,6 +213,11 @@ class Ledger:
                                                                decisions.c.home_component == row["home_component"]))
         row["current"] = bool(cur) and cur[0]["decision_id"] == decision_id
         return row
+
+    def learning_agreements(self, omobility_id: str) -> list[LearningAgreement]:
+        """Every approved LA version of a mobility, oldest first."""
+        q = select(agreements).where(agreements.c.omobility_id == omobility_id).order_by(agreements.c.version)
+        return [agreement_of(r) for r in self._rows(q)]
 
     def student_of(self, omobility_id: str) -> str | None:
         for table in (mobilities, decisions):
@@ -230,3 +277,32 @@ def _alert_row(a: DeadlineAlert) -> dict[str, Any]:
         "deadline": a.deadline.value, "severity": a.severity.value, "responsible_hei": a.responsible_hei,
         "due_on": a.due_on, "days_left": a.days_left, "raised_at": a.occurred_at,
     }
+
+
+def _agreement_row(m: Mobility) -> dict[str, Any]:
+    la = m.learning_agreement
+    return {
+        "omobility_id": m.omobility_id, "version": la.version, "student_esi": m.student_esi, "sending_hei": m.sending_hei,
+        "receiving_hei": m.receiving_hei, "changes_id": la.changes_id, "approved_at": la.approved_at,
+        "components_studied": _json_list(la.components_studied), "components_recognized": _json_list(la.components_recognized),
+        "recognition_groups": _json_list(la.recognition_groups),
+        "ects_studied": sum((c.ects for c in la.components_studied), Decimal(0)),
+        "ects_recognized": sum((c.ects for c in la.components_recognized), Decimal(0)),
+        "occurred_at": m.occurred_at, "event_id": m.event_id,
+    }
+
+
+def _json_list(items) -> str:
+    return json.dumps([i.model_dump(mode="json") for i in items], separators=(",", ":"))
+
+
+def agreement_of(row: Any) -> LearningAgreement:
+    """A ``ledger_learning_agreements`` row (mapping or SQLAlchemy row) back into the LA it was written from."""
+    get = row.__getitem__ if isinstance(row, dict) else row._mapping.__getitem__
+    approved = get("approved_at")
+    if approved.tzinfo is None:  # SQLite hands back naive datetimes; the ledger writes UTC
+        approved = approved.replace(tzinfo=UTC)
+    return LearningAgreement(version=get("version"), changes_id=get("changes_id"), approved_at=approved,
+                             components_studied=json.loads(get("components_studied")),
+                             components_recognized=json.loads(get("components_recognized")),
+                             recognition_groups=json.loads(get("recognition_groups")))

@@ -1,5 +1,6 @@
-"""The ledger writer: a plain aiokafka consumer that writes ``hub.recognitions``, ``hub.mobility-status``
-and ``hub.deadlines`` into the ledger in batches, each in one transaction with its offsets.
+"""The ledger writer: a plain aiokafka consumer that writes ``hub.recognitions``, ``hub.mobility-status``,
+``hub.deadlines`` and the approved LA versions of ``hub.mobilities`` into the ledger in batches, each in one
+transaction with its offsets.
 
 Why not a faust agent: faust handles one event at a time (~150 µs each on these
 cores), while a ``getmany`` batch of thousands goes into one SQL transaction.  On
@@ -26,7 +27,7 @@ from streams.ledger.store import Batch, Ledger
 
 __all__ = ["LedgerWriter", "LEDGER_TOPICS"]
 
-LEDGER_TOPICS = ("hub.recognitions", "hub.mobility-status", "hub.deadlines")
+LEDGER_TOPICS = ("hub.recognitions", "hub.mobility-status", "hub.deadlines", "hub.mobilities")
 log = get_logger(component="ledger")
 
 

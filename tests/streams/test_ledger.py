@@ -1,15 +1,15 @@
-"""The ledger database on its own: idempotent batches with offsets, and the same rows on SQLite and PostgreSQL."""
+"""The ledger database on its own: idempotent batches with offsets, LA versions, and the same rows on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
 from bench.alliance import alliance, in_hub_terms
-from schemas.models import DeadlineAlert, MobilityStatus
+from schemas.models import DeadlineAlert, Mobility, MobilityStatus, RecognitionDecision
 from streams.ledger import Batch, Ledger
 from streams.recognition import RecognitionEngine
 
@@ -18,14 +18,16 @@ PG_URL = "postgresql+psycopg2://postgres:postgres@127.0.0.1:5432/test"
 
 @pytest.fixture(scope="module")
 def events():
-    decisions = RecognitionEngine().run(in_hub_terms(alliance(60, seed=3)))
-    status = MobilityStatus(source_hei="hub", occurred_at=datetime(2026, 2, 1, tzinfo=timezone.utc), omobility_id=decisions[0].omobility_id,
+    hub_events = in_hub_terms(alliance(60, seed=3))
+    decisions = RecognitionEngine().run(hub_events)
+    mobility_events = [e for e in hub_events if isinstance(e, Mobility)]  # every lifecycle: only LA versions are stored
+    status = MobilityStatus(source_hei="hub", occurred_at=datetime(2026, 2, 1, tzinfo=UTC), omobility_id=decisions[0].omobility_id,
                             student_esi=decisions[0].student_esi, sending_hei=decisions[0].home_hei, receiving_hei=decisions[0].host_hei,
                             state="TOR_ISSUED", la_version=1, ects_planned=Decimal(15), ects_recognised=Decimal("7.5"))
-    alert = DeadlineAlert(source_hei="hub", occurred_at=datetime(2026, 3, 1, tzinfo=timezone.utc), alert_id=str(uuid.uuid4()),
+    alert = DeadlineAlert(source_hei="hub", occurred_at=datetime(2026, 3, 1, tzinfo=UTC), alert_id=str(uuid.uuid4()),
                           omobility_id=decisions[0].omobility_id, sending_hei="hh.se", receiving_hei="ucn.dk", deadline="TOR_ISSUE",
                           severity="WARNING", responsible_hei="ucn.dk", due_on=date(2026, 3, 8), days_left=7)
-    return decisions + [status, alert]
+    return decisions + [status, alert] + mobility_events
 
 
 def _fill(ledger: Ledger, events, size: int, consumer: str = "c") -> None:
@@ -41,7 +43,8 @@ def _snapshot(ledger: Ledger) -> dict:
                   for m in {r[0] for r in items} for h in ledger.history(m))
     return {"items": items, "history": hist, "totals": ledger.totals(),
             "mobilities": sorted((m, (ledger.mobility(m) or {}).get("state")) for m in {r[0] for r in items}),
-            "alerts": len(ledger.deadline_alerts())}
+            "alerts": len(ledger.deadline_alerts()),
+            "agreements": sorted((m, la.version, la.model_dump_json()) for m in {r[0] for r in items} for la in ledger.learning_agreements(m))}
 
 
 def test_batches_written_twice_or_split_differently_give_the_same_rows(tmp_path, events):
@@ -52,10 +55,38 @@ def test_batches_written_twice_or_split_differently_give_the_same_rows(tmp_path,
     assert _snapshot(once) == _snapshot(twice)
     assert once.stored_offsets("c") == {("hub.recognitions", 0): len(events)}
     recognised = {}
-    for d in events[:-2]:
+    for d in (e for e in events if isinstance(e, RecognitionDecision)):
         recognised[(d.omobility_id, d.home_component)] = d
     expected = sum(d.ects for d in recognised.values() if d.status.value in ("AUTO_RECOGNISED", "MANUALLY_RECOGNISED"))
     assert once.totals()["ects_recognised"] == expected
+
+
+def test_every_approved_la_version_is_stored_once(tmp_path, events):
+    ledger = Ledger(f"sqlite:///{tmp_path}/la.sqlite")
+    _fill(ledger, events, 41)
+    approved = [e for e in events if isinstance(e, Mobility) and e.lifecycle.value in ("LA_APPROVED", "LA_CHANGED")]
+    changed = next(e for e in approved if e.lifecycle.value == "LA_CHANGED")
+    stored = ledger.learning_agreements(changed.omobility_id)
+    assert [la.version for la in stored] == [1, 2]
+    assert stored[1] == changed.learning_agreement  # components with ECTS and conditions, groups, approved_at
+    assert sum(len(ledger.learning_agreements(m)) for m in {e.omobility_id for e in approved}) == len(approved)
+
+
+def _later_la_wins(events, open_ledger) -> None:
+    first = next(e for e in events if isinstance(e, Mobility) and e.lifecycle.value == "LA_APPROVED")
+    la = first.learning_agreement
+    fixed = la.model_copy(update={"components_studied": la.components_studied[:1]})
+    later = first.model_copy(update={"event_id": str(uuid.uuid4()), "occurred_at": first.occurred_at + timedelta(hours=1), "learning_agreement": fixed})
+    for name, order in (("a", [first, later]), ("b", [later, first]), ("c", [later, first, later]), ("d", [first, first])):
+        ledger = open_ledger(name)
+        for e in order:  # one event per batch: the order of arrival varies, not only the order within a batch
+            ledger.write(Batch.of([e], {}), "c")
+        assert ledger.learning_agreements(first.omobility_id) == [first.learning_agreement if name == "d" else fixed], name
+        ledger.close()
+
+
+def test_of_two_events_with_one_la_version_the_later_wins_in_any_order(tmp_path, events):
+    _later_la_wins(events, lambda name: Ledger(f"sqlite:///{tmp_path}/{name}.sqlite"))
 
 
 @pytest.mark.postgres
@@ -75,5 +106,12 @@ def test_postgresql_gives_the_same_rows_as_sqlite(tmp_path, events):
     _fill(pg, events, 211)
     _fill(lite, events, 1000)
     assert _snapshot(pg) == _snapshot(lite)
+
+    def fresh(_name: str) -> Ledger:
+        metadata.drop_all(pg.engine)
+        metadata.create_all(pg.engine)
+        return Ledger(PG_URL)
+
+    _later_la_wins(events, fresh)
     metadata.drop_all(pg.engine)
     pg.close()

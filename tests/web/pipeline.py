@@ -1,6 +1,6 @@
 """The recognition path of the browser tests, in-process: the simulator's hub events and the registrars'
 decisions through the streams' own framework-free step (``streams.recognise.RecogniseStep``) into the
-ledger with the ledger's own writer (``Ledger.write``).
+ledger with the ledger's own writer (``Ledger.write``), LA versions included.
 
 What faust adds around that step (partitioned tables, the ESI re-keying of registrar
 decisions) is replaced by a dict of student states and ``Ledger.student_of``; the
@@ -59,6 +59,7 @@ class Pipeline:
                 batch.decisions += result.decisions
                 batch.statuses += result.statuses
                 batch.alerts += result.alerts
+                batch.add(ev)  # an approved LA version, as the ledger writer stores it from hub.mobilities
             self.ledger.write(batch, "tests-web-pipeline")
         return batch
 

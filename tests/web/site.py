@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 import secrets
 import uuid
-from datetime import datetime, timezone
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -20,7 +20,15 @@ from hub.web import build_state, serve_web
 from hub.web.demo import decision_event, synthetic_alliance
 from hub.web.ledger_model import LedgerReadModel
 from schemas.institutions import esi
-from schemas.models import DecisionStatus, MobilityState, MobilityStatus
+from schemas.models import (
+    DecisionStatus,
+    LaComponent,
+    LearningAgreement,
+    Mobility,
+    MobilityLifecycle,
+    MobilityState,
+    MobilityStatus,
+)
 from streams.ledger.store import Batch, Ledger
 
 # role accounts: name -> (role, institution)
@@ -40,10 +48,26 @@ HH_COMPONENT = "DT4001"
 HOSTILE_MOBILITY = "om-test-fontys-1"
 HOSTILE_COMPONENT = "INF-01"
 HOSTILE_REASON = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned=2"> needs a look'
+HH_HOST_COURSE = f"H-{HH_COMPONENT}"  # the host grade of the hand-made decisions is for this Table A course
+
+
+def hh_agreements(when: datetime) -> list[Mobility]:
+    """LA v1 and v2 of the hand-made Halmstad mobility: v2 adds a host course, drops one, changes ECTS and adds conditions."""
+    thesis = LaComponent(course_code=HH_HOST_COURSE, title="Thesis project", ects=Decimal("7.5"), term_id="2025-S")
+    lab = LaComponent(course_code="H-LAB1", title="Embedded lab", ects=Decimal(5))
+    home = LaComponent(course_code=HH_COMPONENT, title="Degree project", ects=Decimal("7.5"))
+    v1 = LearningAgreement(version=1, approved_at=when - timedelta(days=60), components_studied=(thesis, lab), components_recognized=(home,))
+    v2 = LearningAgreement(version=2, changes_id="ch-hh-2", approved_at=when - timedelta(days=20),
+                           components_studied=(thesis.model_copy(update={"ects": Decimal(10)}),
+                                               LaComponent(course_code="H-NET2", title="Networks <b>2</b>", ects=Decimal(5))),
+                           components_recognized=(home.model_copy(update={"recognition_conditions": "thesis must be defended at home"}),))
+    common = dict(source_hei="hh.se", omobility_id=HH_MOBILITY, student_esi=HH_STUDENT, sending_hei="hh.se", receiving_hei="fontys.nl")
+    return [Mobility(occurred_at=v.approved_at, lifecycle=MobilityLifecycle.LA_APPROVED if v.version == 1 else MobilityLifecycle.LA_CHANGED,
+                     learning_agreement=v, **common) for v in (v1, v2)]
 
 
 def hand_made() -> list:
-    when = datetime(2025, 7, 1, 9, 0, tzinfo=timezone.utc)
+    when = datetime(2025, 7, 1, 9, 0, tzinfo=UTC)
     first = decision_event(HH_MOBILITY, HH_STUDENT, "hh.se", "fontys.nl", HH_COMPONENT, 1, DecisionStatus.AUTO_RECOGNISED,
                            ects=Decimal("7.50"), la_version=1, when=when)
     second = decision_event(HH_MOBILITY, HH_STUDENT, "hh.se", "fontys.nl", HH_COMPONENT, 2, DecisionStatus.NEEDS_REVIEW,
@@ -52,9 +76,9 @@ def hand_made() -> list:
     hostile = decision_event(HOSTILE_MOBILITY, esi("fontys.nl", "77"), "fontys.nl", "hh.se", HOSTILE_COMPONENT, 1, DecisionStatus.NEEDS_REVIEW,
                              when=when, reason=HOSTILE_REASON)
     status = MobilityStatus(source_hei="hh.se", occurred_at=when, omobility_id=HH_MOBILITY, student_esi=HH_STUDENT, sending_hei="hh.se",
-                            receiving_hei="fontys.nl", state=MobilityState.TOR_ISSUED, la_version=2, ects_planned=Decimal("30"),
-                            ects_recognised=Decimal("0"))
-    return [first, second, hostile, status]
+                            receiving_hei="fontys.nl", state=MobilityState.TOR_ISSUED, la_version=2, ects_planned=Decimal(30),
+                            ects_recognised=Decimal(0))
+    return [first, second, hostile, status, *hh_agreements(when)]
 
 
 def load_ledger(path: Path, mobilities: int = 120) -> Ledger:

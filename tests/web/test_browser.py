@@ -65,7 +65,10 @@ def alliance(tmp_path_factory, broker, session_registry):
     pipeline.follow_registrars(broker.bootstrap_servers, session_registry.url, prefix)
     review = ledger.items(status="NEEDS_REVIEW")
     assert review, "the simulated alliance has no decision that needs review"
-    item = review[0]
+    # one whose LA was changed, so that the page has a version before the current one to compare with
+    changed = [r for r in review if len(ledger.learning_agreements(r["omobility_id"])) > 1]
+    assert changed, "no decision that needs review has a changed LA in the simulated alliance"
+    item = changed[0]
     other = next(h for h in SCHAC_CODES if h != item["home_hei"])
     site.add_account("registrar-home", "registrar", item["home_hei"])
     site.add_account("registrar-other", "registrar", other)
@@ -116,7 +119,7 @@ def test_registrar_approves_a_decision_that_needs_review(chromium, alliance):
     assert page.inner_text("[data-testid=reason]").strip() == item["reason"].strip()
     assert page.inner_text("[data-testid=la-version]").isdigit()
     assert item["rule"] in page.inner_text("article")
-    assert page.locator("section h2", has_text="Table A").count() == 1
+    _check_learning_agreement(page, site.ledger, item)
     page.screenshot(path=str(SHOTS / "03-decision-needs-review.png"), full_page=True)
 
     page.fill("#decide-one textarea[name=reason]", "Thesis defended at home on 2 July; <b>credits recognised</b>")
@@ -133,6 +136,33 @@ def test_registrar_approves_a_decision_that_needs_review(chromium, alliance):
     assert rows[0]["decided_by"] == "registrar-home" and rows[0]["version"] > item["version"]
     assert [d.registrar for d in pipeline.applied] == ["registrar-home"]
     page.close()
+
+
+def _check_learning_agreement(page, ledger, item) -> None:
+    """The page shows the mobility's current LA version, its Table A with the host grades the ledger knows, its Table B,
+    and the components added, removed and changed since the version before (computed here from the stored versions)."""
+    *_, before, la = ledger.learning_agreements(item["omobility_id"])
+    assert page.inner_text("[data-testid=la-current-version]") == str(la.version)
+
+    def codes(table: str) -> list[str]:
+        return page.locator(f"[data-testid={table}] tbody tr").evaluate_all("rows => rows.map(r => r.dataset.code)")
+
+    assert codes("la-table-a") == [c.course_code for c in la.components_studied]
+    assert codes("la-table-b") == [c.course_code for c in la.components_recognized]
+    assert page.get_attribute(f"[data-testid=la-table-b] tr[data-code='{item['home_component']}']", "aria-current") == "true"
+    used = next(h for h in ledger.history(item["omobility_id"]) if h["decision_id"] == item["decision_id"])["provenance"]["host_grades"]
+    for grade in used:
+        if grade["course_code"] in codes("la-table-a"):
+            assert page.get_attribute(f"[data-testid=la-table-a] tr[data-code='{grade['course_code']}'] td[data-grade]", "data-grade") == grade["grade_label"]
+    shown = set(page.locator("[data-testid=la-changes] li[data-code]").evaluate_all(
+        "items => items.map(i => [i.dataset.change, i.dataset.table, i.dataset.code].join(' '))"))
+    for table, old, new in (("A", before.components_studied, la.components_studied), ("B", before.components_recognized, la.components_recognized)):
+        old_codes, new_codes = {c.course_code: c for c in old}, {c.course_code: c for c in new}
+        assert {f"added {table} {c}" for c in new_codes.keys() - old_codes.keys()} <= shown
+        assert {f"removed {table} {c}" for c in old_codes.keys() - new_codes.keys()} <= shown
+        assert {f"changed {table} {c}" for c in new_codes.keys() & old_codes.keys() if new_codes[c] != old_codes[c]} <= shown
+    assert shown, "the LA was changed, yet the page lists no change"
+    assert page.locator("section h2", has_text="Host results this decision used").count() == 1
 
 
 def test_another_institution_does_not_see_the_student(chromium, alliance):

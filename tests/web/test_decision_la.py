@@ -1,0 +1,60 @@
+"""The decision page and its API explain the Learning Agreement: the current version, its Table A with the host
+grades and Table B, and what changed since the version before; another institution still gets 404."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote
+
+from tests.web.site import HH_COMPONENT, HH_HOST_COURSE, HH_MOBILITY
+
+PATH = f"/decisions/{quote(HH_MOBILITY)}/{quote(HH_COMPONENT)}"
+
+
+def _section(html: str, testid: str) -> str:
+    found = re.search(rf'<(table|ul)[^>]*data-testid="{testid}".*?</\1>', html, re.DOTALL)
+    assert found, f"no {testid} on the page"
+    return found.group(0)
+
+
+def _rows(fragment: str) -> dict[str, str]:
+    return {m.group(1): m.group(2) for m in re.finditer(r'<(?:tr|li)[^>]*data-code="([^"]+)"[^>]*>(.*?)</(?:tr|li)>', fragment, re.DOTALL)}
+
+
+def test_decision_page_shows_the_current_la_its_tables_and_changes(site):
+    client, _ = site.browser("reg-hh")
+    with client:
+        html = client.get(PATH).text
+    assert re.search(r'data-testid="la-current-version">2<', html)
+    assert "ch-hh-2" in html and "earlier: v1 of" in html
+    table_a = _rows(_section(html, "la-table-a"))
+    assert list(table_a) == [HH_HOST_COURSE, "H-NET2"]
+    assert 'data-grade="B"' in table_a[HH_HOST_COURSE] and "passed" in table_a[HH_HOST_COURSE]  # the host grade the decision used
+    assert "no result yet" in table_a["H-NET2"] and "Networks &lt;b&gt;2&lt;/b&gt;" in table_a["H-NET2"]  # shown as text
+    table_b = _rows(_section(html, "la-table-b"))
+    assert list(table_b) == [HH_COMPONENT] and "thesis must be defended at home" in table_b[HH_COMPONENT]
+    changes = _section(html, "la-changes")
+    found = {(m.group(1), m.group(2), m.group(3)) for m in re.finditer(r'data-change="(\w+)" data-table="(\w)" data-code="([^"]+)"', changes)}
+    assert found == {("added", "A", "H-NET2"), ("removed", "A", "H-LAB1"), ("changed", "A", HH_HOST_COURSE), ("changed", "B", HH_COMPONENT)}
+    thesis = _rows(changes)[HH_HOST_COURSE]
+    assert "ECTS: 7.5 → 10" in thesis
+
+
+def test_decision_api_carries_the_la_versions_and_changes(site):
+    with site.api("reg-hh") as api:
+        body = api.get(f"/api{PATH}").json()
+    assert [la["version"] for la in body["learning_agreements"]] == [1, 2]
+    assert body["learning_agreements"][-1]["components_recognized"][0]["recognition_conditions"] == "thesis must be defended at home"
+    changed = {(c["table"], c["change"], c["course_code"]): c["fields"] for c in body["la_changes"]["components"]}
+    assert changed[("A", "changed", HH_HOST_COURSE)] == ["ects"] and changed[("B", "changed", HH_COMPONENT)] == ["recognition_conditions"]
+    assert body["host_grades"][HH_HOST_COURSE]["grade_label"] == "B"
+
+
+def test_another_institution_gets_404_not_the_agreement(site):
+    client, _ = site.browser("reg-fontys")
+    with client:
+        page = client.get(PATH)
+    assert page.status_code == 404 and "Thesis project" not in page.text and "H-NET2" not in page.text
+    with site.api("reg-fontys") as api:
+        answer = api.get(f"/api{PATH}")
+    assert answer.status_code == 404 and "learning_agreements" not in answer.text
