@@ -1,6 +1,7 @@
 """The whole loop with the real stream processors: a simulated alliance published to the partners' topics, a faust
-worker and the ledger writer (``streams.supervisor``) fill the ledger, a registrar approves in Chromium, and the
-approval comes back through Kafka, the registrar router, the recogniser and the ledger writer onto the page.
+worker and the ledger writer (``streams.supervisor``) fill the ledger (LA versions from ``hub.mobilities`` included), a
+registrar approves in Chromium, and the approval comes back through Kafka, the registrar router, the recogniser and
+the ledger writer onto the page.
 """
 
 from __future__ import annotations
@@ -59,9 +60,15 @@ def live_hub(tmp_path_factory, broker, session_registry):
 
 def test_approval_travels_through_the_stream_processors(chromium, live_hub):  # noqa: F811
     site, item = live_hub
+    deadline = time.monotonic() + 30
+    while not (las := site.ledger.learning_agreements(item["omobility_id"])) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert las, "the ledger writer stored no LA version from hub.mobilities"
     page = _sign_in(chromium, site, "registrar-live")
     page.goto(f"{site.url}/decisions/{quote(item['omobility_id'])}/{quote(item['home_component'])}")
     assert page.inner_text("[data-testid=status]") == "needs review"
+    assert page.inner_text("[data-testid=la-current-version]") == str(las[-1].version)
+    assert page.locator("[data-testid=la-table-a] tbody tr").count() == len(las[-1].components_studied)
     page.fill("#decide-one textarea[name=reason]", "Checked with the host: recognised as agreed")
     page.click("#decide-one button[value=APPROVE]")
     page.wait_for_load_state()
