@@ -1,6 +1,6 @@
 """Source kinds any partner connector can use: HTTP polling, Atom feed, file drop, SQL polling, webhook, EWP."""
 
-from connectors.sources._atom import AtomEntry, AtomFeedSource
+from connectors.sources._atom import AtomEntry, AtomFeedSource, AtomRecord
 from connectors.sources._ewp import EwpSource
 from connectors.sources._ewp_parse import (
     EwpComponent,
@@ -22,6 +22,7 @@ from connectors.sources._webhook import WebhookSource
 __all__ = [
     "AtomEntry",
     "AtomFeedSource",
+    "AtomRecord",
     "EwpComponent",
     "EwpSource",
     "FileDropSource",

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 from lxml import etree
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr
 
 from connectors.sdk import BadRecord, Checkpoint, Item, NativeRecord, Source
 from connectors.sources._httpclient import HttpClientMixin
@@ -53,6 +53,14 @@ class AtomEntry:
         """The entry as a dict: ``id``, ``updated``, ``event`` (``event_type``) and the content's elements by
         local name, an element with children as a dict of its own (the first of a repeated name wins)."""
         return {"id": self.id, "updated": self.updated, "event": self.event_type, **_fields(self.content)}
+
+
+class AtomRecord(BaseModel):
+    """Base of a mapping's model of ``AtomFeedSource(as_dict=True)`` entries: the entry's own fields."""
+
+    id: str
+    updated: datetime
+    event: str
 
 
 def _fields(el: Any) -> dict[str, Any]:
