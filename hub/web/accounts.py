@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from enum import Enum
@@ -34,6 +36,10 @@ __all__ = [
 
 ACCOUNTS_FILE = "web-accounts.txt"
 SESSION_TTL = timedelta(hours=8)
+# a session found valid is believed for this long before the database is asked again: each page view would
+# otherwise cost a query on the event loop; sign-out and removal in this process take effect at once, a
+# removal by `hub web user remove` (another process) within this many seconds
+SESSION_RECHECK = 2.0
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{1,63}$")
 
 
@@ -117,6 +123,8 @@ class AccountStore:
         # OWASP's argon2id setting (19 MiB, 2 passes, 1 lane): sign-in stays fast on two busy cores
         self._hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
         self._dummy = self._hasher.hash(secrets.token_hex(8))
+        self._recent: dict[str, tuple[Principal, datetime, float]] = {}  # session id hash -> (who, expires, looked up at)
+        self._recent_lock = threading.Lock()
         metadata.create_all(engine)
 
     # --- users --------------------------------------------------------------------
@@ -144,6 +152,8 @@ class AccountStore:
         return Account(name, role, hei, created)
 
     def remove(self, name: str) -> bool:
+        with self._recent_lock:
+            self._recent = {k: v for k, v in self._recent.items() if v[0].name != name}
         with self.engine.begin() as db:
             db.execute(sessions.delete().where(sessions.c.user == name))
             db.execute(tokens.delete().where(tokens.c.user == name))
@@ -181,18 +191,32 @@ class AccountStore:
         return sid, csrf
 
     def session(self, sid: str) -> Principal | None:
+        digest = _digest(sid)
+        with self._recent_lock:
+            recent = self._recent.get(digest)
+        if recent is not None and time.monotonic() - recent[2] < SESSION_RECHECK and recent[1] > _now():
+            return recent[0]
         query = (
             sa.select(users.c.name, users.c.role, users.c.hei, sessions.c.csrf, sessions.c.expires_at)
             .join(users, users.c.name == sessions.c.user)
-            .where(sessions.c.id_hash == _digest(sid))
+            .where(sessions.c.id_hash == digest)
         )
         with self.engine.connect() as db:
             row = db.execute(query).first()
         if row is None or _aware(row.expires_at) < _now():
+            with self._recent_lock:
+                self._recent.pop(digest, None)
             return None
-        return Principal(row.name, Role(row.role), row.hei, "session", row.csrf)
+        who = Principal(row.name, Role(row.role), row.hei, "session", row.csrf)
+        with self._recent_lock:
+            if len(self._recent) >= 10_000:
+                self._recent.clear()
+            self._recent[digest] = (who, _aware(row.expires_at), time.monotonic())
+        return who
 
     def close_session(self, sid: str) -> None:
+        with self._recent_lock:
+            self._recent.pop(_digest(sid), None)
         with self.engine.begin() as db:
             db.execute(sessions.delete().where(sessions.c.id_hash == _digest(sid)))
 

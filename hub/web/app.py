@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections import Counter, OrderedDict
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from schemas.models import DecisionStatus
 
 from .accounts import AccountStore
+from .cache import OnceCache
 from .filters import FILTERS
 from .ops import OpsSampler
 from .publish import DecisionPublisher, PublishUnavailable
@@ -45,7 +46,9 @@ class WebState:
     pending: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # sent, not yet in the ledger
     requests: Counter = field(default_factory=Counter)  # (method, route, status) -> count
     latency: Counter = field(default_factory=Counter)  # route -> seconds
-    pages: OrderedDict = field(default_factory=OrderedDict)  # (ledger version, scope, query) -> inbox page
+    pages: OnceCache = field(default_factory=lambda: OnceCache(512))  # (ledger version, scope, query) -> inbox page
+    tables: OnceCache = field(default_factory=lambda: OnceCache(1024))  # (page, role, filters) -> the inbox table's HTML
+    monitors: OnceCache = field(default_factory=lambda: OnceCache(4))  # ledger version -> monitor aggregates
     stopping: bool = False
 
 

@@ -127,7 +127,7 @@ class LedgerReadModel:
     def decisions(self, home_hei: str | None, query: DecisionQuery) -> DecisionPage:
         c = decisions.c
         where = self._where(home_hei, query, True)
-        page = (sa.select(decisions).where(*where).order_by(c.occurred_at.desc(), c.decision_id).limit(query.limit).offset(query.offset))
+        page = (sa.select(decisions).where(*where).order_by(c.occurred_at.desc(), c.decision_id.desc()).limit(query.limit).offset(query.offset))
         # counts per status under every filter but the status one; the total follows from them
         facets = sa.select(c.status, sa.func.count()).where(*self._where(home_hei, query, False)).group_by(c.status)
         with self.engine.connect() as db:

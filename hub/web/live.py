@@ -34,27 +34,25 @@ HEARTBEAT = 15.0
 
 
 def ledger_version(state: WebState) -> str:
-    # one look at the ledger per interval, shared by every open stream
+    """The ledger's change token, looked up at most once per half interval whoever asks: while one request
+    looks it up, the others take the previous token (it is at most one interval old either way)."""
     with _cache_lock:
         cached = getattr(state, "_version_cache", None)
-        if cached and time.monotonic() - cached[1] < state.live_interval / 2:
+        fresh = cached is not None and time.monotonic() - cached[1] < state.live_interval / 2
+        if fresh or (cached is not None and getattr(state, "_version_lookup", False)):
             return cached[0]
-    value = state.model.version()
-    with _cache_lock:
-        state._version_cache = (value, time.monotonic())  # type: ignore[attr-defined]
-    return value
+        state._version_lookup = True  # type: ignore[attr-defined]
+    try:
+        value = state.model.version()
+        with _cache_lock:
+            state._version_cache = (value, time.monotonic())  # type: ignore[attr-defined]
+        return value
+    finally:
+        state._version_lookup = False  # type: ignore[attr-defined]
 
 
 def monitor_data(state: WebState) -> MonitorData:
-    version = ledger_version(state)
-    with _cache_lock:
-        cached = getattr(state, "_monitor_cache", None)
-        if cached and cached[0] == version:
-            return cached[1]
-    data = state.model.monitor()
-    with _cache_lock:
-        state._monitor_cache = (version, data)  # type: ignore[attr-defined]
-    return data
+    return state.monitors.get(ledger_version(state), state.model.monitor)
 
 
 def _macros(request: Request):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import threading
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
@@ -16,12 +15,18 @@ from schemas.institutions import BY_SCHAC, SCHAC_CODES
 from .accounts import Role
 from .app import WebState
 from .readmodel import DecisionQuery
-from .security import LOGIN_COOKIE, SESSION_COOKIE, WebError, check_csrf, home_scope, require
+from .security import (
+    LOGIN_COOKIE,
+    SESSION_COOKIE,
+    WebError,
+    check_csrf,
+    home_scope,
+    require,
+)
 from .service import DecideItem, decide, detail, inbox, parse_statuses, pending_for
 
 router = APIRouter(include_in_schema=False)
 PAGE = 100
-_tables_lock = threading.Lock()
 
 
 def _state(request: Request) -> WebState:
@@ -107,22 +112,17 @@ def inbox_page(request: Request, status: list[str] = Query([]), q: str = Query("
 
 
 def _table(request: Request, p, result, context: dict) -> Markup:
-    """The inbox table, rendered once per cached ledger page and role (it holds nothing else of the user)."""
-    state = _state(request)
-    key = ("table", p.role, id(result))
-    with _tables_lock:
-        hit = state.pages.get(key)
-    if hit is not None and hit[0] is result:
-        return hit[1]
+    """The inbox table, rendered once per cached ledger page, role and filters (it holds nothing else of the user)."""
     extra = {"can_decide": p.role is Role.REGISTRAR, "is_admin": p.role is Role.ADMIN,
              "hei_qs": f"&hei={context['scope']}" if p.role is Role.ADMIN and context["scope"] else "",
              "item_value": lambda r: json.dumps([r.omobility_id, r.home_component, r.decision_id])}
-    html = Markup(request.app.state.templates.get_template("_inbox_table.html").render({**context, **extra}))
-    with _tables_lock:
-        state.pages[key] = (result, html)
-        while len(state.pages) > 1024:
-            state.pages.popitem(last=False)
-    return html
+
+    def render() -> tuple:
+        return result, Markup(request.app.state.templates.get_template("_inbox_table.html").render({**context, **extra}))
+
+    # keyed by the page object: the page cache hands the same object to everyone until the ledger changes
+    key = (id(result), p.role, context["qs"](), context["page_no"])
+    return _state(request).tables.get(key, render, valid=lambda cached: cached[0] is result)[1]
 
 
 @router.post("/inbox/decide")

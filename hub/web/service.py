@@ -7,7 +7,6 @@ see or do is here, so the HTML pages and the JSON API cannot drift apart.
 from __future__ import annotations
 
 import re
-import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -20,7 +19,6 @@ from .security import WebError, home_scope, sees_mobility_ids
 
 __all__ = ["DecideItem", "MAX_BATCH", "MAX_REASON", "decide", "detail", "inbox", "monitor_view", "parse_statuses", "pending_for"]
 
-_cache_lock = threading.Lock()
 MAX_BATCH = 500
 MAX_REASON = 1000
 READERS = (Role.REGISTRAR, Role.ADMIN)
@@ -51,25 +49,15 @@ def parse_statuses(values: list[str]) -> tuple[DecisionStatus, ...]:
 
 def inbox(state: WebState, p: Principal, hei: str | None, query: DecisionQuery) -> tuple[str | None, DecisionPage]:
     """The inbox page of ``p``'s scope; answers are cached per ledger version (registrars reload often, the ledger
-    changes in batches), so a page is computed once per ledger change and scope, whoever asks."""
+    changes in batches), so a page is computed once per ledger change and scope, whoever asks and however many
+    ask at once."""
     if p.role not in READERS:
         raise WebError(403, f"the {p.role.value} role has no inbox: it sees the monitor")
     scope = home_scope(p, hei)
     from .live import ledger_version
 
     key = (ledger_version(state), scope, query)
-    cache = state.pages
-    with _cache_lock:
-        hit = cache.get(key)
-        if hit is not None:
-            cache.move_to_end(key)
-            return scope, hit
-    page = state.model.decisions(scope, query)
-    with _cache_lock:
-        cache[key] = page
-        while len(cache) > 512:
-            cache.popitem(last=False)
-    return scope, page
+    return scope, state.pages.get(key, lambda: state.model.decisions(scope, query))
 
 
 def detail(state: WebState, p: Principal, hei: str | None, omobility_id: str, component: str) -> DecisionDetail:

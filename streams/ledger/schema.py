@@ -62,6 +62,7 @@ decisions = Table(
     PrimaryKeyConstraint("omobility_id", "home_component", name="pk_ledger_decisions"),
     Index("ix_ledger_decisions_home_status", "home_hei", "status"),
     Index("ix_ledger_decisions_decision", "decision_id"),
+    Index("ix_ledger_decisions_home_time", "home_hei", "occurred_at", "decision_id"),  # the inbox: newest first, per home HEI
     comment="Current recognition decision per (mobility, home component).",
 )
 

@@ -86,7 +86,8 @@ class Batch:
 
 def _engine(url: str) -> Engine:
     try:
-        engine = create_engine(url, future=True, pool_pre_ping=True)
+        # a ping before each use finds a dropped PostgreSQL connection; a SQLite file has none to drop
+        engine = create_engine(url, future=True, pool_pre_ping=not url.startswith("sqlite"))
     except (SQLAlchemyError, ImportError) as exc:
         raise LedgerUnavailable(f"cannot use ledger database {url!r}: {exc}; set HUB_LEDGER_URL to a SQLAlchemy URL") from exc
     if engine.dialect.name == "sqlite":
@@ -112,6 +113,10 @@ class Ledger:
         if create:
             try:
                 metadata.create_all(self.engine)
+                with self.engine.begin() as conn:  # indexes added since a table was created
+                    for table in metadata.sorted_tables:
+                        for index in table.indexes:
+                            index.create(conn, checkfirst=True)
             except SQLAlchemyError as exc:
                 raise LedgerUnavailable(f"cannot create the ledger tables in {self.engine.url!r}: {exc}") from exc
 
