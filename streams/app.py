@@ -15,12 +15,16 @@ Every agent dead-letters a failed event to ``hub.dlq`` and goes on.
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 import faust
+from faust.streams import _current_event
 
 from schemas.models import DeadLetter
 
@@ -49,15 +53,51 @@ class HubStreams:
         """The faust topic of catalogue topic ``name`` (under the prefix), encoding typed events as Avro."""
         return self.topics[self.config.topic(name)]
 
+    @staticmethod
+    def write(table, key: bytes, value, event) -> None:
+        """``table[key] = value`` (None: delete) on the changelog partition of ``event``.
+
+        faust takes a write's changelog partition from the stream's current event;
+        a batch writes each key once at its end, so it names the event the key came from.
+        """
+        token = _current_event.set(weakref.ref(event))
+        try:
+            if value is None:
+                table.pop(key, None)
+            else:
+                table[key] = value
+        finally:
+            _current_event.reset(token)
+
+    async def acked(self, sent: Iterable) -> None:
+        """Wait until Kafka acknowledged every record of ``sent`` (the futures ``topic.send`` returned)."""
+        pending = list(sent)
+        if pending:
+            await asyncio.gather(*pending)
+
+    async def changelog_handed_over(self) -> None:
+        """Wait until table changelog writes left faust's buffer for the Kafka producer.
+
+        faust queues changelog records in a buffer that its commit does not always
+        drain (the flush gives up after 0.1 s without progress), so a crash could
+        leave the changelog behind offsets already committed.  Waiting here after a
+        batch's table writes closes that gap; the producer flush before each commit
+        does the rest.
+        """
+        buffer = self.app.producer.buffer
+        while buffer.size:
+            await buffer.flush()
+
     def count(self, what: str, n: int = 1) -> None:
         self.counters[what] += n
 
     async def dead_letter(self, exc: BaseException, component: str, payload: bytes | None, topic: str,
-                          partition: int | None, offset: int | None) -> DeadLetter:
+                          partition: int | None, offset: int | None):
+        """Send the dead letter of one failed input to ``hub.dlq``; returns the send's future (Kafka's ack)."""
         letter = dead_letter(exc, component=component, payload=payload, topic=topic, partition=partition, offset=offset)
-        await self.out("hub.dlq").send(key=topic.encode(), value=letter)
+        sent = await self.out("hub.dlq").send(key=topic.encode(), value=letter)
         self.count("dead_letters")
-        return letter
+        return sent
 
 
 def _faust_app(cfg: StreamsConfig) -> faust.App:

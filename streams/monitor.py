@@ -11,6 +11,7 @@ faust tables.
 from __future__ import annotations
 
 import hashlib
+import heapq
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
@@ -142,10 +143,19 @@ class StudentMonitor:
 
 
 class Agenda:
-    """The open deadlines of one partition, and the event-time clock that fires them."""
+    """The open deadlines of one partition, and the event-time clock that fires them.
+
+    ``data`` is the JSON form (``{"clock": ms, "items": {key: entry}}``); a heap of
+    (next moment, key) makes :meth:`advance` cost nothing while no deadline is due,
+    however many are open.  ``dirty`` names the items changed since the caller last
+    saved them (present: write, gone: delete), so a store writes only those.
+    """
 
     def __init__(self, data: dict | None = None) -> None:
         self.data = data if data is not None else {"clock": 0, "items": {}}
+        self.dirty: set[str] = set()
+        self._heap: list[tuple[int, str]] = [(v["next"], k) for k, v in self.data["items"].items()]
+        heapq.heapify(self._heap)
 
     @property
     def clock(self) -> int:
@@ -153,8 +163,15 @@ class Agenda:
 
     def next_moment(self) -> int | None:
         """The earliest moment (ms) an open deadline fires at, or None."""
-        items = self.data["items"].values()
-        return min((i["next"] for i in items), default=None)
+        items = self.data["items"]
+        while self._heap and items.get(self._heap[0][1], {}).get("next") != self._heap[0][0]:
+            heapq.heappop(self._heap)  # a closed or rescheduled item's old place
+        return self._heap[0][0] if self._heap else None
+
+    def _put(self, key: str, entry: dict) -> None:
+        self.data["items"][key] = entry
+        self.dirty.add(key)
+        heapq.heappush(self._heap, (entry["next"], key))
 
     def open(self, due: Due) -> bool:
         key = f"{due.omobility_id}|{due.kind.value}"
@@ -164,19 +181,31 @@ class Agenda:
             return False
         entry["fired"] = []
         entry["next"] = _ms(moments(due)[0][1])
-        self.data["items"][key] = entry
+        self._put(key, entry)
         return True
 
     def close(self, omobility_id: str, kind: str) -> bool:
-        return self.data["items"].pop(f"{omobility_id}|{kind}", None) is not None
+        key = f"{omobility_id}|{kind}"
+        if self.data["items"].pop(key, None) is None:
+            return False
+        self.dirty.add(key)
+        return True
 
     def advance(self, to_ms: int, trace_id: str = "") -> list[DeadlineAlert]:
         """Move the clock forward to ``to_ms`` (never back) and raise every alert due by then."""
         if to_ms > self.data["clock"]:
             self.data["clock"] = to_ms
         now = self.data["clock"]
+        first = self.next_moment()
+        if first is None or first > now:
+            return []
+        due_keys = set()
+        while self._heap and self._heap[0][0] <= now:
+            moment, key = heapq.heappop(self._heap)
+            if self.data["items"].get(key, {}).get("next") == moment:
+                due_keys.add(key)
         alerts: list[DeadlineAlert] = []
-        for key in sorted(k for k, v in self.data["items"].items() if v["next"] <= now):
+        for key in sorted(due_keys):
             entry = self.data["items"][key]
             omobility_id, kind = key.rsplit("|", 1)
             due = Due(omobility_id, entry["s"], entry["r"], DeadlineKind(kind), date.fromisoformat(entry["due"]))
@@ -187,6 +216,8 @@ class Agenda:
             pending = [_ms(m) for s, m, _ in moments(due) if s.value not in entry["fired"]]
             if pending:
                 entry["next"] = min(pending)
+                self._put(key, entry)
             else:
                 del self.data["items"][key]
+                self.dirty.add(key)
         return alerts

@@ -25,7 +25,7 @@ from streams.monitor import Agenda, StudentMonitor
 from streams.recognition import StudentRecognition
 from streams.recognition.conversion import converter_for
 
-__all__ = ["RecogniseStep", "StepResult", "install_recogniser"]
+__all__ = ["LIVE", "PartitionAgendas", "RecogniseStep", "StepResult", "install_recogniser"]
 
 
 @dataclass
@@ -65,17 +65,35 @@ class RecogniseStep:
         rules.facts = type(rules.facts).from_dict(value["r"])
         return rules, StudentMonitor(esi, copy.deepcopy(value["m"]))
 
-    def apply(self, esi: str, value: dict | None, agenda: Agenda, event: Event) -> StepResult:
+    def apply(self, esi: str, value: dict | None, agenda: Agenda, event: Event, *, snapshot: bool = True) -> StepResult:
+        """Fold ``event`` into the student's state ``value`` (or, with ``value=LIVE``, into the live state of this batch).
+
+        With ``snapshot=False`` the new table value is not built (``state`` stays None):
+        a batch builds it once per student at its end with :meth:`snapshot`.
+        """
         try:
-            return self._apply(esi, value, agenda, event)
+            out = self._apply(esi, value, agenda, event)
         except BaseException:
             self._cache.pop(esi, None)  # the live objects may be half-changed: reload from the table next time
             raise
+        if snapshot:
+            out.state = self.snapshot(esi)
+        return out
+
+    def snapshot(self, esi: str) -> dict:
+        """The table value of the student's live state; the cache remembers it, so the next load is free."""
+        _, rules, monitor = self._cache[esi]
+        value = {"r": rules.to_dict(), "m": monitor.data}
+        self._cache[esi] = (id(value), rules, monitor)
+        return value
 
     def _apply(self, esi: str, value: dict | None, agenda: Agenda, event: Event) -> StepResult:
         out = StepResult()
         out.alerts.extend(agenda.advance(_ms(event), trace_id=event.trace_id or event.event_id))
-        rules, monitor = self._load(esi, value)
+        if value is LIVE:
+            _, rules, monitor = self._cache[esi]
+        else:
+            rules, monitor = self._load(esi, value)
         if isinstance(event, (Grade, Mobility, RegistrarDecision)):
             out.decisions = rules.apply(event)
         changes = [monitor.apply(event)] + [monitor.apply(d) for d in out.decisions]
@@ -88,54 +106,123 @@ class RecogniseStep:
         if out.agenda_changed:
             out.alerts.extend(agenda.advance(agenda.clock, trace_id=event.trace_id or event.event_id))
         out.agenda_changed |= bool(out.alerts)
-        new_value = {"r": rules.to_dict(), "m": monitor.data}
-        self._cache[esi] = (id(new_value), rules, monitor)
+        self._cache[esi] = (None, rules, monitor)
+        self._cache.move_to_end(esi)
         if len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
-        out.state = new_value
         return out
+
+
+LIVE: dict = {}  # ``RecogniseStep.apply(value=LIVE)``: the student's state as the current batch left it
 
 
 def _ms(event: Event) -> int:
     return int(event.occurred_at.timestamp() * 1000)
 
 
-def install_recogniser(hub) -> None:
-    """Add the recognise agent to ``hub`` (a :class:`streams.app.HubStreams`)."""
+class PartitionAgendas:
+    """The ``agenda`` table as one row per open deadline (``d<p>|<mobility>|<kind>``) plus one clock row per partition (``c<p>``).
+
+    A partition's :class:`Agenda` is built from its rows on first use after an
+    assignment, so a batch writes only the deadlines it changed, never a whole agenda.
+    """
+
+    def __init__(self, table) -> None:
+        self.table = table
+        self.live: dict[int, Agenda] = {}
+
+    def clear(self) -> None:
+        self.live.clear()
+
+    def get(self, partition: int) -> Agenda:
+        agenda = self.live.get(partition)
+        if agenda is None:
+            prefix = b"d%d|" % partition
+            items = {k[len(prefix):].decode(): dict(v) for k, v in self.table.items() if k.startswith(prefix)}
+            agenda = Agenda({"clock": self.table.get(b"c%d" % partition) or 0, "items": items})
+            agenda.saved_clock = agenda.clock
+            self.live[partition] = agenda
+        return agenda
+
+    def save(self, hub, partition: int, event) -> None:
+        """Write what changed in ``partition``'s agenda, on the changelog partition of ``event`` (one of its events)."""
+        agenda = self.live.get(partition)
+        if agenda is None:
+            return
+        items = agenda.data["items"]
+        for key in sorted(agenda.dirty):
+            hub.write(self.table, b"d%d|%s" % (partition, key.encode()), items.get(key), event)
+        agenda.dirty.clear()
+        if agenda.clock != agenda.saved_clock:
+            hub.write(self.table, b"c%d" % partition, agenda.clock, event)
+            agenda.saved_clock = agenda.clock
+
+
+def install_recogniser(hub, *, batch: int = 1000, within: float = 0.05) -> None:
+    """Add the recognise agent to ``hub`` (a :class:`streams.app.HubStreams`).
+
+    Events come in batches (``batch`` at most, ``within`` seconds of waiting): each
+    is folded into its student's live state in order; then every output is sent and
+    acknowledged by Kafka, and only then is each changed student written once to the
+    table.  A crash before the writes replays the batch from the old states (same
+    outputs, same ids: the ledger upserts them); a crash after them finds the outputs
+    already in Kafka.
+    """
     app, cfg = hub.app, hub.config
     step = RecogniseStep()
     students = app.Table("students", partitions=cfg.partitions, key_type=bytes)  # raw keys, JSON values
-    agendas = app.Table("agenda", partitions=cfg.partitions, key_type=bytes)  # raw keys, JSON values
-    hub.tables.update(students=students, agenda=agendas)
+    agendas = PartitionAgendas(app.Table("agenda", partitions=cfg.partitions, key_type=bytes))
+    hub.tables.update(students=students, agenda=agendas.table)
     source = app.topic(cfg.topic("hub.grades"), cfg.topic("hub.mobilities"), cfg.registrar_by_esi_topic,
                        key_serializer="raw", value_serializer="raw", partitions=cfg.partitions)
     recognitions, statuses, deadlines = hub.out("hub.recognitions"), hub.out("hub.mobility-status"), hub.out("hub.deadlines")
 
     @app.on_partitions_revoked.connect
     async def _forget(*args, **kwargs) -> None:
-        step.clear()  # live states may be stale once the partitions come back: reload them from the table
+        step.clear()  # live states may be stale once the partitions come back: reload them from the tables
+        agendas.clear()
 
     async def recognise(stream):
-        async for ev in stream.events():
-            msg = ev.message
-            try:
-                event = hub.codec.decode(msg.topic, ev.value, msg.partition, msg.offset)
-                esi = ev.key.decode() if ev.key else getattr(event, "student_esi", None)
-                akey = b"p%d" % msg.partition
-                agenda = Agenda(agendas.get(akey))
-                result = step.apply(esi, students.get(esi.encode()), agenda, event)
-            except Exception as exc:  # noqa: BLE001 - every failure of one event is a dead letter, never a crash
-                await hub.dead_letter(exc, "streams:recognise", ev.value, msg.topic, msg.partition, msg.offset)
-                continue
-            students[esi.encode()] = result.state
-            if result.agenda_changed:
-                agendas[akey] = agenda.data
-            for d in result.decisions:
-                await recognitions.send(key=d.omobility_id.encode(), value=d)
-            for s in result.statuses:
-                await statuses.send(key=s.omobility_id.encode(), value=s)
-            for a in result.alerts:
-                await deadlines.send(key=a.omobility_id.encode(), value=a)
-            hub.count("recognised")
+        async for events in stream.take_events(batch, within):
+            sent, folded, last_of_partition = [], {}, {}  # folded: student key -> (esi, events folded in this batch)
+            for ev in events:
+                msg = ev.message
+                try:
+                    event = hub.codec.decode(msg.topic, ev.value, msg.partition, msg.offset)
+                    esi = ev.key.decode() if ev.key else getattr(event, "student_esi", None)
+                    if not esi:
+                        raise ValueError(f"a {type(event).__name__} without a student key on {msg.topic}")
+                    key = esi.encode()
+                    agenda = agendas.get(msg.partition)
+                    try:
+                        result = step.apply(esi, LIVE if key in folded else students.get(key), agenda, event, snapshot=False)
+                    except Exception:
+                        _refold(step, students, agenda, key, folded)
+                        raise
+                except Exception as exc:  # noqa: BLE001 - every failure of one event is a dead letter, never a crash
+                    sent.append(await hub.dead_letter(exc, "streams:recognise", ev.value, msg.topic, msg.partition, msg.offset))
+                    continue
+                folded.setdefault(key, (esi, []))[1].append((ev, event))
+                last_of_partition[msg.partition] = ev
+                sent += [await recognitions.send(key=d.omobility_id.encode(), value=d) for d in result.decisions]
+                sent += [await statuses.send(key=s.omobility_id.encode(), value=s) for s in result.statuses]
+                sent += [await deadlines.send(key=a.omobility_id.encode(), value=a) for a in result.alerts]
+            await hub.acked(sent)
+            for key, (esi, done) in folded.items():
+                hub.write(students, key, step.snapshot(esi), done[-1][0])
+            for partition, ev in last_of_partition.items():
+                agendas.save(hub, partition, ev)
+            await hub.changelog_handed_over()
+            hub.count("recognised", sum(len(done) for _, done in folded.values()))
 
     app.agent(source, name=f"{cfg.app_id}.recognise")(recognise)
+
+
+def _refold(step: RecogniseStep, students, agenda: Agenda, key: bytes, folded: dict) -> None:
+    """After a failed event, rebuild the student's live state from the table and the batch's earlier events."""
+    if key not in folded:
+        return
+    esi, done = folded[key]
+    value = students.get(key)
+    for i, (_, event) in enumerate(done):
+        step.apply(esi, value if i == 0 else LIVE, agenda, event, snapshot=False)  # same outputs as before: already sent
