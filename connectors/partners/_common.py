@@ -38,6 +38,7 @@ from connectors.sources import RetryingClient, SqlSource, dig
 from schemas.grading import UnknownGrade, UnknownScheme, scheme
 from schemas.institutions import SCHAC_CODES
 
+T = TypeVar("T")
 _ESI = re.compile(r"^urn:schac:personalUniqueCode:int:esi:([^:]+):(.+)$")
 
 
@@ -64,6 +65,13 @@ def partner_esi(esi: str | None, record: Any) -> str | None:
         raise RecordRejected(record, f"the student's ESI is issued by {m.group(1)}, not a HEROES partner "
                              f"({', '.join(SCHAC_CODES)})", "unknown_institution")
     return esi
+
+
+def one_of(table: Mapping[str, T], value: Any, field: str, record: Any, kind: str = "invalid_record") -> T:
+    """``table[value]``; a value the table does not know rejects the record, naming the values it knows."""
+    if value not in table:
+        raise RecordRejected(record, f"{field} {value!r} is none of {', '.join(table)}", kind)
+    return table[value]
 
 
 def listed(row: Any, code: str, where: str, record: Any, kind: str = "unknown_course") -> Any:
@@ -252,14 +260,14 @@ class Remembered:
 
 # --- a source with its reference rows joined, and ids that survive a redelivery ----------
 
-Ref = tuple[Callable[[dict[str, Any]], Any], Lookup]
+Ref = tuple[str | Callable[[dict[str, Any]], Any], Lookup]  # the record's field (a dotted path) or a function
 
 
 class Joined(Source):
     """Wraps a source: each record is first ``transform``-ed (may return a ``BadRecord``), then gets its
     reference rows, and optionally a natural identity.
 
-    ``refs = {"_course": (lambda r: r["elementkode"], courses)}`` adds the course row (or ``None``)
+    ``refs = {"_course": ("elementkode", courses)}`` adds the course row (or ``None``)
     under ``_course`` before the mapping runs. The SDK derives an event id from a record's identity
     and bytes; some SIS redeliver a record with bytes that differ only in delivery details (a new
     surrogate row id, a new ``sent_at``). With ``identity`` the record is named by ``identity(data)``
@@ -291,7 +299,7 @@ class Joined(Source):
             payload = canonical_bytes({k: v for k, v in data.items() if k not in self._drop})
         joined = dict(data)
         for name, (key, lookup) in self.refs.items():
-            value = _or_none(key, data)
+            value = dig(data, key) if isinstance(key, str) else _or_none(key, data)
             joined[name] = lookup.get(str(value)) if value not in (None, "") else None
         return replace(item, data=joined, identity=identity, payload=payload)
 
@@ -353,6 +361,17 @@ def _or_none(fn: Callable[[dict[str, Any]], Any], data: dict[str, Any]) -> Any:
         return fn(data)
     except (KeyError, TypeError, AttributeError, ValueError):
         return None
+
+
+# --- settings several partners share ------------------------------------------------------
+
+class ApiSettings(ConnectorSettings):
+    """A partner's REST API: base URL, bearer token, page size."""
+
+    api_url: str = Field(description="Base URL of the SIS API (HUB_<HEI>_API_URL).")
+    token: SecretStr | None = Field(None, description="Bearer token of the hub's API client (HUB_<HEI>_TOKEN).")
+    page_size: int = Field(100, ge=1, le=1000)
+    poll_interval: float = 30.0
 
 
 # --- the SQL partners: tables polled by id, joined with their reference tables ------------

@@ -1,172 +1,99 @@
 """Fontys (fontys.nl): Open Education API v5 → ``Enrolment`` and ``Grade`` events.
 
-``/associations`` lists association versions (one student in one course offering) in
-the order they changed: a registration (``result`` null), then the attested result,
-a correction or a revocation (``state`` canceled with a result); ``state`` canceled
-without a result is a withdrawal. The person (student number, ESI in ``otherCodes``)
-and the offering (course code, ECTS, ISCED field, academic session, ``resultValueType``)
-are looked up in ``/persons`` and ``/offerings``. HEROES details (attempt, result status,
-change time) ride in OOAPI's extension point, ``consumers`` with ``consumerKey`` heroes-hub.
-The score is kept as Fontys prints it (``7,8`` stays ``7,8``; the scheme rounds it).
+``/associations``: association versions as they changed (registered, result, corrected; ``canceled``: withdrawn, or
+revoked if it has a result), with persons (ESI in ``otherCodes``) and offerings looked up. Attempt, result status
+and change time ride in OOAPI's extension point, ``consumers`` (``heroes-hub``).
 """
 
-from __future__ import annotations
+from datetime import date, datetime
 
-from datetime import UTC, date, datetime
+from pydantic import AliasPath, BaseModel, Field
 
-from pydantic import BaseModel, Field, SecretStr
-
-from connectors.partners._common import grade_label, partner_esi
-from connectors.partners._paged import ChangeListSource, GrowingIndex, PagedList
-from connectors.sdk import Connector, ConnectorSettings, LocalDecimal, RecordRejected, Skip
+from connectors.partners._common import (ApiSettings, Joined, SourceLookup, grade_label, isced_reader, listed,
+                                         local_midnight, one_of, partner_esi)
+from connectors.sdk import Connector, LocalDecimal, Skip
+from connectors.sources import HttpSource
 from schemas.models import Enrolment, EnrolmentStatus, Grade, GradeStatus
 
-HEI = "fontys.nl"
-CONSUMER = "heroes-hub"
-
-
-class Settings(ConnectorSettings):
-    api_url: str = Field(description="OOAPI v5 base URL, e.g. https://<host>/ooapi/v5 (HUB_FONTYS_API_URL).")
-    token: SecretStr | None = Field(None, description="Bearer token of the OOAPI client (HUB_FONTYS_TOKEN).")
-    page_size: int = Field(100, ge=1, le=250)
-    schemes: dict[str, str] = Field(
-        {"1-10": "fontys.nl/1-10", "pass-or-fail": "fontys.nl/pass-fail", "OGSU": "fontys.nl/OGSU"},
-        description="Offering resultValueType -> grading scheme id.")
-    poll_interval: float = 30.0
-
-
-class Code(BaseModel):
-    codeType: str
-    code: str
+HEI, CONSUMER = "fontys.nl", "heroes-hub"
+SCHEMES = {"1-10": "fontys.nl/1-10", "pass-or-fail": "fontys.nl/pass-fail", "OGSU": "fontys.nl/OGSU"}
+REGISTRATION = {"associated": EnrolmentStatus.REGISTERED, "canceled": EnrolmentStatus.WITHDRAWN}
+OOAPI = dict(records_path="items", paging="page", first_page=1, page_param="pageNumber", limit_param="pageSize",
+             append_only=True, credentials_setting="HUB_FONTYS_TOKEN")  # collections read on from a position
 
 
 class Person(BaseModel):
-    personId: str
-    primaryCode: Code
-    otherCodes: list[Code] = []
-
-
-class StudyLoad(BaseModel):
-    value: LocalDecimal
-
-
-class Course(BaseModel):
-    primaryCode: Code
-    studyLoad: StudyLoad
-    fieldsOfStudy: str | None = None
-
-
-class Session(BaseModel):
-    academicSessionId: str = Field(pattern=r"^\d{4}/\d{4}-\d$")
+    number: str = Field(validation_alias=AliasPath("primaryCode", "code"))
+    otherCodes: list[dict[str, str]] = []  # {"codeType": "esi", "code": ...}
 
 
 class Offering(BaseModel):
-    offeringId: str
     resultValueType: str | None = None
     startDate: date
-    academicSession: Session
-    course: Course
+    session: str = Field(validation_alias=AliasPath("academicSession", "academicSessionId"))  # 2025/2026-1
+    code: str = Field(validation_alias=AliasPath("course", "primaryCode", "code"))
+    ects: LocalDecimal = Field(validation_alias=AliasPath("course", "studyLoad", "value"))
+    isced: str | None = Field(None, validation_alias=AliasPath("course", "fieldsOfStudy"))
 
 
 class Result(BaseModel):
     state: str
     score: str | None = None
     resultDate: date
-    studyLoad: StudyLoad
+    ects: LocalDecimal = Field(validation_alias=AliasPath("studyLoad", "value"))
 
 
 class Consumer(BaseModel):
-    consumerKey: str
+    consumerKey: str = CONSUMER
     modifiedAt: datetime | None = None
     attempt: int = Field(default=1, ge=1)
     resultStatus: GradeStatus | None = None
 
 
-class Ref(BaseModel):
-    personId: str | None = None
-    offeringId: str | None = None
-
-
-class Association(BaseModel):
+class Association(BaseModel):  # with the person and offering it names, as looked up (None: not found)
     associationId: str = Field(min_length=1)
     state: str
-    person: Ref
-    offering: Ref
     result: Result | None = None
     consumers: list[Consumer] = []
+    personId: str | None = Field(None, validation_alias=AliasPath("person", "personId"))
+    offeringId: str | None = Field(None, validation_alias=AliasPath("offering", "offeringId"))
+    person: Person | None = Field(None, alias="_person")
+    offering: Offering | None = Field(None, alias="_offering")
 
 
-class Input(BaseModel):
-    """An association with the person and offering it names (None: not found in /persons or /offerings)."""
-
-    record: Association
-    person: Person | None
-    offering: Offering | None
-
-
-def association(a: Input, s: Settings) -> Enrolment | Grade:
-    r, person, offering = a.record, a.person, a.offering
-    if offering is None:
-        raise RecordRejected(r, f"offeringId {r.offering.offeringId} is not in /offerings", "unknown_course")
-    if person is None:
-        raise RecordRejected(r, f"personId {r.person.personId} is not in /persons", "unknown_student")
-    esi = partner_esi(next((c.code for c in person.otherCodes if c.codeType == "esi"), None), r)
-    ours = next((c for c in r.consumers if c.consumerKey == CONSUMER), Consumer(consumerKey=CONSUMER))
-    course, term = offering.course, offering.academicSession.academicSessionId
-    if r.result is None:
-        if r.state not in ("associated", "canceled"):
-            raise Skip(f"association state {r.state} (not registered yet)")
-        return Enrolment(source_hei=HEI, hei=HEI, student_id=person.primaryCode.code, student_esi=esi,
-                         course_code=course.primaryCode.code, term_id=term, ects=course.studyLoad.value,
-                         status=EnrolmentStatus.REGISTERED if r.state == "associated" else EnrolmentStatus.WITHDRAWN,
-                         occurred_at=ours.modifiedAt or _midnight(offering.startDate))
-    if r.result.state != "completed":
-        raise Skip(f"result state {r.result.state} (no result yet)")
-    if offering.resultValueType not in s.schemes:
-        raise RecordRejected(r, f"resultValueType {offering.resultValueType!r} of the offering is none of "
-                             f"{', '.join(s.schemes)} (HUB_FONTYS_SCHEMES)", "unknown_scheme")
-    scheme_id = s.schemes[offering.resultValueType]
-    return Grade(source_hei=HEI, hei=HEI, student_id=person.primaryCode.code, student_esi=esi,
-                 result_id=r.associationId, course_code=course.primaryCode.code, isced_code=course.fieldsOfStudy,
-                 grade_label=grade_label(scheme_id, r.result.score or "", r), grading_scheme_id=scheme_id,
-                 ects=r.result.studyLoad.value, assessed_on=r.result.resultDate, attempt=ours.attempt,
+def association(r: Association, s: ApiSettings) -> Enrolment | Grade:
+    o = listed(r.offering, r.offeringId, "/offerings", r)
+    p = listed(r.person, r.personId, "/persons", r, "unknown_student")
+    ours = next((c for c in r.consumers if c.consumerKey == CONSUMER), Consumer())
+    esi = partner_esi(next((c.get("code") for c in p.otherCodes if c.get("codeType") == "esi"), None), r)
+    common = dict(source_hei=HEI, hei=HEI, student_id=p.number, student_esi=esi, course_code=o.code)
+    if r.result is None and r.state in REGISTRATION:
+        return Enrolment(**common, term_id=o.session, ects=o.ects, status=REGISTRATION[r.state],
+                         occurred_at=ours.modifiedAt or local_midnight(o.startDate, "UTC"))
+    if r.result is None or r.result.state != "completed":
+        raise Skip(f"association state {r.state}, result state {r.result and r.result.state}: nothing to publish yet")
+    scheme_id = one_of(SCHEMES, o.resultValueType, "resultValueType of the offering", r, "unknown_scheme")
+    return Grade(**common, result_id=r.associationId, isced_code=o.isced, grading_scheme_id=scheme_id,
+                 grade_label=grade_label(scheme_id, r.result.score or "", r), ects=r.result.ects,
+                 assessed_on=r.result.resultDate, attempt=ours.attempt, academic_year=o.session.rsplit("-", 1)[0],
                  status=ours.resultStatus or (GradeStatus.REVOKED if r.state == "canceled" else GradeStatus.FINAL),
-                 academic_year=term.rsplit("-", 1)[0], occurred_at=ours.modifiedAt or _midnight(r.result.resultDate))
+                 occurred_at=ours.modifiedAt or local_midnight(r.result.resultDate, "UTC"))
 
 
-def _midnight(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=UTC)
-
-
-def course_isced(api_url: str) -> dict[str, str]:
-    """ISCED-F field of every Fontys course code (the EWP connector puts it on Table B components)."""
-    offerings = GrowingIndex(_pages(api_url, "offerings", 250, None), lambda o: o.get("offeringId"))
-    try:
-        offerings.read_on()
-        return {o["course"]["primaryCode"]["code"]: o["course"]["fieldsOfStudy"] for o in offerings.rows.values()
-                if o.get("course", {}).get("fieldsOfStudy")}
-    finally:
-        offerings.close()
-
-
-def _pages(api_url: str, path: str, size: int, token: SecretStr | None) -> PagedList:
-    headers = {"Authorization": f"Bearer {token.get_secret_value()}"} if token else None
-    return PagedList(f"{api_url.rstrip('/')}/{path}", items="items", page_param="pageNumber", size_param="pageSize",
-                     first_page=1, page_size=size, headers=headers, credentials_setting="HUB_FONTYS_TOKEN")
+course_isced = isced_reader(lambda url: SourceLookup(HttpSource("o", url + "/offerings", page_size=250, **OOAPI),
+                                                       "offeringId"), "course.primaryCode.code", "course.fieldsOfStudy")
 
 
 class FontysOoapi(Connector):
-    """Registrations and results from Fontys' OOAPI v5 associations."""
+    """Registrations and results from Fontys' OOAPI v5 associations, with /persons and /offerings."""
 
-    hei = HEI
-    description = "OOAPI v5: /associations with /persons and /offerings"
-    settings_class = Settings
-    mappings = {"associations": association}
+    hei, settings_class, mappings = HEI, ApiSettings, {"associations": association}  # api_url: .../ooapi/v5
 
-    def sources(self, s: Settings) -> list[ChangeListSource]:
-        persons = GrowingIndex(_pages(s.api_url, "persons", 250, s.token), lambda p: p.get("personId"))
-        offerings = GrowingIndex(_pages(s.api_url, "offerings", 250, s.token), lambda o: o.get("offeringId"))
-        return [ChangeListSource("associations", _pages(s.api_url, "associations", s.page_size, s.token),
-                                 identity="associationId", poll_interval=s.poll_interval,
-                                 joins={"person": (lambda r: r["person"]["personId"], persons),
-                                        "offering": (lambda r: r["offering"]["offeringId"], offerings)})]
+    def sources(self, s: ApiSettings) -> list[Joined]:
+        def listing(path: str, **kw: object) -> HttpSource:
+            return HttpSource(path, f"{s.api_url}/{path}", bearer_token=s.token, **OOAPI, **kw)
+        persons, offerings = listing("persons", page_size=250), listing("offerings", page_size=250)
+        changes = listing("associations", page_size=s.page_size, identity_field="associationId",
+                          poll_interval=s.poll_interval)
+        return [Joined(changes, refs={"_person": ("person.personId", SourceLookup(persons, "personId")),
+                                      "_offering": ("offering.offeringId", SourceLookup(offerings, "offeringId"))})]
