@@ -4,9 +4,16 @@ Answers: 202 once the event is fsynced in the spool; 401 without the partner's
 bearer token; 413 for a body over ``max_body_bytes``; 400 for a body that is
 not JSON (it is spooled too and becomes a dead letter); 503 when the spool holds
 ``max_spool`` events (Kafka has been away long enough; the SIS should retry).
-The run loop drains the spool to Kafka and deletes events only after their
-cursor is saved, so an accepted event survives a broker outage and a restart.
-Cursor: ``{"spool_id": n}``.
+The run loop drains the spool to Kafka; an accepted event survives a broker
+outage and a restart. Cursor: ``{"spool_id": n}``.
+
+Published events are kept in the spool (their cursor saved) so that
+``hub connector replay <hei> --from '{"spool_id": n}'`` (or ``beginning``) sends
+them again, with the same event ids. The oldest published events are pruned
+first, once they are older than ``keep_published_days`` or the published ones
+together exceed ``keep_published_bytes``; a replay from a pruned cursor starts at
+the oldest event kept (and says so in the log). ``max_spool`` counts unpublished
+events only: kept ones never make the webhook answer 503.
 """
 
 from __future__ import annotations
@@ -19,11 +26,21 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import structlog
 from aiohttp import web
 from pydantic import SecretStr
 
-from connectors.sdk import BadRecord, ConfigError, Item, NativeRecord, Source, StopConnector
+from connectors.sdk import (
+    BadRecord,
+    ConfigError,
+    Item,
+    NativeRecord,
+    Source,
+    StopConnector,
+)
 from connectors.sources._spool import Spool
+
+log = structlog.get_logger()
 
 
 class WebhookSource(Source):
@@ -47,6 +64,8 @@ class WebhookSource(Source):
         path: str = "/events",
         max_body_bytes: int = 1024 * 1024,
         max_spool: int = 100_000,
+        keep_published_bytes: int = 64 * 1024 * 1024,
+        keep_published_days: float = 7.0,
         identity_field: str | None = "id",
         poll_interval: float | None = None,
     ) -> None:
@@ -59,12 +78,15 @@ class WebhookSource(Source):
             problems.append(f"{name}: path must start with '/', got {path!r}")
         if max_body_bytes < 1 or max_spool < 1:
             problems.append(f"{name}: max_body_bytes and max_spool must be positive")
+        if keep_published_bytes < 0 or keep_published_days < 0:
+            problems.append(f"{name}: keep_published_bytes and keep_published_days must be >= 0 (0: keep none)")
         if problems:
             raise ConfigError(problems)
         self._expected = f"Bearer {secret}".encode()
         self.spool_file = Path(spool_file)
         self.host, self.port, self.path = host, port, path
         self.max_body_bytes, self.max_spool = max_body_bytes, max_spool
+        self.keep_published_bytes, self.keep_published_days = keep_published_bytes, keep_published_days
         self.identity_field = identity_field
         self.spool: Spool | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -78,7 +100,8 @@ class WebhookSource(Source):
     # --- server -------------------------------------------------------------------------
 
     def open(self) -> None:
-        self.spool = Spool(self.spool_file)
+        self.spool = Spool(self.spool_file, keep_published_bytes=self.keep_published_bytes,
+                           keep_published_seconds=self.keep_published_days * 86400)
         ready = threading.Event()
         failure: list[BaseException] = []
 
@@ -124,7 +147,7 @@ class WebhookSource(Source):
         except web.HTTPRequestEntityTooLarge:
             return web.json_response({"error": f"body over {self.max_body_bytes} bytes"}, status=413)
         assert self.spool is not None
-        if self.spool.count() >= self.max_spool:
+        if self.spool.pending() >= self.max_spool:  # published events kept for replay do not count
             return web.json_response({"error": "spool full: the hub cannot reach Kafka; retry later"}, status=503,
                                      headers={"Retry-After": "30"})
         problem = None
@@ -155,13 +178,21 @@ class WebhookSource(Source):
             self.spool.close()
 
     def check(self) -> str:
-        return f"listening at {self.url}; {self.spool.count() if self.spool else 0} event(s) spooled"
+        if self.spool is None:
+            return f"not listening ({self.describe()})"
+        kept, size, _ = self.spool.kept()
+        return (f"listening at {self.url}; {self.spool.pending()} event(s) waiting for Kafka, "
+                f"{kept} published kept for replay ({size} bytes)")
 
     # --- draining ---------------------------------------------------------------------------
 
     def read(self, cursor: Any) -> Iterator[Item]:
         assert self.spool is not None, "open() first"
         last = int(cursor.get("spool_id", 0)) if cursor else 0
+        oldest = self.spool.oldest()
+        if last + 1 < oldest and last < self.spool.published_through():
+            log.warning("replay_pruned", source=self.name, requested_after=last, oldest_kept=oldest,
+                        hint="events before it were pruned (keep_published_bytes / keep_published_days)")
         while True:
             rows = self.spool.after(last)
             if not rows:
@@ -178,4 +209,6 @@ class WebhookSource(Source):
 
     def committed(self, cursor: Any) -> None:
         if self.spool is not None and cursor:
-            self.spool.delete_through(int(cursor["spool_id"]))
+            pruned = self.spool.mark_published(int(cursor["spool_id"]))
+            if pruned:
+                log.debug("spool_pruned", source=self.name, events=pruned)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 import time
@@ -21,6 +22,7 @@ from connectors.sdk import (
     ConnectorSettings,
     CursorStore,
     KafkaPublisher,
+    MemoryPublisher,
     RegistrySerializer,
 )
 from connectors.sources import WebhookSource
@@ -34,6 +36,8 @@ class Settings(ConnectorSettings):
     spool_file: Path
     token: SecretStr = SecretStr(TOKEN)
     max_spool: int = 1000
+    keep_published_bytes: int = 64 * 1024 * 1024
+    keep_published_days: float = 7.0
 
 
 class AisEvent(BaseModel):
@@ -59,6 +63,7 @@ class AisPush(Connector):
 
     def sources(self, s: Settings) -> list[WebhookSource]:
         return [WebhookSource("events", s.spool_file, token=s.token, max_body_bytes=2000, max_spool=s.max_spool,
+                              keep_published_bytes=s.keep_published_bytes, keep_published_days=s.keep_published_days,
                               poll_interval=0.05)]
 
 
@@ -171,3 +176,83 @@ def test_events_accepted_during_a_broker_outage_and_a_restart_all_reach_kafka(ap
     assert all(len(ids) == 1 for ids in by_result.values()), "a re-sent event got a new event_id"
     letters = [r for r in dead_letters(broker, registry, "webhook_test.events") if r["payload"] == b"<xml/>"]
     assert letters and "not JSON" in letters[0]["reason"]
+
+
+def _spooled_ids(spool: Path) -> list[int]:
+    with sqlite3.connect(spool) as con:
+        return [r[0] for r in con.execute("SELECT id FROM spool ORDER BY id")]
+
+
+def test_published_events_are_kept_within_their_bounds_and_never_fill_the_spool(tmp_path):
+    spool = tmp_path / "spool.sqlite"
+    conn = AisPush(spool_file=spool, max_spool=3)
+    body_size = len(json.dumps(_event("k", 0)).encode())
+    hook = WebhookSource("events", spool, token=TOKEN, max_spool=3, keep_published_bytes=2 * body_size + 10,
+                         poll_interval=0.02)
+    publisher = MemoryPublisher()
+    runner = ConnectorRunner(conn, publisher, CursorStore(tmp_path / "c.sqlite"))
+    thread = threading.Thread(target=runner.run, kwargs={"sources": [hook]}, daemon=True)
+    thread.start()
+    try:
+        _wait_for(lambda: bool(hook.url), 10, "the webhook to listen")
+        with httpx.Client(timeout=10) as http:
+            for i in range(6):  # twice max_spool: published events kept for replay never count as "full"
+                assert http.post(hook.url, content=json.dumps(_event("k", i)), headers=_auth()).status_code == 202
+                _wait_for(lambda n=i + 1: len(publisher.acked) == n, 10, f"event {i} published")
+    finally:
+        runner.stop()
+        thread.join(30)
+    assert _spooled_ids(spool) == [5, 6], "the newest published events within keep_published_bytes stay"
+
+    hook = WebhookSource("events", spool, token=TOKEN, max_spool=3)  # nothing drains it now
+    hook.open()
+    try:
+        with httpx.Client(timeout=10) as http:
+            answers = [http.post(hook.url, json=_event("k", i), headers=_auth()).status_code for i in range(6, 10)]
+        assert answers == [202, 202, 202, 503], "three unpublished events fill it, the two kept ones do not count"
+        assert "3 event(s) waiting for Kafka, 2 published kept for replay" in hook.check()
+    finally:
+        hook.close()
+
+    with sqlite3.connect(spool) as con:  # the kept ones were received long ago
+        con.execute("UPDATE spool SET received_at = '2020-01-01T00:00:00.000+00:00' WHERE id <= 6")
+    hook = WebhookSource("events", spool, token=TOKEN, keep_published_days=7, poll_interval=0.02)
+    ConnectorRunner(conn, publisher, CursorStore(tmp_path / "c.sqlite")).run(once=True, sources=[hook])
+    assert len(publisher.acked) == 9
+    assert _spooled_ids(spool) == [7, 8, 9], "published events older than keep_published_days are pruned"
+
+
+@pytest.mark.kafka
+def test_replay_from_a_cursor_resends_kept_events_with_their_event_ids(broker, registry, tmp_path):
+    tag = uuid.uuid4().hex[:8]
+    conn = AisPush(spool_file=tmp_path / "spool.sqlite")
+    db = tmp_path / "c.sqlite"
+    runner, src, thread, publisher = _start(conn, db, broker, registry)
+    try:
+        with httpx.Client(timeout=10) as http:
+            for i in range(5):
+                assert http.post(src.url, json=_event(tag, i), headers=_auth()).status_code == 202
+        _wait_for(lambda: CursorStore(db).load("events") == {"spool_id": 5}, 60, "all five published")
+    finally:
+        runner.stop()
+        thread.join(60)
+        publisher.close()
+    assert _spooled_ids(tmp_path / "spool.sqlite") == [1, 2, 3, 4, 5], "published events are kept for replay"
+
+    # what `hub connector replay viko_webhook --from '{"spool_id": 2}'` does
+    store = CursorStore(db)
+    assert ConnectorRunner(conn, MemoryPublisher(), store).replay({"spool_id": 2}) == ["events"]
+    publisher = KafkaPublisher(broker.bootstrap_servers, flush_timeout=20)
+    serializer = RegistrySerializer(registry.url)
+    try:
+        totals = ConnectorRunner(conn, publisher, store, serializer=serializer).run(once=True)
+    finally:
+        publisher.close()
+        serializer.close()
+    assert totals.published == {"sis.viko.lt.grades": 3}
+    ids: dict[str, list[str]] = {}
+    for r in events(broker, registry, "sis.viko.lt.grades", tag):
+        ids.setdefault(r["result_id"], []).append(str(r["event_id"]))
+    assert {k: len(v) for k, v in ids.items()} == {f"{tag}-0": 1, f"{tag}-1": 1, f"{tag}-2": 2, f"{tag}-3": 2,
+                                                   f"{tag}-4": 2}
+    assert all(len(set(v)) == 1 for v in ids.values()), "a replayed event got a new event_id"
