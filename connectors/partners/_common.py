@@ -17,11 +17,11 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Annotated, Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from pydantic import BaseModel, Field, SecretStr, ValidationError
+from pydantic import BaseModel, BeforeValidator, Field, SecretStr, ValidationError
 
 from connectors.sdk import (
     BadRecord,
@@ -80,6 +80,18 @@ def listed(row: Any, code: str, where: str, record: Any, kind: str = "unknown_co
         raise RecordRejected(record, f"{'course' if kind == 'unknown_course' else 'student'} {code!r} is not in "
                              f"{where}", kind)
     return row
+
+
+def _edm_datetime(value: object) -> object:
+    if isinstance(value, str) and value.startswith("/Date("):
+        if not (m := re.fullmatch(r"/Date\((-?\d+)\)/", value)):
+            raise ValueError(f"{value!r} is not an Edm.DateTime (/Date(<ms>)/)")
+        return datetime.fromtimestamp(int(m[1]) / 1000, tz=UTC)
+    return value
+
+
+EdmDateTime = Annotated[datetime, BeforeValidator(_edm_datetime)]
+"""An OData v2 JSON date: ``/Date(<ms since the epoch, UTC>)/``, or ISO 8601."""
 
 
 def local_midnight(day: date, zone: str) -> datetime:
