@@ -94,6 +94,21 @@ EdmDateTime = Annotated[datetime, BeforeValidator(_edm_datetime)]
 """An OData v2 JSON date: ``/Date(<ms since the epoch, UTC>)/``, or ISO 8601."""
 
 
+def course_and_esi(r: Any, course: M | None, courses: str, person: Any, students: str | None = None
+                   ) -> tuple[M, str | None]:
+    """The course row the source joined to ``r`` (rejected if ``courses`` lacks ``r.course``) and the student's
+    ESI; ``students`` names where every student is listed (a student missing there is rejected), else a student
+    not listed yet simply has no ESI."""
+    if person is None and students is not None:
+        listed(None, r.student, students, r, "unknown_student")
+    return listed(course, r.course, courses, r), partner_esi(getattr(person, "esi", None), r)
+
+
+def sql_isced(table: str, code: str, isced: str) -> Callable[[str], dict[str, str]]:
+    """``course_isced(url)`` of an SQL partner: its course table read whole."""
+    return isced_reader(lambda url: SourceLookup(SqlSource(table, url, table), code), code, isced)
+
+
 def local_midnight(day: date, zone: str) -> datetime:
     """00:00 local time of ``day`` in UTC: the event time of a result that carries only a date."""
     return datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(zone)).astimezone(UTC)
