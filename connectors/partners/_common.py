@@ -9,6 +9,9 @@ cursor, where an error inside a mapping would dead-letter the record.
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import re
 import sqlite3
 import threading
@@ -21,6 +24,7 @@ from typing import Annotated, Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from lxml import etree
 from pydantic import BaseModel, BeforeValidator, Field, SecretStr, ValidationError
 
 from connectors.sdk import (
@@ -190,6 +194,30 @@ class FileLookup(_Cached):
             if self._seen.get(path) != (st.st_size, st.st_mtime_ns):
                 self._rows.update(self._load(path))
                 self._seen[path] = (st.st_size, st.st_mtime_ns)
+
+
+def json_rows(path: Path, key: str) -> list[tuple[str, dict[str, Any]]]:
+    """A ``FileLookup`` loader: the objects of a JSON list file, by their field ``key``."""
+    rows = json.loads(path.read_text(encoding="utf-8"))
+    return [(str(r[key]), r) for r in rows if isinstance(r, dict) and r.get(key) is not None]
+
+
+def csv_rows(path: Path, key: str, encoding: str, delimiter: str = ";") -> list[tuple[str, dict[str, str]]]:
+    """A ``FileLookup`` loader: the rows of a CSV file, by their column ``key``."""
+    text = path.read_bytes().decode(encoding, "replace")
+    return [(row[key], row) for row in csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter) if row.get(key)]
+
+
+def xml_elements(path: Path, tag: str, key: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """A ``FileLookup`` loader: the attributes of every ``tag`` element, by attribute ``key``; none if it does
+    not parse (a broken export is dead-lettered by its own source)."""
+    try:
+        root = etree.parse(str(path), etree.XMLParser(resolve_entities=False, no_network=True)).getroot()
+    except (etree.XMLSyntaxError, OSError):
+        return
+    for el in root.iter(f"{{*}}{tag}"):
+        if el.get(key):
+            yield el.get(key), dict(el.attrib)
 
 
 class SourceLookup(_Cached):
