@@ -100,12 +100,13 @@ EdmDateTime = Annotated[datetime, BeforeValidator(_edm_datetime)]
 
 def course_and_esi(r: Any, course: M | None, courses: str, person: Any, students: str | None = None
                    ) -> tuple[M, str | None]:
-    """The course row the source joined to ``r`` (rejected if ``courses`` lacks ``r.course``) and the student's
-    ESI; ``students`` names where every student is listed (a student missing there is rejected), else a student
+    """The course row the source joined to ``r`` (rejected if ``courses`` lacks ``r.course``) and the ESI of the
+    student row joined (``person``); ``students`` names where every student is listed (a student missing there is rejected), else a student
     not listed yet simply has no ESI."""
     if person is None and students is not None:
         listed(None, r.student, students, r, "unknown_student")
-    return listed(course, r.course, courses, r), partner_esi(getattr(person, "esi", None), r)
+    esi = person.get("esi") if isinstance(person, dict) else getattr(person, "esi", None)
+    return listed(course, r.course, courses, r), partner_esi(esi, r)
 
 
 def sql_isced(table: str, code: str, isced: str) -> Callable[[str], dict[str, str]]:
