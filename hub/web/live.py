@@ -26,7 +26,7 @@ from .readmodel import MonitorData
 from .security import require
 from .service import monitor_view
 
-__all__ = ["ledger_version", "monitor_data", "monitor_sections", "ops_section", "router"]
+__all__ = ["fresh_version", "ledger_version", "monitor_data", "monitor_sections", "ops_section", "router"]
 
 router = APIRouter(include_in_schema=False)
 _cache_lock = threading.Lock()
@@ -49,6 +49,12 @@ def ledger_version(state: WebState) -> str:
         return value
     finally:
         state._version_lookup = False  # type: ignore[attr-defined]
+
+
+def fresh_version(state: WebState) -> str | None:
+    """The change token when one was looked up less than half an interval ago, without touching the database."""
+    cached = getattr(state, "_version_cache", None)
+    return cached[0] if cached is not None and time.monotonic() - cached[1] < state.live_interval / 2 else None
 
 
 def monitor_data(state: WebState) -> MonitorData:

@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
+from starlette.concurrency import run_in_threadpool
 
 from schemas.institutions import BY_SCHAC, SCHAC_CODES
 
@@ -23,7 +24,15 @@ from .security import (
     home_scope,
     require,
 )
-from .service import DecideItem, decide, detail, inbox, parse_statuses, pending_for
+from .service import (
+    DecideItem,
+    cached_inbox,
+    decide,
+    detail,
+    inbox,
+    parse_statuses,
+    pending_for,
+)
 
 router = APIRouter(include_in_schema=False)
 PAGE = 100
@@ -95,24 +104,42 @@ def logout(request: Request, csrf_token: str = Form("", max_length=100)) -> Resp
 
 
 @router.get("/inbox")
-def inbox_page(request: Request, status: list[str] = Query([]), q: str = Query("", max_length=200), host: str = Query("", max_length=64),
-               mobility: str = Query("", max_length=200), hei: str = Query("", max_length=64), page: int = Query(1, ge=1, le=100000),
-               fragment: bool = False, sent: int = Query(0, ge=0)) -> Response:
+async def inbox_page(request: Request, status: list[str] = Query([]), q: str = Query("", max_length=200), host: str = Query("", max_length=64),
+                     mobility: str = Query("", max_length=200), hei: str = Query("", max_length=64), page: int = Query(1, ge=1, le=100000),
+                     fragment: bool = False, sent: int = Query(0, ge=0)) -> Response:
     p = require(request, Role.REGISTRAR, Role.ADMIN)
     query = DecisionQuery(parse_statuses(status), q.strip(), host or None, mobility or None, PAGE, (page - 1) * PAGE)
-    scope, result = inbox(_state(request), p, hei or None, query)
     filters = {"status": [s.value for s in query.status], "q": q, "host": host, "mobility": mobility, "hei": hei}
+    cached = cached_inbox(_state(request), p, hei or None, query)
+    if cached is not None:  # a reload while the ledger is unchanged: answered here, on the event loop
+        context = _inbox_context(cached, filters, page, sent)
+        table = _table(request, p, cached[1], context, peek=True)
+        if table is not None:
+            return _inbox_response(request, context, table, fragment)
+    return await run_in_threadpool(_inbox_page, request, p, query, filters, page, sent, fragment)
+
+
+def _inbox_page(request: Request, p, query: DecisionQuery, filters: dict, page: int, sent: int, fragment: bool) -> Response:
+    context = _inbox_context(inbox(_state(request), p, filters["hei"] or None, query), filters, page, sent)
+    return _inbox_response(request, context, _table(request, p, context["page"], context), fragment)
+
+
+def _inbox_context(found: tuple, filters: dict, page_no: int, sent: int) -> dict:
+    scope, result = found
     base = {k: v for k, v in filters.items() if v}
-    context = {"page": result, "scope": scope, "filters": filters, "page_no": page, "pages": max(1, -(-result.total // PAGE)),
-               "qs": lambda **kw: urlencode({**base, **kw}, doseq=True), "sent": sent, "partners": SCHAC_CODES}
-    table = _table(request, p, result, context)
+    return {"page": result, "scope": scope, "filters": filters, "page_no": page_no, "pages": max(1, -(-result.total // PAGE)),
+            "qs": lambda **kw: urlencode({**base, **kw}, doseq=True), "sent": sent, "partners": SCHAC_CODES}
+
+
+def _inbox_response(request: Request, context: dict, table: Markup, fragment: bool) -> Response:
     if fragment:
         return HTMLResponse(table)
     return _render(request, "inbox.html", {**context, "table": table})
 
 
-def _table(request: Request, p, result, context: dict) -> Markup:
-    """The inbox table, rendered once per cached ledger page, role and filters (it holds nothing else of the user)."""
+def _table(request: Request, p, result, context: dict, peek: bool = False) -> Markup | None:
+    """The inbox table, rendered once per cached ledger page, role and filters (it holds nothing else of the user);
+    with ``peek``, only if it is rendered already (else None)."""
     extra = {"can_decide": p.role is Role.REGISTRAR, "is_admin": p.role is Role.ADMIN,
              "hei_qs": f"&hei={context['scope']}" if p.role is Role.ADMIN and context["scope"] else "",
              "item_value": lambda r: json.dumps([r.omobility_id, r.home_component, r.decision_id])}
@@ -122,7 +149,11 @@ def _table(request: Request, p, result, context: dict) -> Markup:
 
     # keyed by the page object: the page cache hands the same object to everyone until the ledger changes
     key = (id(result), p.role, context["qs"](), context["page_no"])
-    return _state(request).tables.get(key, render, valid=lambda cached: cached[0] is result)[1]
+    tables = _state(request).tables
+    if peek:
+        cached = tables.peek(key)
+        return cached[1] if cached is not None and cached[0] is result else None
+    return tables.get(key, render, valid=lambda cached: cached[0] is result)[1]
 
 
 @router.post("/inbox/decide")

@@ -17,7 +17,7 @@ from .app import WebState
 from .readmodel import DecisionDetail, DecisionPage, DecisionQuery, MonitorData
 from .security import WebError, home_scope, sees_mobility_ids
 
-__all__ = ["DecideItem", "MAX_BATCH", "MAX_REASON", "decide", "detail", "inbox", "monitor_view", "parse_statuses", "pending_for"]
+__all__ = ["DecideItem", "MAX_BATCH", "MAX_REASON", "cached_inbox", "decide", "detail", "inbox", "monitor_view", "parse_statuses", "pending_for"]
 
 MAX_BATCH = 500
 MAX_REASON = 1000
@@ -58,6 +58,21 @@ def inbox(state: WebState, p: Principal, hei: str | None, query: DecisionQuery) 
 
     key = (ledger_version(state), scope, query)
     return scope, state.pages.get(key, lambda: state.model.decisions(scope, query))
+
+
+def cached_inbox(state: WebState, p: Principal, hei: str | None, query: DecisionQuery) -> tuple[str | None, DecisionPage] | None:
+    """:func:`inbox` when its answer is at hand without the database (a fresh change token, the page cached), else None:
+    the common case of a registrar reloading is then served on the event loop, without a thread hop."""
+    if p.role not in READERS:
+        return None
+    from .live import fresh_version
+
+    version = fresh_version(state)
+    if version is None:
+        return None
+    scope = home_scope(p, hei)
+    page = state.pages.peek((version, scope, query))
+    return None if page is None else (scope, page)
 
 
 def detail(state: WebState, p: Principal, hei: str | None, omobility_id: str, component: str) -> DecisionDetail:
