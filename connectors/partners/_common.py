@@ -33,12 +33,13 @@ from connectors.sdk import (
     Item,
     NativeRecord,
     RecordRejected,
+    Skip,
     Source,
     SourceUnavailable,
     canonical_bytes,
     env_prefix,
 )
-from connectors.sources import RetryingClient, SqlSource, dig
+from connectors.sources import FileDropSource, RetryingClient, SqlSource, dig
 from schemas.grading import UnknownGrade, UnknownScheme, scheme
 from schemas.institutions import SCHAC_CODES
 
@@ -112,6 +113,28 @@ def course_and_esi(r: Any, course: M | None, courses: str, person: Any, students
 def sql_isced(table: str, code: str, isced: str) -> Callable[[str], dict[str, str]]:
     """``course_isced(url)`` of an SQL partner: its course table read whole."""
     return isced_reader(lambda url: SourceLookup(SqlSource(table, url, table), code), code, isced)
+
+
+def _german_date(value: object) -> object:
+    if not isinstance(value, str):
+        return value
+    day, month, year = value.split(".")  # 14.07.2025
+    return date(int(year), int(month), int(day))
+
+
+GermanDate = Annotated[date, BeforeValidator(_german_date)]
+"""A date as German exports print it: ``14.07.2025``."""
+
+
+def local_time(fmt: str, zone: str) -> Any:
+    """A type for wall-clock times as the SIS prints them (``strptime`` format ``fmt``) in time zone ``zone``."""
+    return Annotated[datetime, BeforeValidator(
+        lambda v: datetime.strptime(v, fmt).replace(tzinfo=ZoneInfo(zone)) if isinstance(v, str) else v)]
+
+
+def reference_only(record: Any, settings: Any) -> None:
+    """The mapping of a source read only for reference rows (a student list the other sources join)."""
+    raise Skip("reference rows (joined to the other sources' records)")
 
 
 def local_midnight(day: date, zone: str) -> datetime:
@@ -391,6 +414,13 @@ def with_data(item: NativeRecord, data: Any) -> NativeRecord:
     return replace(item, data=data)
 
 
+def csv_drop(name: str, folder: Path, pattern: str, identity: tuple[str, ...], encoding: str, *,
+             refs: Mapping[str, Ref] | None = None, **options: Any) -> Joined:
+    """A drop folder of CSV exports whose rows are decoded one by one (``decode_rows``), with ``refs`` joined."""
+    return Joined(FileDropSource(name, folder, pattern=pattern, identity=identity, encoding="latin-1", **options),
+                  transform=decode_rows(encoding), refs=refs)
+
+
 def decode_rows(encoding: str) -> Callable[[NativeRecord], Item]:
     """A ``Joined`` transform for rows read as latin-1 (one character a byte): each row decoded as ``encoding``
     on its own, so a row written in another code page is one dead letter, not a lost file."""
@@ -428,6 +458,13 @@ class ApiSettings(ConnectorSettings):
     token: SecretStr | None = Field(None, description="Bearer token of the hub's API client (HUB_<HEI>_TOKEN).")
     page_size: int = Field(100, ge=1, le=1000)
     poll_interval: float = 30.0
+
+
+class DropSettings(ConnectorSettings):
+    """A partner whose SIS drops export files into a folder."""
+
+    folder: Path = Field(description="Drop folder of the SIS exports (HUB_<HEI>_FOLDER).")
+    poll_interval: float = 10.0
 
 
 # --- the SQL partners: tables polled by id, joined with their reference tables ------------

@@ -85,8 +85,7 @@ course_isced = isced_reader(lambda url: SourceLookup(HttpSource("o", url + "/off
 
 
 class FontysOoapi(Connector):
-    """Registrations and results from Fontys' OOAPI v5 associations, with /persons and /offerings."""
-
+    description = "OOAPI v5: /associations with /persons and /offerings"
     hei, settings_class, mappings = HEI, ApiSettings, {"associations": association}  # api_url: .../ooapi/v5
 
     def sources(self, s: ApiSettings) -> list[Joined]:

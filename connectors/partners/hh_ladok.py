@@ -97,8 +97,7 @@ course_isced = isced_reader(lambda api_url: JsonLookup(api_url + COURSES, "Uid")
 
 
 class HhLadok(Connector):
-    """Registrations and attested results from Halmstad's Ladok 3 event feed."""
-
+    description = "Ladok 3 Atom feed (uppfoljning), grades resolved through the grading-scale lookup"
     hei, settings_class, mappings = HEI, Settings, {"feed": entry}
 
     def sources(self, s: Settings) -> list[Joined]:

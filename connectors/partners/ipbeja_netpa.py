@@ -81,8 +81,7 @@ course_isced = sql_isced("netpa_disciplinas", "cd_discip", "cd_isced")
 
 
 class IpbejaNetpa(Connector):
-    """Registrations and assessments from IPBeja's academic database."""
-
+    description = "netPA SQL tables (netpa_inscricoes, netpa_avaliacoes) polled by id"
     hei, settings_class = HEI, SqlSettings  # url: sqlite:///var/ipbeja.pt/netpa.sqlite, mysql+pymysql://...
     mappings = {"enrolments": enrolment, "grades": grade}
 

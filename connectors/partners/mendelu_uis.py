@@ -14,9 +14,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from connectors.partners._common import (FileLookup, Joined, course_and_esi, grade_label, isced_reader, one_of, read,
-                                         xml_elements)
-from connectors.sdk import Connector, ConnectorSettings, RecordRejected, Skip
+from connectors.partners._common import (DropSettings, FileLookup, Joined, course_and_esi, grade_label, isced_reader,
+                                         one_of, read, xml_elements)
+from connectors.sdk import Connector, RecordRejected, Skip
 from connectors.sources import FileDropSource
 from schemas.models import Enrolment, EnrolmentStatus, Grade, GradeStatus
 
@@ -27,10 +27,8 @@ TERM = r"^(ZS|LS) \d{4}/\d{4}$"  # zimní / letní semestr: ZS 2025/2026 is 2025
 PREDMETY = partial(xml_elements, tag="predmet", key="kod")  # the course list's rows
 
 
-class Settings(ConnectorSettings):
-    folder: Path = Field(description="Drop folder of the UIS exports (HUB_MENDELU_FOLDER).")
+class Settings(DropSettings):  # folder: the drop folder of the exports (HUB_MENDELU_FOLDER)
     courses_file: Path = Field(description="The UIS course list predmety.xml (HUB_MENDELU_COURSES_FILE).")
-    poll_interval: float = 10.0
 
 
 class Course(BaseModel):  # a predmet of predmety.xml
@@ -85,8 +83,7 @@ course_isced = isced_reader(lambda file: FileLookup(lambda: [Path(file)], PREDME
 
 
 class MendeluUis(Connector):
-    """Registrations and results from MENDELU's nightly UIS exports."""
-
+    description = "UIS XML exports (students, registrations, results) from a drop folder"
     hei, settings_class, mappings = HEI, Settings, {"exports": record}
 
     def sources(self, s: Settings) -> list[Joined]:

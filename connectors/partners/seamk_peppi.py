@@ -86,8 +86,7 @@ course_isced = isced_reader(lambda url: SourceLookup(HttpSource("u", f"{url}/cou
 
 
 class SeamkPeppi(Connector):
-    """Enrolments and attainments from SeAMK's Peppi REST API, with students and course units."""
-
+    description = "Peppi REST JSON: enrolments and attainments with students and course units"
     hei, settings_class, mappings = HEI, ApiSettings, {"enrolments": enrolment, "attainments": attainment}
 
     def sources(self, s: ApiSettings) -> list[Joined]:  # api_url: https://<host>/peppi/api/v1

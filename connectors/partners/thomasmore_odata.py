@@ -82,8 +82,7 @@ course_isced = isced_reader(lambda url: SourceLookup(HttpSource("m", f"{url}/Mod
 
 
 class ThomasMoreOdata(Connector):
-    """Registrations and results from KU Loket's SAP OData service, with Students and Modules."""
-
+    description = "SAP OData v2 (ZHEROES_STUDENT_SRV): Registrations and Results with Students and Modules"
     hei, settings_class, mappings = HEI, Settings, {"registrations": registration, "results": result}
 
     def sources(self, s: Settings) -> list[Joined]:

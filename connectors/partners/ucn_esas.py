@@ -82,8 +82,7 @@ course_isced = sql_isced("v_uddannelseselement", "elementkode", "isced")
 
 
 class UcnEsas(Connector):
-    """Registrations and assessments from UCN's ESAS views."""
-
+    description = "ESAS SQL views (v_tilmelding, v_bedoemmelse) polled by id"
     hei, settings_class = HEI, SqlSettings  # url: sqlite:///var/ucn.dk/esas.sqlite, postgresql+psycopg2://...
     mappings = {"enrolments": enrolment, "grades": grade}
 

@@ -87,8 +87,7 @@ course_isced = isced_reader(lambda file: FileLookup(lambda: [Path(file)], lambda
 
 
 class VikoWebhook(Connector):
-    """Registrations and grades VIKO's AIS pushes to the hub."""
-
+    description = "webhook: the AIS POSTs JSON events (bearer token), spooled on disk"
     hei, settings_class, mappings = HEI, Settings, {"events": event}
 
     def sources(self, s: Settings) -> list[Joined]:
