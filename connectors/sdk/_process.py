@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
-import io
+import typing
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import fastavro
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
+from connectors.sdk._avro import avro_writer
 from connectors.sdk._connector import KIND_OF_RECORD, Connector
 from connectors.sdk._errors import PublishFailed, RecordRejected, Skip, SourceUnavailable, StopConnector
 from connectors.sdk._publish import Serializer
 from connectors.sdk._records import BadRecord, NativeRecord
-from schemas.avro_files import parsed_schema
 from schemas.catalogue import BY_NAME
 from schemas.models import DeadLetter, Event, now_utc, to_avro
 
@@ -30,25 +30,55 @@ _NOT_THE_RECORD = (PublishFailed, SourceUnavailable, StopConnector)
 def derive_event_id(connector: str, source: str, identity: str, payload: bytes, index: int = 0, salt: str = "") -> str:
     """A name-based UUID (version 5 layout, SHA-1) of connector, source, the record's identity and its bytes.
 
-    A re-sent record keeps its id; a changed record gets a new one.
+    A re-sent record keeps its id; a changed record gets a new one. (Formatted by hand: the same string
+    ``uuid.UUID(bytes=..., version=5)`` gives, at a fifth of the cost, as it runs once per event.)
     """
     name = "\x1f".join((connector, source, identity, str(index), salt)).encode("utf-8") + b"\x1f" + payload
-    return str(uuid.UUID(bytes=hashlib.sha1(NAMESPACE.bytes + name, usedforsecurity=False).digest()[:16], version=5))
+    d = bytearray(hashlib.sha1(NAMESPACE.bytes + name, usedforsecurity=False).digest()[:16])
+    d[6] = (d[6] & 0x0F) | 0x50  # version 5
+    d[8] = (d[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = d.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def local_avro(topic: str, record: dict[str, Any]) -> bytes:
     """Plain Avro bytes (no framing) against the local ``.avsc``: validates without a registry."""
-    buf = io.BytesIO()
-    fastavro.schemaless_writer(buf, parsed_schema(BY_NAME[topic].value_schema), record)
-    return buf.getvalue()
+    return avro_writer(BY_NAME[topic].value_schema)(record)
 
 
 def avro_dict(event: Event) -> dict[str, Any]:
-    """``to_avro(event)``, with a shortcut for flat records (no arrays or nested records: Grade, Enrolment)."""
-    data = event.model_dump(mode="python")
-    if any(isinstance(v, (tuple, list, dict)) for v in data.values()):
+    """``to_avro(event)``, with shortcuts for flat records (no arrays or nested records: Grade, Enrolment).
+
+    A flat model whose Python-mode dump is its field values (its serializers apply to JSON only) is
+    copied from its ``__dict__``: a tenth of ``model_dump``'s cost, checked on the first event of each class.
+    """
+    model = type(event)
+    if not _flat(model):
         return to_avro(event)
-    return data
+    plain = _PLAIN.get(model)
+    if plain is None:
+        dumped = event.model_dump(mode="python")
+        plain = _PLAIN[model] = list(dumped.items()) == list(event.__dict__.items())
+        return dumped
+    return dict(event.__dict__) if plain else event.model_dump(mode="python")
+
+
+_PLAIN: dict[type[BaseModel], bool] = {}
+
+
+@functools.cache
+def _flat(model: type[BaseModel]) -> bool:
+    """Whether no field of ``model`` can hold a list, tuple, dict or nested model (decided once per class)."""
+
+    def nested(annotation: Any) -> bool:
+        origin = typing.get_origin(annotation)
+        if origin in (list, tuple, dict, set, frozenset) or annotation in (list, tuple, dict, set, frozenset):
+            return True
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            return True
+        return any(nested(arg) for arg in typing.get_args(annotation))
+
+    return not any(nested(field.annotation) for field in model.model_fields.values())
 
 
 @dataclass

@@ -219,7 +219,7 @@ class FileDropSource(Source):
                                 f"(delimiter {self.delimiter!r}, quote {self.quotechar!r})", location,
                                 self._cursor(path, row), "parse")
                 continue
-            data = dict(zip(header, (f.strip() for f in fields), strict=True))
+            data = dict(zip(header, map(str.strip, fields)))  # as many fields as the header: checked above
             identity = "|".join(data[c] for c in self.identity)
             yield NativeRecord(data, payload, identity, location, self._cursor(path, row), context)
         yield Checkpoint(self._cursor(path, row, done=True), f"{path.name} finished")
