@@ -32,6 +32,7 @@ class HubSettings(BaseSettings):
     ledger_url: str | None = Field(None, description="SQLAlchemy URL of the ledger; default an SQLite file in data_dir.")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["auto", "json", "console"] = Field("auto", description="auto = colour on a terminal, JSON lines otherwise.")
+    streams: dict[str, object] = Field(default_factory=dict, description="The [streams] table: knobs of the stream workers, as HUB_STREAMS_* (checked by streams.config).")
 
     @classmethod
     def settings_customise_sources(
@@ -42,12 +43,16 @@ class HubSettings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml_path = Path(os.environ.get(CONFIG_FILE_ENV, "hub.toml"))
-        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=config_file()))
 
     @property
     def ledger_database_url(self) -> str:
         return self.ledger_url or f"sqlite:///{(self.data_dir / 'ledger.sqlite').resolve()}"
+
+
+def config_file() -> Path:
+    """The hub.toml in use (``HUB_CONFIG`` names another one)."""
+    return Path(os.environ.get(CONFIG_FILE_ENV, "hub.toml"))
 
 
 def describe_errors(exc: ValidationError, prefix: str = "HUB_") -> list[str]:

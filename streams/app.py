@@ -26,7 +26,6 @@ from typing import Any
 import faust
 from faust.streams import _current_event
 
-from schemas.models import DeadLetter
 
 from streams.codec import HubCodec, faust_codec_name, register_faust_codecs
 from streams.config import StreamsConfig

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
-__all__ = ["StreamsConfig", "StreamsSettings", "ConfigError"]
+__all__ = ["StreamsConfig", "StreamsSettings", "ConfigError", "load_streams_settings"]
 
 
 class ConfigError(ValueError):
@@ -35,6 +35,28 @@ class StreamsSettings(BaseSettings):
     session_timeout: float = Field(10.0, gt=1, description="Consumer group session timeout in seconds (short = fast restarts).")
     dedupe_days: int = Field(60, ge=1, description="How long (event time) the normaliser remembers an event id to drop its duplicates.")
     dedupe_max_ids: int = Field(2000, ge=10, description="At most this many event ids remembered per partner student.")
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource) -> tuple[PydanticBaseSettingsSource, ...]:
+        """``HUB_STREAMS_*`` first, then the ``[streams]`` table of hub.toml."""
+        from hub.settings import config_file
+
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=config_file())
+        toml.toml_data = toml.toml_data.get("streams", {}) if isinstance(toml.toml_data, dict) else {}
+        toml.init_kwargs = toml.toml_data
+        return (init_settings, env_settings, toml)
+
+
+def load_streams_settings() -> StreamsSettings:
+    """``HUB_STREAMS_*`` and hub.toml's ``[streams]``; ConfigError naming every invalid one."""
+    try:
+        return StreamsSettings()
+    except ValidationError as exc:
+        problems = [f"HUB_STREAMS_{'.'.join(map(str, e['loc'])).upper()} (hub.toml [streams] {'.'.join(map(str, e['loc']))}): {e['msg']}"
+                    for e in exc.errors()]
+        raise ConfigError("invalid stream settings: " + "; ".join(problems)) from None
 
 
 @dataclass(frozen=True)
@@ -62,7 +84,7 @@ class StreamsConfig:
     def from_settings(cls, hub, streams: StreamsSettings | None = None, *, bootstrap_servers: str | None = None,
                       registry_url: str | None = None, **overrides) -> "StreamsConfig":
         """From ``hub.settings.HubSettings`` plus ``HUB_STREAMS_*``; explicit addresses win (``hub up``)."""
-        streams = streams or StreamsSettings()
+        streams = streams or load_streams_settings()
         bootstrap = bootstrap_servers or hub.bootstrap_servers
         registry = registry_url or hub.schema_registry_url
         if not bootstrap:

@@ -17,8 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
-from schemas.models import (DeadlineAlert, DeadlineKind, DecisionStatus, Event, Mobility, MobilityLifecycle,
-                            MobilityState, MobilityStatus, RecognitionDecision)
+from schemas.models import (DeadlineAlert, DeadlineKind, DecisionStatus, Event, Mobility, MobilityState, MobilityStatus, RecognitionDecision)
 
 from streams.deadlines import Due, make_alert, moments
 

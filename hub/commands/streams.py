@@ -50,7 +50,7 @@ def streams() -> None:
 def run(workers: int | None, ledger: bool, store: str | None, guarantee: str | None) -> None:
     """Run N stream workers and the ledger writer as child processes until Ctrl-C."""
     from streams.app import ensure_streams_topics
-    from streams.config import ConfigError, StreamsConfig, StreamsSettings
+    from streams.config import ConfigError, StreamsConfig, load_streams_settings
     from streams.supervisor import Supervisor
 
     settings = load_settings()
@@ -58,7 +58,7 @@ def run(workers: int | None, ledger: bool, store: str | None, guarantee: str | N
     log = get_logger(component="streams")
     overrides = {k: v for k, v in {"store": store, "processing_guarantee": guarantee}.items() if v}
     try:
-        cfg = StreamsConfig.from_settings(settings, StreamsSettings(), **overrides)
+        cfg = StreamsConfig.from_settings(settings, load_streams_settings(), **overrides)
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from exc
     ensure_streams_topics(cfg)

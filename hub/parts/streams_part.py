@@ -15,11 +15,11 @@ class StreamsPart:
 
     def start(self, ctx: RunContext) -> str:
         from streams.app import ensure_streams_topics
-        from streams.config import StreamsConfig, StreamsSettings
+        from streams.config import StreamsConfig, load_streams_settings
         from streams.supervisor import Supervisor
 
-        streams = StreamsSettings()
-        workers = streams.workers if "HUB_STREAMS_WORKERS" in os.environ else min(2, os.cpu_count() or 1)
+        streams = load_streams_settings()
+        workers = streams.workers if "workers" in streams.model_fields_set else min(2, os.cpu_count() or 1)
         cfg = StreamsConfig.from_settings(ctx.settings, streams, bootstrap_servers=ctx.bootstrap_servers or None,
                                           registry_url=ctx.registry_url or None, data_dir=ctx.data_dir, workers=workers)
         ensure_streams_topics(cfg, ctx.settings.replication_factor, engine=getattr(ctx.broker, "engine", None))
