@@ -50,10 +50,13 @@ class OnceCache(Generic[V]):
             else:
                 owner = False
         if not owner:
-            running.wait(self.wait)
+            finished = running.wait(self.wait)
             value = self.peek(key)
-            # the computing request failed (its error went to its own client) or took too long: compute here
-            return value if value is not None and (valid is None or valid(value)) else compute()
+            if value is not None and (valid is None or valid(value)):
+                return value
+            # the computing request failed (its error went to its own client): try again, as its successor;
+            # it takes longer than ``wait``: compute alongside, without storing
+            return self.get(key, compute, valid) if finished else compute()
         try:
             value = compute()
             with self._lock:
