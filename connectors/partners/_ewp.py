@@ -1,244 +1,79 @@
-"""EWP documents for the mobility connector: every API of a partner's node, parsed for the mappings.
+"""What the EWP mobility connector joins to a document: the home courses' ISCED fields, the sending HEI's OMobility.
 
-``EwpNode`` is the SDK's ``EwpSource`` with two things it lacks: the OMobilities API
-(``student-mobility`` elements) and the HEI parameter on ``get`` (EWP requires
-``sending_hei_id`` / ``receiving_hei_id`` there too, not only on ``index``). Learning
-agreement tables are read from the XML (``term-id`` is an element, not text) and
-``approved-changes`` applied to ``first-version``, since EWP lists only the changes.
+Private to ``connectors.partners``. The documents themselves are read and parsed by the
+SDK's ``EwpSource`` (OMobilities, LAs with their approved versions, ToRs).
 """
 
 from __future__ import annotations
 
+import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
-from typing import Any, Literal
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 from lxml import etree
 
-from connectors.sdk import BadRecord, Checkpoint, Item, NativeRecord
-from connectors.sources import EwpSource, LearningAgreementDoc, RetryingClient, TranscriptDoc, parse_la, parse_tor
+from connectors.partners._common import Joined, with_data
+from schemas.institutions import BY_SCHAC
+from connectors.sdk import NativeRecord, RecordRejected, discover
+from connectors.sources import (
+    EwpSource,
+    LaVersion,
+    LearningAgreementDoc,
+    OMobilityDoc,
+    RetryingClient,
+    TranscriptDoc,
+    parse_omobility,
+)
 
-HX = "https://heroes-alliance.eu/hub/ewp-extension/v1"
+ESI = "urn:schac:personalUniqueCode:int:esi:"
 
-
-def _children(el: Any, name: str) -> list[Any]:
-    return [c for c in el if isinstance(c.tag, str) and etree.QName(c).localname == name] if el is not None else []
-
-
-def _child(el: Any, *path: str) -> Any:
-    for name in path:
-        found = _children(el, name)
-        el = found[0] if found else None
-    return el
-
-
-def _text(el: Any, *path: str) -> str | None:
-    node = _child(el, *path)
-    return node.text.strip() if node is not None and node.text and node.text.strip() else None
-
-
-def day(text: str | None) -> date | None:
-    """An xs:date, or None for a missing or year-month-only value."""
-    try:
-        return date.fromisoformat(text) if text else None
-    except ValueError:
-        return None
-
-
-def moment(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-@dataclass(frozen=True)
-class OMobilityDoc:
-    """One ``student-mobility`` of an OMobilities ``get`` response, with the HEROES lifecycle times if present."""
-
-    omobility_id: str
-    sending_hei: str | None
-    receiving_hei: str | None
-    student_esi: str | None
-    status: str
-    receiving_academic_year: str
-    isced_code: str | None
-    planned_start: date | None
-    planned_end: date | None
-    lifecycle: dict[str, str] = field(default_factory=dict)  # hx:nominated-at, arrived-at, departed-at, cancelled-at
-
-
-def parse_omobility(el: Any) -> OMobilityDoc:
-    oid = _text(el, "omobility-id")
-    if not oid:
-        raise ValueError("missing <omobility-id> in <student-mobility>")
-    life = _child(el, "lifecycle")
-    return OMobilityDoc(
-        omobility_id=oid, sending_hei=_text(el, "sending-hei", "hei-id"),
-        receiving_hei=_text(el, "receiving-hei", "hei-id"), student_esi=_text(el, "student", "global-id"),
-        status=_text(el, "status") or "nomination", isced_code=_text(el, "nominee-isced-f-code"),
-        receiving_academic_year=_text(el, "receiving-academic-year-id") or "",
-        planned_start=day(_text(el, "planned-arrival-date")), planned_end=day(_text(el, "planned-departure-date")),
-        lifecycle={etree.QName(c).localname: (c.text or "").strip() for c in (life if life is not None else ())
-                   if isinstance(c.tag, str) and etree.QName(c).namespace == HX and (c.text or "").strip()})
-
-
-Document = Literal["omobility", "la", "tor"]
-_PARSE: dict[str, tuple[str, Callable[[Any], Any]]] = {
-    "omobility": ("student-mobility", parse_omobility), "la": ("la", parse_la), "tor": ("tor", parse_tor)}
-
-
-class EwpNode(EwpSource):
-    """``index?modified_since`` then ``get`` on one API of a partner's EWP node (cursor ``{"since": t}``)."""
-
-    def __init__(self, name: str, index_url: str, get_url: str, *, document: Document, **kwargs: Any) -> None:
-        super().__init__(name, index_url, get_url, document="tor" if document == "tor" else "la", **kwargs)
-        self.document_kind = document
-
-    def read(self, cursor: Any) -> Iterator[Item]:
-        since = cursor.get("since") if cursor else None
-        started = (datetime.now(UTC) - self.skew).isoformat(timespec="seconds")
-        ids = self._index(since)
-        if isinstance(ids, BadRecord):
-            yield ids
-            return
-        tag, parse = _PARSE[self.document_kind]
-        keep = {"since": since} if since else None
-        for i in range(0, len(ids), self.get_batch):
-            chunk = ids[i: i + self.get_batch]
-            resp = self.client.get(self.get_url, {**self.params, "omobility_id": chunk})
-            where = f"GET {self.get_url} omobility_id={','.join(chunk)}"
-            try:
-                root = self._xml(resp)
-            except etree.XMLSyntaxError as exc:
-                yield BadRecord(resp.content, f"{where}: not well-formed XML: {exc}", where, keep, "parse",
-                                chunk[0] if len(chunk) == 1 else "")
-                continue
-            for el in _children(root, tag):
-                payload = etree.tostring(el)
-                try:
-                    doc = parse(el)
-                except ValueError as exc:
-                    yield BadRecord(payload, f"{where}: {exc}", where, keep, "parse", _text(el, "omobility-id") or "")
-                    continue
-                yield NativeRecord(doc, payload, doc.omobility_id, f"{where} ({doc.omobility_id})", keep)
-        yield Checkpoint({"since": started}, f"GET {self.index_url}")
-
-
-# --- learning agreement tables ------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Component:
-    course_code: str
-    los_id: str | None
-    loi_id: str | None
-    title: str
-    term_id: str
-    ects: Decimal
-    recognition_conditions: str | None
-    status: str | None  # inserted | deleted inside approved-changes
-
-    def same_course(self, other: Component) -> bool:
-        return (self.los_id == other.los_id) if self.los_id and other.los_id else self.course_code == other.course_code
-
-
-@dataclass(frozen=True)
-class Version:
-    number: int
-    approved_at: datetime
-    studied: tuple[Component, ...]
-    recognized: tuple[Component, ...]
-    groups: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...]
-
-
-def _component(c: Any, year: str) -> Component:
-    code = _text(c, "los-code") or _text(c, "los-id")
-    if not code:
-        raise ValueError("a component has neither <los-code> nor <los-id>")
-    try:
-        ects = next(Decimal(_text(cr, "value") or "") for cr in _children(c, "credit")
-                    if (_text(cr, "scheme") or "ects").lower() == "ects")
-    except StopIteration:
-        raise ValueError(f"component {code} has no ECTS <credit>") from None
-    except InvalidOperation:
-        raise ValueError(f"component {code}: ECTS credit is not a number") from None
-    number = _text(c, "term-id", "term-number")
-    return Component(code, _text(c, "los-id"), _text(c, "loi-id"), _text(c, "title") or "",
-                     f"{year}-{number}" if number and year else "", ects, _text(c, "recognition-conditions"),
-                     c.get("status"))
-
-
-def _table(version: Any, name: str, year: str) -> list[Component]:
-    return [_component(c, year) for c in _children(_child(version, name), "component")]
-
-
-def _apply(base: list[Component], changes: list[Component]) -> tuple[Component, ...]:
-    """The table after ``changes``: a deleted component leaves its place to the next inserted one."""
-    rows: list[Component | None] = list(base)
-    free: list[int] = []
-    for change in changes:
-        if change.status == "deleted":
-            at = next((i for i, c in enumerate(rows) if c is not None and c.same_course(change)), None)
-            if at is None:
-                raise ValueError(f"approved-changes delete {change.course_code}, which the first version does not list")
-            rows[at] = None
-            free.append(at)
-        elif change.status == "inserted":
-            plain = replace(change, status=None)
-            if free:
-                rows[free.pop(0)] = plain
-            else:
-                rows.append(plain)
-    return tuple(c for c in rows if c is not None)
-
-
-def _groups(la: Any, number: int) -> tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...]:
-    """HEROES recognition groups (``hx:recognition-groups la-version="n"``) of one version."""
-    for block in la:
-        if isinstance(block.tag, str) and block.tag == f"{{{HX}}}recognition-groups" \
-                and block.get("la-version") == str(number):
-            return tuple((g.get("id", ""), _codes(g, "studied"), _codes(g, "recognized"))
-                         for g in block if isinstance(g.tag, str))
-    return ()
-
-
-def _codes(group: Any, side: str) -> tuple[str, ...]:
-    return tuple(x.get("los-code", "") for x in _children(group, side))
-
-
-def approved_versions(doc: LearningAgreementDoc) -> list[Version]:
-    """Version 1 (``first-version``) and 2 (``approved-changes``), each once the receiving HEI signed it."""
-    la, year = doc.element, doc.receiving_academic_year
-    out: list[Version] = []
-    first = _child(la, "first-version")
-    signed = moment(_text(first, "receiving-hei-signature", "timestamp"))
-    if first is None or signed is None:
-        return out
-    studied, recognized = _table(first, "components-studied", year), _table(first, "components-recognized", year)
-    out.append(Version(1, signed, tuple(studied), tuple(recognized), _groups(la, 1)))
-    changes = _child(la, "approved-changes")
-    signed = moment(_text(changes, "receiving-hei-signature", "timestamp"))
-    if changes is not None and signed is not None:
-        out.append(Version(2, signed, _apply(studied, _table(changes, "components-studied", year)),
-                           _apply(recognized, _table(changes, "components-recognized", year)), _groups(la, 2)))
-    return out
-
-
-# --- what a document needs from elsewhere -------------------------------------------------
 
 @dataclass(frozen=True)
 class LaInput:
     doc: LearningAgreementDoc
     home_isced: Mapping[str, str]  # course code at the sending HEI -> ISCED-F field (empty: unknown)
 
+    @property
+    def versions(self) -> list[LaVersion]:
+        """The approved versions (``LearningAgreementDoc.versions``); inconsistent changes reject the LA."""
+        try:
+            return self.doc.versions()
+        except ValueError as exc:
+            raise RecordRejected(self.doc, f"learning agreement {self.doc.omobility_id}: {exc}", "invalid_record") from None
+
 
 @dataclass(frozen=True)
 class TorInput:
     doc: TranscriptDoc
-    mobility: OMobilityDoc | None  # the sending HEI's OMobility (None: its node is not configured or silent)
+    mobility: OMobilityDoc  # the sending HEI's OMobility (UNKNOWN: its node is not configured or silent)
+
+
+UNKNOWN = OMobilityDoc("", None, None, None, "", "", None, None, None)
+
+
+def partners(doc: Any, sending: str | None, receiving: str | None) -> tuple[str, str]:
+    """The sending and receiving HEI's SCHAC codes, once both are HEROES partners."""
+    for role, hei in (("sending HEI", sending), ("receiving HEI", receiving)):
+        if not hei or hei.lower() not in BY_SCHAC:
+            raise RecordRejected(doc, f"{role} {hei!r} is not a HEROES partner ({', '.join(BY_SCHAC)})",
+                                 "unknown_institution")
+    return str(sending).lower(), str(receiving).lower()
+
+
+def issuer(esi: str | None) -> str | None:
+    """The SCHAC code of the HEI that issued an ESI."""
+    return esi[len(ESI):].split(":", 1)[0] if esi and esi.startswith(ESI) else None
+
+
+def course_reader(hei: str) -> Callable[[str], Mapping[str, str]] | None:
+    """``course_isced`` of the module of ``hei``'s SIS connector, if it offers one."""
+    for connector in discover().values():
+        reader = getattr(sys.modules[connector.__module__], "course_isced", None)
+        if connector.hei == hei and callable(reader):
+            return reader  # type: ignore[no-any-return]
+    return None
 
 
 class HomeCourses:
@@ -259,6 +94,12 @@ class HomeCourses:
             self.fields = dict(self.reader(self.location))
             self.read_at = time.monotonic()
         return self.fields
+
+    def join(self, item: NativeRecord) -> NativeRecord:
+        """An LA with the ISCED fields of its Table B courses."""
+        codes = [c.los_code for v in (item.data.first_version, item.data.approved_changes) if v
+                 for c in v.components_recognized]
+        return with_data(item, LaInput(item.data, self.covering(codes)))
 
 
 class PartnerNodes:
@@ -281,13 +122,37 @@ class PartnerNodes:
                                     {"sending_hei_id": sending_hei.lower(), "omobility_id": omobility_id})
             try:
                 root = etree.fromstring(resp.content, etree.XMLParser(resolve_entities=False, no_network=True))
-                found = [parse_omobility(el) for el in _children(root, "student-mobility")]
+                found = [parse_omobility(el) for el in root if isinstance(el.tag, str)
+                         and etree.QName(el).localname == "student-mobility"]
             except (etree.XMLSyntaxError, ValueError):
                 found = []
             self._cache[omobility_id] = next((m for m in found if m.omobility_id == omobility_id), None)
         return self._cache[omobility_id]
 
+    def join(self, item: NativeRecord) -> NativeRecord:
+        """A ToR with its sending HEI's OMobility (named by the ESI's issuer)."""
+        found = self.omobility(issuer(item.data.learner_esi), item.data.omobility_id)
+        return with_data(item, TorInput(item.data, found or UNKNOWN))
+
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
             self._client = None
+
+
+def node_sources(connector: Any, base: str, *, partners: Mapping[str, str], courses_url: str | None,
+                 cert: tuple[Any, Any], **options: Any) -> list[Joined | EwpSource]:
+    """The connector's HEI's EWP node as three sources: its OMobilities and OMobility LAs (as the sending HEI,
+    each LA with its home courses' ISCED fields) and its IMobility ToRs (as the receiving HEI, each with the
+    OMobility); ``cert``: the client certificate and key files, if any."""
+    hei, pem = connector.hei, (str(cert[0]), str(cert[1])) if all(cert) else None
+
+    def api(name: str, path: str, document: Any, own: str) -> EwpSource:
+        return EwpSource(name, f"{base}/{path}/index", f"{base}/{path}/get", document=document, params={own: hei},
+                         cert=pem, credentials_setting=f"{connector.env_prefix()}EWP_CLIENT_CERT", **options)
+    nodes = PartnerNodes(partners, cert=pem)
+    return [api("omobilities", "omobilities", "omobility", "sending_hei_id"),
+            Joined(api("las", "omobility-las", "la", "sending_hei_id"),
+                   transform=HomeCourses(course_reader(hei), courses_url).join),
+            Joined(api("tors", "imobility-tors", "tor", "receiving_hei_id"), transform=nodes.join,
+                   closers=(nodes.close,))]

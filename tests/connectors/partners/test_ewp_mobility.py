@@ -8,7 +8,8 @@ from typing import Any, ClassVar
 
 import pytest
 
-from connectors.partners.ewp_mobility import CONNECTORS, EwpFontys, EwpHh, EwpMendelu, course_reader
+from connectors.partners._ewp import course_reader
+from connectors.partners.ewp_mobility import CONNECTORS, EwpFontys, EwpHh, EwpMendelu
 from connectors.sdk import Connector, ConnectorRunner, CursorStore, MemoryPublisher
 from hub.simulate import PATHS
 from tests.connectors.partners.http_alliance import SimulatedSuite, alliance
