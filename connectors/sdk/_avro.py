@@ -57,10 +57,14 @@ def _bytes(value: bytes, out: bytearray) -> None:
     out += value
 
 
+def _as_int(value: Any) -> int:
+    if isinstance(value, int):  # bool and int subclasses (IntEnum): fastavro writes them as numbers too
+        return int(value)
+    raise TypeError(f"{type(value).__name__} {value!r} is not an int")
+
+
 def _int(value: int, out: bytearray) -> None:
-    if value.__class__ is not int:  # bool is an int too; fastavro writes it as 0/1 as well
-        value = int(value)
-    _long(value, out)
+    _long(value if value.__class__ is int else _as_int(value), out)
 
 
 def _boolean(value: bool, out: bytearray) -> None:
@@ -166,7 +170,7 @@ def flat_writer(schema: dict[str, Any]) -> Callable[[dict[str, Any]], bytes] | N
     """
     if not isinstance(schema, dict) or schema.get("type") != "record":
         return None
-    env: dict[str, Any] = {"_long": _long, "_MISSING": _MISSING}
+    env: dict[str, Any] = {"_long": _long, "_as_int": _as_int, "_MISSING": _MISSING, "_EPOCH": _EPOCH, "datetime": datetime}
     body = ["def write(record):", "    out = bytearray()", "    get = record.get", "    name = ''", "    try:"]
     for i, f in enumerate(schema["fields"]):
         ftype, name = f["type"], f["name"]
@@ -181,6 +185,14 @@ def flat_writer(schema: dict[str, Any]) -> Callable[[dict[str, Any]], bytes] | N
             null_first = ftype[0] == "null"
             body += ["        if v is None:", f"            out.append({0 if null_first else 2})", "        else:",
                      f"            out.append({2 if null_first else 0})", *_inline_string("            ")]
+        elif ftype in ("int", "long") or (isinstance(ftype, dict) and ftype.get("type") in ("int", "long")
+                                           and ftype.get("logicalType") is None):
+            body += ["        if v.__class__ is not int:", "            v = _as_int(v)", *_inline_long("        ")]
+        elif isinstance(ftype, dict) and ftype.get("logicalType") == "timestamp-millis":
+            body += ["        if isinstance(v, datetime):", "            if v.tzinfo is None:",
+                     "                raise ValueError('naive datetime for a timestamp-millis field')",
+                     "            d = v - _EPOCH", "            v = (d.days * 86400 + d.seconds) * 1000 + d.microseconds // 1000",
+                     *_inline_long("        ")]
         else:
             env[f"e{i}"] = _field(ftype)
             body.append(f"        e{i}(v, out)")
@@ -190,6 +202,10 @@ def flat_writer(schema: dict[str, Any]) -> Callable[[dict[str, Any]], bytes] | N
     env["struct"] = struct
     exec(compile("\n".join(body), f"<avro writer {schema.get('name')}>", "exec"), env)  # noqa: S102
     return env["write"]  # type: ignore[no-any-return]
+
+
+def _inline_long(indent: str) -> list[str]:
+    return [f"{indent}if 0 <= v < 64:", f"{indent}    out.append(v << 1)", f"{indent}else:", f"{indent}    _long(v, out)"]
 
 
 def _inline_string(indent: str) -> list[str]:

@@ -212,7 +212,7 @@ class FileDropSource(Source):
                 continue
             payload = self._row_payload(lines.taken)
             location = f"{path.name} row {row} (line {lines.number})"
-            if not fields or all(not f.strip() for f in fields):
+            if not "".join(fields).strip():  # a blank row (every field empty or spaces)
                 continue
             if len(fields) != width:
                 yield BadRecord(payload, f"{location}: {len(fields)} fields, the header has {width} "
@@ -220,7 +220,7 @@ class FileDropSource(Source):
                                 self._cursor(path, row), "parse")
                 continue
             data = dict(zip(header, map(str.strip, fields)))  # as many fields as the header: checked above
-            identity = "|".join(data[c] for c in self.identity)
+            identity = "|".join([data[c] for c in self.identity])
             yield NativeRecord(data, payload, identity, location, self._cursor(path, row), context)
         yield Checkpoint(self._cursor(path, row, done=True), f"{path.name} finished")
 

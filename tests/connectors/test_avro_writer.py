@@ -73,7 +73,7 @@ def test_bad_values_are_refused():
     good = {f["name"]: _value(f["type"], random.Random(1)) for f in schema["fields"]}
     good["ects"] = Decimal("5.5")
     write(good)
-    for field, bad in (("attempt", "two"), ("student_id", None), ("ects", Decimal("1.234")), ("status", "LOST"),
+    for field, bad in (("attempt", "two"), ("attempt", 2.5), ("schema_version", "1"), ("student_id", None), ("ects", Decimal("1.234")), ("status", "LOST"),
                        ("occurred_at", datetime(2025, 1, 1))):
         with pytest.raises(ValueError, match=field):
             write({**good, field: bad})
