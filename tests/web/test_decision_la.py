@@ -1,14 +1,19 @@
 """The decision page and its API explain the Learning Agreement: the current version, its Table A with the host
-grades and Table B, and what changed since the version before; another institution still gets 404."""
+grades and Table B, and what changed since the version before; another institution still gets 404; PostgreSQL
+gives the same as SQLite."""
 
 from __future__ import annotations
 
 import re
+import uuid
 from urllib.parse import quote
+
+import pytest
 
 from tests.web.site import HH_COMPONENT, HH_HOST_COURSE, HH_MOBILITY
 
 PATH = f"/decisions/{quote(HH_MOBILITY)}/{quote(HH_COMPONENT)}"
+PG_SERVER = "postgresql+psycopg2://postgres:postgres@127.0.0.1:5432"
 
 
 def _section(html: str, testid: str) -> str:
@@ -58,3 +63,36 @@ def test_another_institution_gets_404_not_the_agreement(site):
     with site.api("reg-fontys") as api:
         answer = api.get(f"/api{PATH}")
     assert answer.status_code == 404 and "learning_agreements" not in answer.text
+
+
+@pytest.mark.postgres
+def test_postgresql_explains_the_same_decision_as_sqlite(site):
+    """The read model over a PostgreSQL ledger (a database of its own, dropped after) gives the same page data."""
+    import sqlalchemy as sa
+
+    from hub.web.ledger_model import LedgerReadModel
+    from streams.ledger import Batch, Ledger
+    from tests.conftest import require_service
+    from tests.web.site import hand_made
+
+    name = f"hub_web_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = sa.create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
+        with admin.connect() as db:
+            db.exec_driver_sql(f"CREATE DATABASE {name}")
+    except Exception as exc:  # noqa: BLE001 - any failure to connect means the service is missing
+        require_service("PostgreSQL on 127.0.0.1:5432 (bash deploy/dev-services start)", str(exc))
+    try:
+        pg = Ledger(f"{PG_SERVER}/{name}")
+        pg.write(Batch.of(hand_made(), {}), "tests-web")
+        on_pg = LedgerReadModel(pg).decision("hh.se", HH_MOBILITY, HH_COMPONENT)
+        on_lite = LedgerReadModel(site.ledger).decision("hh.se", HH_MOBILITY, HH_COMPONENT)
+        assert on_pg.agreements == on_lite.agreements and len(on_pg.agreements) == 2
+        assert on_pg.changes == on_lite.changes and on_pg.host_grades == on_lite.host_grades
+        assert on_pg.current == on_lite.current and on_pg.history == on_lite.history
+        assert LedgerReadModel(pg).decision("fontys.nl", HH_MOBILITY, HH_COMPONENT) is None  # scope holds on PostgreSQL too
+        pg.close()
+    finally:
+        with admin.connect() as db:
+            db.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.dispose()
