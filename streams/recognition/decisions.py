@@ -97,7 +97,7 @@ _HOST_GRADES: dict[str, HostGrade] = {}
 def _host_grade(g) -> HostGrade:
     found = _HOST_GRADES.get(g.event_id)  # a grade event's content never changes; the same one is cited often
     if found is None or found.passed is not g.passed:
-        if len(_HOST_GRADES) > 100_000:
+        if len(_HOST_GRADES) > 2048:  # the same grades are cited by the decisions of one event; few are cited later
             _HOST_GRADES.clear()
         found = _HOST_GRADES[g.event_id] = _host_grade_of(g)
     return found

@@ -263,18 +263,6 @@ class MobilityRules:
                     decidable = True
                 elif not decidable:
                     return None  # pending: a component never passed and there is no ToR
-        if all_passed or m.tor is not None:
-            # the outcome depends only on these inputs: reuse it when a ToR or a registrar decision re-asks
-            overridable = not all_passed or b.recognition_conditions
-            memo_key = (code, la.event_id, registrar, m.isced, m.year, m.registrar_rev if overridable else 0,
-                        None if all_passed else m.tor.event_id,
-                        tuple([(tuple([g.event_id for g in c.results]), c.ever) for c in comps]))
-            found = m.memo.get(memo_key)
-            if found is None:
-                if len(m.memo) > 64:
-                    m.memo.clear()
-                found = m.memo[memo_key] = self._table_b_decided(la, code, b, group_id, studied, comps, all_passed, registrar)
-            return found
         return self._table_b_decided(la, code, b, group_id, studied, comps, all_passed, registrar)
 
     def _table_b_decided(self, la, code, b, group_id, studied, comps, all_passed, registrar) -> Candidate | None:

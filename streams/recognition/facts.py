@@ -144,7 +144,7 @@ class LaFact:
         for b, (_, studied_codes) in self.groups.items():
             for a in studied_codes:
                 needs.setdefault(a, set()).add(b)
-        self.needs: dict[str, frozenset[str]] = {a: frozenset(bs) for a, bs in needs.items()}  # host code -> B codes
+        self.needs: dict[str, tuple[str, ...]] = {a: tuple(sorted(bs)) for a, bs in needs.items()}  # host code -> B codes
 
     @property
     def order(self) -> tuple:
@@ -209,9 +209,6 @@ class MobilityFacts:
     cancel: Moment | None = None
     registrar: dict[str, RegistrarFact] = field(default_factory=dict)
     emitted: dict[str, tuple[str, int, str]] = field(default_factory=dict)  # key -> (decision_id, version, rule)
-    # not persisted: candidates already worked out, by their inputs (see evaluate.py), and a registrar change count
-    memo: dict = field(default_factory=dict, repr=False, compare=False)
-    registrar_rev: int = field(default=0, repr=False, compare=False)
 
     @property
     def known(self) -> bool:
@@ -256,7 +253,6 @@ class MobilityFacts:
         if fact.event_id in self.registrar:
             return False
         self.registrar[fact.event_id] = fact
-        self.registrar_rev += 1
         if len(self.registrar) > MAX_REGISTRAR:
             del self.registrar[min(self.registrar.values(), key=lambda r: r.order).event_id]
         return True

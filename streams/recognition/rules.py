@@ -122,12 +122,63 @@ class StudentRecognition:
             out.append(g)
         return out
 
+    def _open_keys(self, m: MobilityFacts, codes: set[str] | None) -> list[str]:
+        """The keys that can change, for a mobility with one LA version, no ToR and no cancellation.
+
+        There a Table B component is pending while a course of its group has never
+        passed (``MobilityRules._table_b``), and a code in the LA is no review item
+        (``_outside``); such a key gives nothing unless a decision was emitted for it.
+        This finds them from the owned results alone, without summarising them.
+        """
+        la = next(iter(m.las.values()))
+        host, mid = m.receiving_hei, m.omobility_id
+        shared = sum(1 for o in self.facts.mobilities.values() if o.receiving_hei == host and o.las) > 1
+        seen: set[str] = set()
+        passed: set[str] = set()
+        for g in self.facts.grades.values():
+            if g.hei != host or (g.omobility_id is not None and g.omobility_id != mid):
+                continue
+            if shared and self._owner(g) is not m:
+                continue
+            seen.add(g.course_code)
+            if g.first_pass is not None:
+                passed.add(g.course_code)
+        if codes is None:
+            keys = {"B:" + b for b in la.table_b}
+            keys.update("X:" + c for c in seen)
+            keys.update(m.emitted)
+        else:
+            keys = {"X:" + c for c in codes}
+            needs = la.needs
+            for c in codes:
+                keys.update("B:" + b for b in needs.get(c, ()))
+        emitted, groups, in_la = m.emitted, la.groups, la.in_la
+        out = []
+        for key in keys:
+            prev = emitted.get(key)
+            if prev is None or prev[2] == "R4-withdrawn":
+                code = key[2:]
+                if key[0] == "B":
+                    group = groups.get(code)
+                    if group is None or not group[1] or any(a not in passed for a in group[1]):
+                        continue
+                elif code in in_la or code not in seen:
+                    continue
+            out.append(key)
+        return out
+
     def _recompute(self, m: MobilityFacts, codes: set[str] | None, trigger) -> list[RecognitionDecision]:
         if not m.known or not m.las:
             return []
+        if m.tor is None and m.cancel is None and len(m.las) == 1:
+            keys = self._open_keys(m, codes)
+            if not keys:
+                return []
+        else:
+            keys = None
         rules = MobilityRules(m, self._grades_of(m), self.converter)
         out = []
-        for key in sorted(rules.keys(codes)):
+        for key in sorted(keys if keys is not None else rules.keys(codes)):
             d = rules.decide(key)
             prev = m.emitted.get(key)
             if d is None:
