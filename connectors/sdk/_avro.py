@@ -27,6 +27,7 @@ from schemas.avro_files import parsed_schema
 Encode = Callable[[Any, bytearray], None]
 
 _MISSING = object()
+_CACHED = 4096  # encoded values kept per field
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _EPOCH_DAY = date(1970, 1, 1).toordinal()
 
@@ -170,7 +171,7 @@ def flat_writer(schema: dict[str, Any]) -> Callable[[dict[str, Any]], bytes] | N
     """
     if not isinstance(schema, dict) or schema.get("type") != "record":
         return None
-    env: dict[str, Any] = {"_long": _long, "_as_int": _as_int, "_MISSING": _MISSING, "_EPOCH": _EPOCH, "datetime": datetime}
+    env: dict[str, Any] = {"_long": _long, "_as_int": _as_int, "_encoded": _encoded, "_MISSING": _MISSING}
     body = ["def write(record):", "    out = bytearray()", "    get = record.get", "    name = ''", "    try:"]
     for i, f in enumerate(schema["fields"]):
         ftype, name = f["type"], f["name"]
@@ -188,20 +189,25 @@ def flat_writer(schema: dict[str, Any]) -> Callable[[dict[str, Any]], bytes] | N
         elif ftype in ("int", "long") or (isinstance(ftype, dict) and ftype.get("type") in ("int", "long")
                                            and ftype.get("logicalType") is None):
             body += ["        if v.__class__ is not int:", "            v = _as_int(v)", *_inline_long("        ")]
-        elif isinstance(ftype, dict) and ftype.get("logicalType") == "timestamp-millis":
-            body += ["        if isinstance(v, datetime):", "            if v.tzinfo is None:",
-                     "                raise ValueError('naive datetime for a timestamp-millis field')",
-                     "            d = v - _EPOCH", "            v = (d.days * 86400 + d.seconds) * 1000 + d.microseconds // 1000",
-                     *_inline_long("        ")]
-        else:
-            env[f"e{i}"] = _field(ftype)
-            body.append(f"        e{i}(v, out)")
+        else:  # timestamps, dates, decimals, enums: few distinct values, each encoded once (a bounded cache)
+            env[f"e{i}"], env[f"c{i}"] = _field(ftype), {}
+            body += [f"        b = c{i}.get(v)", "        if b is None:", f"            b = _encoded(e{i}, v, c{i})",
+                     "        out += b"]
     body += ["    except (KeyError, TypeError, AttributeError, ValueError, OverflowError, struct.error) as exc:",
              "        raise ValueError(f'field {name}: {type(exc).__name__}: {exc}') from exc",
              "    return bytes(out)"]
     env["struct"] = struct
     exec(compile("\n".join(body), f"<avro writer {schema.get('name')}>", "exec"), env)  # noqa: S102
     return env["write"]  # type: ignore[no-any-return]
+
+
+def _encoded(encode: Encode, value: Any, cache: dict[Any, bytes]) -> bytes:
+    out = bytearray()
+    encode(value, out)
+    if len(cache) >= _CACHED:
+        cache.clear()
+    cache[value] = data = bytes(out)
+    return data
 
 
 def _inline_long(indent: str) -> list[str]:
