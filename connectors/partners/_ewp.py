@@ -145,12 +145,12 @@ def node_sources(connector: Any, base: str, *, partners: Mapping[str, str], cour
     """The connector's HEI's EWP node as three sources: its OMobilities and OMobility LAs (as the sending HEI,
     each LA with its home courses' ISCED fields) and its IMobility ToRs (as the receiving HEI, each with the
     OMobility); ``cert``: the client certificate and key files, if any."""
-    hei, pem = connector.hei, (str(cert[0]), str(cert[1])) if all(cert) else None
+    hei = connector.hei
 
     def api(name: str, path: str, document: Any, own: str) -> EwpSource:
         return EwpSource(name, f"{base}/{path}/index", f"{base}/{path}/get", document=document, params={own: hei},
-                         cert=pem, credentials_setting=f"{connector.env_prefix()}EWP_CLIENT_CERT", **options)
-    nodes = PartnerNodes(partners, cert=pem)
+                         cert=cert, credentials_setting=f"{connector.env_prefix()}EWP_CLIENT_CERT", **options)
+    nodes = PartnerNodes(partners, cert=cert)
     return [api("omobilities", "omobilities", "omobility", "sending_hei_id"),
             Joined(api("las", "omobility-las", "la", "sending_hei_id"),
                    transform=HomeCourses(course_reader(hei), courses_url).join),

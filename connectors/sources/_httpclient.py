@@ -54,6 +54,8 @@ class RetryingClient:
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
         self.credentials_setting = credentials_setting
+        if isinstance(cert, tuple):  # (certificate, key) files; a pair not (fully) configured is no certificate
+            cert = tuple(map(str, cert)) if all(cert) else None
         self._client = httpx.Client(headers=headers or {}, timeout=timeout, transport=transport,
                                     verify=verify, cert=cert, follow_redirects=True)
 
