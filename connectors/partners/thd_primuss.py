@@ -1,8 +1,8 @@
 """Deggendorf (th-deg.de): PRIMUSS CSV exports in a drop folder → ``Grade`` and ``Enrolment`` events.
 
-``Notenexport_*.csv`` (grades), ``Anmeldungen_*.csv`` (registrations), ``Studierende_*.csv`` (ESIs) and the exam
-catalogue ``Pruefungen.csv``: cp1252, ``;``, decimal comma, German dates, Berlin times, e.g. ``22000678;8150;3,0;5,0;
-01.09.2026;2;endgültig``. Rows are decoded one by one: a row in another code page is one dead letter, not a lost file.
+``Notenexport_*.csv`` (grades), ``Anmeldungen_*.csv`` (registrations), ``Studierende_*.csv`` (ESIs), ``Pruefungen.csv``
+(exams): cp1252, ``;``, decimal comma, German dates and Berlin times. Rows are decoded one by one: a row in another
+code page is one dead letter, not a lost file.
 """
 
 from functools import partial
@@ -39,18 +39,14 @@ class Settings(DropSettings):  # folder: the drop folder (HUB_TH_DEG_FOLDER)
     encoding: str = "cp1252"
 
 
-class Exam(BaseModel):  # a row of Pruefungen.csv
-    ects: LocalDecimal = Field(alias="ECTS")
-    scale: str = Field(alias="Notenskala")
-    isced: str = Field(alias="ISCED")
-    term: Semester = Field(alias="Semester")
-
-
-class Row(BaseModel):  # what both exports share, with the exam and the student's Studierende row looked up
+class Row(BaseModel):  # what both exports share, with the exam's catalogue row and the student's ESI looked up
     student: str = Field(alias="Matrikelnummer", min_length=1)
     course: str = Field(alias="Prüfungsnummer", min_length=1)
     status: str = Field(alias="Status")
-    exam: Exam | None = Field(None, alias="_exam")
+    scale: str | None = Field(None, validation_alias=AliasPath("_exam", "Notenskala"))  # None: not in the catalogue
+    exam_ects: LocalDecimal | None = Field(None, validation_alias=AliasPath("_exam", "ECTS"))
+    isced: str | None = Field(None, validation_alias=AliasPath("_exam", "ISCED"))
+    exam_term: Semester | None = Field(None, validation_alias=AliasPath("_exam", "Semester"))
     esi: str | None = Field(None, validation_alias=AliasPath("_student", "ESI"))  # no Studierende row yet: no ESI
 
 
@@ -67,19 +63,19 @@ class RegistrationRow(Row):
 
 
 def grade(r: GradeRow, s: Settings) -> Grade:
-    exam, esi = listed(r.exam, r.course, s.exams_file.name, r), partner_esi(r.esi, r)
-    scheme_id = one_of(SCALES, exam.scale, f"Notenskala of exam {r.course}", r, "unknown_grade")
+    scale, esi = listed(r.scale, r.course, s.exams_file.name, r), partner_esi(r.esi, r)
+    scheme_id = one_of(SCALES, scale, f"Notenskala of exam {r.course}", r, "unknown_grade")
     return Grade(source_hei=HEI, hei=HEI, student_id=r.student, student_esi=esi, course_code=r.course, ects=r.ects,
-                 result_id=f"{r.student}-{r.course}-{r.attempt}", isced_code=exam.isced, grading_scheme_id=scheme_id,
+                 result_id=f"{r.student}-{r.course}-{r.attempt}", isced_code=r.isced, grading_scheme_id=scheme_id,
                  grade_label=grade_label(scheme_id, r.grade, r), assessed_on=r.assessed_on, attempt=r.attempt,
-                 status=one_of(STATUS, r.status, "Status", r), academic_year=exam.term.rsplit("-", 1)[0],
+                 status=one_of(STATUS, r.status, "Status", r), academic_year=str(r.exam_term).rsplit("-", 1)[0],
                  occurred_at=local_midnight(r.assessed_on, ZONE))
 
 
 def enrolment(r: RegistrationRow, s: Settings) -> Enrolment:
-    exam, esi = listed(r.exam, r.course, s.exams_file.name, r), partner_esi(r.esi, r)
+    ects, esi = listed(r.exam_ects, r.course, s.exams_file.name, r), partner_esi(r.esi, r)
     return Enrolment(source_hei=HEI, hei=HEI, student_id=r.student, student_esi=esi, course_code=r.course,
-                     term_id=r.term, ects=exam.ects, status=one_of(REGISTRATION, r.status, "Status", r), occurred_at=r.at)
+                     term_id=r.term, ects=ects, status=one_of(REGISTRATION, r.status, "Status", r), occurred_at=r.at)
 
 
 course_isced = isced_reader(lambda file: FileLookup(lambda: [Path(file)], PRUEFUNGEN), "Prüfungsnummer", "ISCED")
@@ -87,8 +83,7 @@ course_isced = isced_reader(lambda file: FileLookup(lambda: [Path(file)], PRUEFU
 
 class DeggendorfPrimuss(Connector):
     description = "PRIMUSS CSV exports (grades, registrations, students) from a drop folder"
-    hei, settings_class = HEI, Settings
-    mappings = {"grades": grade, "enrolments": enrolment, "students": reference_only}
+    hei, settings_class, mappings = HEI, Settings, {"grades": grade, "enrolments": enrolment, "students": reference_only}
 
     def sources(self, s: Settings) -> list[Joined]:
         exams = FileLookup(lambda: [s.exams_file], partial(PRUEFUNGEN, encoding=s.encoding), required=[s.exams_file])
