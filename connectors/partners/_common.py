@@ -91,7 +91,7 @@ def one_of(table: Mapping[str, T], value: Any, field: str, record: Any, kind: st
     return table[value]
 
 
-def listed(row: Any, code: str, where: str, record: Any, kind: str = "unknown_course") -> Any:
+def listed(row: Any, code: Any, where: str, record: Any, kind: str = "unknown_course") -> Any:
     """The reference ``row`` the source joined for ``code``; a record naming what ``where`` lacks is rejected."""
     if row is None:
         raise RecordRejected(record, f"{'course' if kind == 'unknown_course' else 'student'} {code!r} is not in "

@@ -39,7 +39,7 @@ def mobility(doc: Any, sending: str | None, receiving: str | None, esi: str | No
         raise RecordRejected(doc, f"the document {doc.omobility_id} names no student ESI (global-id)", "invalid_record")
     key = esi[len(f"{ESI}{sending}:"):] if issuer(esi) == sending and not by_receiver else None  # its student number
     return Mobility(source_hei=receiving if by_receiver else sending, omobility_id=doc.omobility_id,
-                    student_id=key or None, student_esi=partner_esi(esi, doc), sending_hei=sending,
+                    student_id=key or None, student_esi=partner_esi(esi, doc) or esi, sending_hei=sending,
                     receiving_hei=receiving, **event)
 
 

@@ -6,6 +6,7 @@ and change time ride in OOAPI's extension point, ``consumers`` (``heroes-hub``).
 """
 
 from datetime import date, datetime
+from typing import Any
 
 from pydantic import AliasPath, BaseModel, Field
 
@@ -18,8 +19,8 @@ from schemas.models import Enrolment, EnrolmentStatus, Grade, GradeStatus
 HEI, CONSUMER = "fontys.nl", "heroes-hub"
 SCHEMES = {"1-10": "fontys.nl/1-10", "pass-or-fail": "fontys.nl/pass-fail", "OGSU": "fontys.nl/OGSU"}
 REGISTRATION = {"associated": EnrolmentStatus.REGISTERED, "canceled": EnrolmentStatus.WITHDRAWN}
-OOAPI = dict(records_path="items", paging="page", first_page=1, page_param="pageNumber", limit_param="pageSize",
-             append_only=True, credentials_setting="HUB_FONTYS_TOKEN")  # collections read on from a position
+OOAPI: dict[str, Any] = dict(records_path="items", paging="page", first_page=1, page_param="pageNumber",
+                             limit_param="pageSize", append_only=True, credentials_setting="HUB_FONTYS_TOKEN")
 
 
 class Person(BaseModel):
@@ -66,7 +67,7 @@ def association(r: Association, s: ApiSettings) -> Enrolment | Grade:
     p = listed(r.person, r.personId, "/persons", r, "unknown_student")
     ours = next((c for c in r.consumers if c.consumerKey == CONSUMER), Consumer())
     esi = partner_esi(next((c.get("code") for c in p.otherCodes if c.get("codeType") == "esi"), None), r)
-    common = dict(source_hei=HEI, hei=HEI, student_id=p.number, student_esi=esi, course_code=o.code)
+    common: dict[str, Any] = dict(source_hei=HEI, hei=HEI, student_id=p.number, student_esi=esi, course_code=o.code)
     if r.result is None and r.state in REGISTRATION:
         return Enrolment(**common, term_id=o.session, ects=o.ects, status=REGISTRATION[r.state],
                          occurred_at=ours.modifiedAt or local_midnight(o.startDate, "UTC"))
@@ -89,7 +90,7 @@ class FontysOoapi(Connector):
     hei, settings_class, mappings = HEI, ApiSettings, {"associations": association}  # api_url: .../ooapi/v5
 
     def sources(self, s: ApiSettings) -> list[Joined]:
-        def listing(path: str, **kw: object) -> HttpSource:
+        def listing(path: str, **kw: Any) -> HttpSource:
             return HttpSource(path, f"{s.api_url}/{path}", bearer_token=s.token, **OOAPI, **kw)
         persons, offerings = listing("persons", page_size=250), listing("offerings", page_size=250)
         changes = listing("associations", page_size=s.page_size, identity_field="associationId",

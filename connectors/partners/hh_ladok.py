@@ -1,14 +1,13 @@
 """Halmstad (hh.se): Ladok 3's Atom feed → ``Enrolment`` and ``Grade`` events.
 
-``RegistreringEvent`` / ``AvbrottEvent``: registered / withdrawn; ``ResultatPaHelKursAttesteratEvent``: a result
-(``Handelsetyp`` UPPDATERAD: corrected); ``AttesteratResultatMakuleratEvent``: revoked; ``LokalStudentEvent``: an ESI,
-remembered. Grade and course ids are resolved through lookups. Ladok has no attempt number: grades say 1.
+Entries: Registrering / Avbrott (registered / withdrawn), ResultatPaHelKursAttesterat (a result; UPPDATERAD: corrected),
+AttesteratResultatMakulerat (revoked), LokalStudent (an ESI, remembered). Ladok has no attempt number: grades say 1.
 """
 
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, AliasPath, BaseModel, Field
 
@@ -67,8 +66,9 @@ class Entry(AtomRecord):  # id, updated, event, the content's fields, and what t
 def entry(e: Entry, s: Settings) -> Enrolment | Grade:
     if e.event not in ENROLMENT and e.event not in RESULT:
         raise Skip(f"{e.event}: not needed by the hub (a LokalStudentEvent's ESI is remembered)")
-    common = dict(source_hei=HEI, hei=HEI, student_id=e.StudentUID, student_esi=partner_esi(e.esi, e), ects=e.Omfattning,
-                  course_code=listed(e.Utbildningskod, e.KurstillfalleUID, COURSES, e), occurred_at=e.updated)
+    common: dict[str, Any] = dict(source_hei=HEI, hei=HEI, student_id=e.StudentUID, ects=e.Omfattning,
+                                  student_esi=partner_esi(e.esi, e), occurred_at=e.updated,
+                                  course_code=listed(e.Utbildningskod, e.KurstillfalleUID, COURSES, e))
     if e.event in ENROLMENT:
         return Enrolment(**common, term_id=e.Period or e.Studieperiod, status=ENROLMENT[e.event])
     if (r := e.Resultat) is None:
@@ -89,7 +89,7 @@ class HhLadok(Connector):
     hei, settings_class, mappings = HEI, Settings, {"feed": entry}
 
     def sources(self, s: Settings) -> list[Joined]:
-        client = {"cert": (s.client_cert, s.client_key), "credentials_setting": "HUB_HH_CLIENT_CERT"}
+        client: dict[str, Any] = {"cert": (s.client_cert, s.client_key), "credentials_setting": "HUB_HH_CLIENT_CERT"}
         feed = AtomFeedSource("feed", s.api_url + FEED, as_dict=True, poll_interval=s.poll_interval, **client)
         courses, scales = (JsonLookup(s.api_url + path, key, s.lookup_min_age, **client)
                            for path, key in ((COURSES, "Uid"), (SCALES, None)))

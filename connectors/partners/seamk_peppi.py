@@ -8,7 +8,7 @@ Grades stay as printed (``hyl.``; the scheme reads it as 0).
 import re
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, AliasPath, BaseModel, Field
 
@@ -22,8 +22,8 @@ HEI = "seamk.fi"
 STATUS = {"VALID": GradeStatus.FINAL, "CORRECTED": GradeStatus.CORRECTED, "INVALIDATED": GradeStatus.REVOKED}
 ENROLMENT = {"ENROLLED": EnrolmentStatus.REGISTERED, "CANCELLED": EnrolmentStatus.WITHDRAWN}
 SCHEMES = {"0-5": "seamk.fi/0-5", "HYV-HYL": "seamk.fi/pass-fail"}  # by attainment gradeScale
-PEPPI = dict(records_path="content", paging="page", first_page=0, page_param="page", limit_param="size",
-             append_only=True, credentials_setting="HUB_SEAMK_TOKEN")  # resources read on from a position
+PEPPI: dict[str, Any] = dict(records_path="content", paging="page", first_page=0, page_param="page",
+                             limit_param="size", append_only=True, credentials_setting="HUB_SEAMK_TOKEN")
 
 
 def term_id(term: str) -> str:
@@ -90,7 +90,7 @@ class SeamkPeppi(Connector):
     hei, settings_class, mappings = HEI, ApiSettings, {"enrolments": enrolment, "attainments": attainment}
 
     def sources(self, s: ApiSettings) -> list[Joined]:  # api_url: https://<host>/peppi/api/v1
-        def resource(name: str, **kw: object) -> HttpSource:
+        def resource(name: str, **kw: Any) -> HttpSource:
             return HttpSource(name, f"{s.api_url}/{name}", bearer_token=s.token, **PEPPI, **kw)
         refs = {"_student": ("studentNumber", SourceLookup(resource("students", page_size=1000), "studentNumber")),
                 "_unit": ("courseUnitCode", SourceLookup(resource("course-units", page_size=1000), "code"))}

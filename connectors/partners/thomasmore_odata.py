@@ -6,6 +6,7 @@ grading scale) looked up. Dates are ``/Date(<ms since epoch, UTC>)/``. Grades st
 """
 
 from decimal import Decimal
+from typing import Any
 
 from pydantic import AliasPath, BaseModel, Field, SecretStr
 
@@ -19,8 +20,8 @@ HEI = "thomasmore.be"
 STATUS = {"F": GradeStatus.FINAL, "C": GradeStatus.CORRECTED, "R": GradeStatus.REVOKED}
 REGISTRATION = {"REG": EnrolmentStatus.REGISTERED, "WDR": EnrolmentStatus.WITHDRAWN}
 SCHEMES = {"0-20": "thomasmore.be/0-20", "GESLAAGD": "thomasmore.be/pass-fail"}  # by module GradingScale
-ODATA = dict(records_path="d.results", paging="next_link", next_link="d.__next", offset_param="$skip",
-             limit_param="$top", params={"$format": "json"}, append_only=True)  # entity sets read on from a position
+ODATA: dict[str, Any] = dict(records_path="d.results", paging="next_link", next_link="d.__next", offset_param="$skip",
+                             limit_param="$top", params={"$format": "json"}, append_only=True)  # read by position
 
 
 class Settings(ConnectorSettings):
@@ -86,7 +87,7 @@ class ThomasMoreOdata(Connector):
     hei, settings_class, mappings = HEI, Settings, {"registrations": registration, "results": result}
 
     def sources(self, s: Settings) -> list[Joined]:
-        def entity_set(name: str, **kw: object) -> HttpSource:
+        def entity_set(name: str, **kw: Any) -> HttpSource:
             return HttpSource(name.lower(), f"{s.service_url}/{name}", basic_auth=(s.username, s.password), **ODATA,
                               credentials_setting="HUB_THOMASMORE_USERNAME and _PASSWORD", **kw)
         refs = {"_student": ("StudentNumber", SourceLookup(entity_set("Students", page_size=1000), "StudentNumber")),

@@ -11,6 +11,7 @@ A retried post repeats ``id`` with a new ``sent_at``: it keeps its event id. ``c
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from pydantic import AliasPath, BaseModel, Field, SecretStr
 
@@ -68,19 +69,19 @@ def event(m: Message, s: Settings) -> Enrolment | Grade:
     if m.institution != HEI:
         partner = "a HEROES partner but" if m.institution in SCHAC_CODES else "not a HEROES partner and"
         raise RecordRejected(m, f"institution {m.institution!r} is {partner} not {HEI}", "unknown_institution")
-    kind = one_of({**REGISTRATION, **RESULT}, m.type, "type", m)
+    one_of({**REGISTRATION, **RESULT}, m.type, "type", m)
     if m.course is None or not m.student.get("id"):
         raise RecordRejected(m, f"a {m.type} event without its course or student id", "invalid_record")
     c, isced = m.course, listed(m.isced, m.course.code, s.courses_file.name, m)
-    common = dict(source_hei=HEI, hei=HEI, student_id=m.student["id"], student_esi=partner_esi(m.student.get("esi"), m),
-                  course_code=c.code, ects=c.ects, occurred_at=m.occurred_at)
+    common: dict[str, Any] = dict(source_hei=HEI, hei=HEI, student_id=m.student["id"], course_code=c.code, ects=c.ects,
+                                  student_esi=partner_esi(m.student.get("esi"), m), occurred_at=m.occurred_at)
     if m.type in REGISTRATION:
-        return Enrolment(**common, term_id=c.term, status=kind)
+        return Enrolment(**common, term_id=c.term, status=REGISTRATION[m.type])
     if (g := m.grade) is None or g.scale not in SCALES:
         raise RecordRejected(m, f"a {m.type} event needs a grade with a scale of {', '.join(SCALES)}", "unknown_grade")
     return Grade(**common, result_id=g.result_id, isced_code=isced, grading_scheme_id=SCALES[g.scale],
                  grade_label=grade_label(SCALES[g.scale], g.value, m), assessed_on=g.on, attempt=g.attempt,
-                 status=kind, academic_year=c.term.split("-")[0])
+                 status=RESULT[m.type], academic_year=c.term.split("-")[0])
 
 
 course_isced = isced_reader(lambda file: FileLookup(lambda: [Path(file)], lambda p: json_rows(p, "code")), "code", "isced")

@@ -200,7 +200,7 @@ class OMobilityDoc:
     isced_code: str | None
     planned_start: date | None
     planned_end: date | None
-    lifecycle: dict[str, datetime] = field(default_factory=dict)  # hx:nominated-at, arrived-at, departed-at, ...
+    lifecycle: dict[str, datetime | None] = field(default_factory=dict)  # hx:nominated-at, arrived-at, ...
 
 
 def parse_omobility(el: Any) -> OMobilityDoc:

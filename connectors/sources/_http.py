@@ -80,7 +80,7 @@ class HttpSource(HttpClientMixin, Source):
         params: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
         bearer_token: SecretStr | str | None = None,
-        basic_auth: tuple[str, SecretStr | str | None] | None = None,
+        basic_auth: tuple[str | None, SecretStr | str | None] | None = None,
         credentials_setting: str = "the token setting",
         timeout: float = 10.0,
         attempts: int = 5,

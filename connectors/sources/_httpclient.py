@@ -101,7 +101,7 @@ class HttpClientMixin:
     _client: RetryingClient | None = None
 
     def _setup_client(self, accept: str, headers: dict[str, str] | None, bearer_token: Any,
-                      basic_auth: tuple[str, Any] | None = None, **client_args: Any) -> None:
+                      basic_auth: tuple[str | None, Any] | None = None, **client_args: Any) -> None:
         all_headers = {"Accept": accept, **(headers or {})}
         if bearer_token is not None:
             all_headers["Authorization"] = f"Bearer {_secret(bearer_token)}"
