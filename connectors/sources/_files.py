@@ -160,13 +160,12 @@ class FileDropSource(Source):
                                    f"not {self.encoding} text after line {lines.number} ({exc.reason}); "
                                    "declare the export's encoding in the settings (e.g. cp1252)", "encoding")
 
-    def _undecodable(self, path: Path, offset: int) -> BadRecord:
+    def _undecodable(self, path: Path, at: tuple[int, int]) -> BadRecord:
+        offset, byte = at
         row, line, payload = _locate_undecodable(path, self._text_encoding, self.delimiter, self.quotechar)
         where = f"{'the header' if row == 0 else f'row {row}'} (line {line})" if row is not None else f"line {line}"
-        bad = next((b for b in payload if b >= 0x80), None) if payload else None
-        byte = f"byte 0x{bad:02x} " if bad is not None else ""
         return self._reject(path, payload or _head(path),
-                            f"not {self.encoding} text: {where}, {byte}at offset {offset}; "
+                            f"not {self.encoding} text: {where}, byte 0x{byte:02x} at offset {offset}; "
                             "declare the export's encoding in the settings (e.g. cp1252)", "encoding")
 
     def _row_payload(self, lines: list[str]) -> bytes:
@@ -324,8 +323,8 @@ def _head(path: Path, size: int = 64 * 1024) -> bytes:
         return fh.read(size)
 
 
-def _first_undecodable(path: Path, encoding: str) -> int | None:
-    """Byte offset of the first byte that is not ``encoding`` text, reading 1 MiB at a time; None if all is."""
+def _first_undecodable(path: Path, encoding: str) -> tuple[int, int] | None:
+    """(offset, value) of the first byte that is not ``encoding`` text, reading 1 MiB at a time; None if all is."""
     decoder = codecs.getincrementaldecoder(encoding)("strict")
     offset = 0
     with path.open("rb") as fh:
@@ -335,7 +334,7 @@ def _first_undecodable(path: Path, encoding: str) -> int | None:
             try:
                 decoder.decode(chunk, final=not chunk)
             except UnicodeDecodeError as exc:
-                return offset - pending + exc.start
+                return offset - pending + exc.start, exc.object[exc.start]
             if not chunk:
                 return None
             offset += len(chunk)
@@ -346,6 +345,7 @@ def _locate_undecodable(path: Path, encoding: str, delimiter: str, quotechar: st
 
     Only on the error path: the file is read again with undecodable bytes kept as surrogates.
     """
+    back = "utf-8" if encoding == "utf-8-sig" else encoding  # encoding back must not add a byte-order mark
     with path.open("rb") as raw:
         lines = _LineTap(io.TextIOWrapper(raw, encoding=encoding, errors="surrogateescape", newline=""))
         reader = csv.reader(lines, delimiter=delimiter, quotechar=quotechar)
@@ -356,12 +356,12 @@ def _locate_undecodable(path: Path, encoding: str, delimiter: str, quotechar: st
                 next(reader)
                 text = "".join(lines.taken)
                 if _SURROGATE.search(text):
-                    return row, lines.number, text.encode(encoding, "surrogateescape")
+                    return row, lines.number, text.encode(back, "surrogateescape")
                 row += 1
         except (StopIteration, csv.Error):
             text = "".join(lines.taken)
             if _SURROGATE.search(text):
-                return None, lines.number, text.encode(encoding, "surrogateescape")[:DEAD_LETTER_PAYLOAD_MAX]
+                return None, lines.number, text.encode(back, "surrogateescape")[:DEAD_LETTER_PAYLOAD_MAX]
             return None, lines.number, b""
 
 

@@ -12,6 +12,7 @@ import pytest
 from pydantic import BaseModel, Field
 
 from connectors.sdk import (
+    BadRecord,
     ConfigError,
     Connector,
     ConnectorRunner,
@@ -222,3 +223,18 @@ def test_an_xml_record_path_or_any_xpath_selects_the_same_records(tmp_path):
     streamed = ids("//result")
     assert [i for i, _ in streamed] == ["s1", "s2"]
     assert ids("results/result") == ids("/export/results/result") == ids("//result[@student]") == streamed
+
+
+def test_utf8_with_a_byte_order_mark_and_characters_across_read_chunks(tmp_path):
+    row = "1;ä\n".encode()
+    good = "\ufeffMatrikelnummer;Note\n".encode() + row * (1_200_000 // len(row))  # past the first 1 MiB chunk
+    (tmp_path / "a.csv").write_bytes(good)
+    (tmp_path / "b.csv").write_bytes(good + b"2;\xff\n")
+    src = FileDropSource("grades", tmp_path, delimiter=";")
+    items = list(src.read(None))
+    records = [i for i in items if isinstance(i, NativeRecord)]
+    assert len(records) == 1_200_000 // len(row) and records[0].data == {"Matrikelnummer": "1", "Note": "ä"}
+    [bad] = [i for i in items if isinstance(i, BadRecord)]
+    assert bad.reason == (f"b.csv: not utf-8 text: row {len(records) + 1} (line {len(records) + 2}), byte 0xff at "
+                          f"offset {len(good) + 2}; declare the export's encoding in the settings (e.g. cp1252)")
+    assert bad.payload == b"2;\xff\n" and bad.cursor["rejected"]
