@@ -37,6 +37,7 @@ class MonitorChanges:
     statuses: list[MobilityStatus] = field(default_factory=list)
     opened: list[Due] = field(default_factory=list)
     closed: list[tuple[str, str]] = field(default_factory=list)  # (omobility_id, DeadlineKind value)
+    met: list[tuple[Due, int]] = field(default_factory=list)  # deadlines met, with when (ms): late ones still raise
 
 
 def _day(ms: int | None) -> date | None:
@@ -103,6 +104,12 @@ class StudentMonitor:
             ended, tor = _day(steps.get("ENDED")), _day(steps.get("TOR_ISSUED"))
             if ended and not tor and not cancelled:
                 out.opened.append(Due.tor(omobility_id, m["s"], m["r"], ended, m["tor_days"]))
+            elif ended and tor and not cancelled:
+                # met, perhaps late: the ToR's own time says which alerts were due before it, whatever order the events came in
+                due = Due.tor(omobility_id, m["s"], m["r"], ended, m["tor_days"])
+                if m.get("met") != [due.due_on.isoformat(), steps["TOR_ISSUED"]]:
+                    m["met"] = [due.due_on.isoformat(), steps["TOR_ISSUED"]]
+                    out.met.append((due, steps["TOR_ISSUED"]))
             else:
                 out.closed.append((omobility_id, DeadlineKind.TOR_ISSUE.value))
             if tor and needs_review and not cancelled:
@@ -153,7 +160,7 @@ class Agenda:
     def __init__(self, data: dict | None = None) -> None:
         self.data = data if data is not None else {"clock": 0, "items": {}}
         self.dirty: set[str] = set()
-        self._heap: list[tuple[int, str]] = [(v["next"], k) for k, v in self.data["items"].items()]
+        self._heap: list[tuple[int, str]] = [(v["next"], k) for k, v in self.data["items"].items() if v["next"] is not None]
         heapq.heapify(self._heap)
 
     @property
@@ -170,7 +177,8 @@ class Agenda:
     def _put(self, key: str, entry: dict) -> None:
         self.data["items"][key] = entry
         self.dirty.add(key)
-        heapq.heappush(self._heap, (entry["next"], key))
+        if entry["next"] is not None:
+            heapq.heappush(self._heap, (entry["next"], key))
 
     def open(self, due: Due) -> bool:
         key = f"{due.omobility_id}|{due.kind.value}"
@@ -182,6 +190,16 @@ class Agenda:
         entry["next"] = _ms(moments(due)[0][1])
         self._put(key, entry)
         return True
+
+    def settle(self, due: Due, met_ms: int, trace_id: str = "") -> list[DeadlineAlert]:
+        """``due`` was met at ``met_ms``: close it, raising the alerts whose moments came before that and have not fired."""
+        key = f"{due.omobility_id}|{due.kind.value}"
+        entry = self.data["items"].pop(key, None)
+        if entry is not None:
+            self.dirty.add(key)
+        fired = entry["fired"] if entry is not None and entry["due"] == due.due_on.isoformat() else []
+        return [make_alert(due, severity, moment, days_left, trace_id) for severity, moment, days_left in moments(due)
+                if severity.value not in fired and _ms(moment) <= met_ms]
 
     def close(self, omobility_id: str, kind: str) -> bool:
         key = f"{omobility_id}|{kind}"
@@ -213,10 +231,6 @@ class Agenda:
                     alerts.append(make_alert(due, severity, moment, days_left, trace_id))
                     entry["fired"].append(severity.value)
             pending = [_ms(m) for s, m, _ in moments(due) if s.value not in entry["fired"]]
-            if pending:
-                entry["next"] = min(pending)
-                self._put(key, entry)
-            else:
-                del self.data["items"][key]
-                self.dirty.add(key)
+            entry["next"] = min(pending) if pending else None  # all fired: kept until met or closed, to know what fired
+            self._put(key, entry)
         return alerts

@@ -103,6 +103,10 @@ class RecogniseStep:
                 out.agenda_changed |= agenda.close(omobility_id, kind)
             for due in ch.opened:
                 out.agenda_changed |= agenda.open(due)
+            for due, met_ms in ch.met:
+                late = agenda.settle(due, met_ms, trace_id=event.trace_id or event.event_id)
+                out.alerts.extend(late)
+                out.agenda_changed = True
         if out.agenda_changed:
             out.alerts.extend(agenda.advance(agenda.clock, trace_id=event.trace_id or event.event_id))
         out.agenda_changed |= bool(out.alerts)

@@ -56,3 +56,12 @@ def test_every_event_twice_and_shuffled_within_partitions_gives_the_same_ledger(
     assert rows == expected, _diff(expected, rows)
     history = p.ledger.totals()["history"]
     assert history >= len(expected)
+
+
+def test_exactly_once_processing_gives_the_same_ledger(pipeline, apache_kafka, events, expected):
+    """faust's exactly_once (Kafka transactions; the ledger reads committed records only) on Apache Kafka."""
+    p = pipeline(workers=1, processing_guarantee="exactly_once")
+    p.publish(events)
+    rows = p.wait_for(expected)
+    assert rows == expected, _diff(expected, rows)
+    assert p.ledger.totals()["ects_recognised"] == sum(e for s, e in expected.values() if s == "AUTO_RECOGNISED")

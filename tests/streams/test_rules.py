@@ -62,7 +62,7 @@ def test_agenda_fires_on_event_time_once_and_a_replay_gives_the_same_alerts():
         fired += agenda.advance(int(datetime(2026, 3, 1, tzinfo=timezone.utc).timestamp() * 1000))
         fired += agenda.advance(int(datetime(2026, 3, 2, tzinfo=timezone.utc).timestamp() * 1000))
         fired += agenda.advance(int(datetime(2026, 3, 9, tzinfo=timezone.utc).timestamp() * 1000))
-        assert agenda.data["items"] == {}  # both fired: nothing left to wait for
+        assert agenda.next_moment() is None  # both fired: nothing left to wait for
         return fired
 
     first, again = run(), run()
@@ -180,7 +180,7 @@ def test_monitor_tracks_state_and_ects_planned_vs_recognised_and_opens_deadlines
     assert [d.kind for d in ended.opened] == [DeadlineKind.TOR_ISSUE]
     mon.apply(_decision("H1", DecisionStatus.AUTO_RECOGNISED.value, "7.5"))
     tor = mon.apply(_mobility("TOR_ISSUED", T0 + timedelta(days=110)))
-    assert ("m1", "TOR_ISSUE") in tor.closed
+    assert [(due.kind, met) for due, met in tor.met] == [(DeadlineKind.TOR_ISSUE, int((T0 + timedelta(days=110)).timestamp() * 1000))]
     assert (tor.statuses[0].state.value, tor.statuses[0].ects_recognised) == ("TOR_ISSUED", Decimal("7.50"))
     last = mon.apply(_decision("H2", DecisionStatus.NEEDS_REVIEW.value, "0"))
     assert [d.kind for d in last.opened] == [DeadlineKind.RECOGNITION]
@@ -188,3 +188,23 @@ def test_monitor_tracks_state_and_ects_planned_vs_recognised_and_opens_deadlines
     done = mon.apply(_decision("H2", DecisionStatus.MANUALLY_RECOGNISED.value, "5", version=2))
     assert (done.statuses[0].state.value, done.statuses[0].ects_recognised) == ("RECOGNISED", Decimal("12.50"))
     assert mon.apply(_decision("H2", DecisionStatus.MANUALLY_RECOGNISED.value, "5", version=2)).statuses == []  # unchanged: no line
+
+
+def test_a_late_tor_raises_its_alerts_whatever_order_the_events_come_in():
+    """A ToR 50 days after the end missed the 35-day deadline: warning and breach, even when it is read before the end."""
+    def alerts(order: list) -> list:
+        mon, agenda, out = StudentMonitor(ESI), Agenda(), []
+        for event in order:
+            out += agenda.advance(int(event.occurred_at.timestamp() * 1000))
+            ch = mon.apply(event)
+            for due in ch.opened:
+                agenda.open(due)
+            for due, met in ch.met:
+                out += agenda.settle(due, met)
+        return sorted((a.severity.value, a.due_on.isoformat()) for a in out)
+
+    ended, tor = _mobility("ENDED", T0), _mobility("TOR_ISSUED", T0 + timedelta(days=50))
+    on_time = _mobility("TOR_ISSUED", T0 + timedelta(days=20))
+    late = [("BREACH", (T0 + timedelta(days=35)).date().isoformat()), ("WARNING", (T0 + timedelta(days=35)).date().isoformat())]
+    assert alerts([ended, tor]) == alerts([tor, ended]) == late
+    assert alerts([ended, on_time]) == alerts([on_time, ended]) == []
