@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, BeforeValidator, Field, SecretStr, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, SecretStr, ValidationError
 
 from connectors.partners._joined import (
     FileLookup,
@@ -39,10 +39,10 @@ from schemas.grading import UnknownGrade, UnknownScheme, scheme
 from schemas.institutions import SCHAC_CODES
 
 __all__ = [
-    "ApiSettings", "DropSettings", "EdmDateTime", "FileLookup", "GermanDate", "Joined", "JsonLookup", "Remembered",
-    "SourceLookup", "SqlSettings", "all_rows", "course_and_esi", "csv_drop", "csv_rows", "decode_rows", "grade_label",
-    "isced_reader", "json_rows", "listed", "local_midnight", "local_time", "one_of", "partner_esi", "read",
-    "reference_only", "sql_isced", "sql_tables", "utc", "with_data", "xml_elements",
+    "ApiSettings", "BaseUrl", "DropSettings", "EdmDateTime", "FileLookup", "GermanDate", "Joined", "JsonLookup",
+    "Remembered", "SourceLookup", "SqlSettings", "all_rows", "course_and_esi", "csv_drop", "csv_rows", "decode_rows",
+    "grade_label", "isced_reader", "json_rows", "listed", "local_midnight", "local_time", "one_of", "partner_esi",
+    "read", "reference_only", "sql_isced", "sql_tables", "utc", "with_data", "xml_elements",
 ]
 
 T = TypeVar("T")
@@ -114,8 +114,8 @@ EdmDateTime = Annotated[datetime, BeforeValidator(_edm_datetime)]
 def course_and_esi(r: Any, course: M | None, courses: str, person: Any, students: str | None = None
                    ) -> tuple[M, str | None]:
     """The course row the source joined to ``r`` (rejected if ``courses`` lacks ``r.course``) and the ESI of the
-    student row joined (``person``); ``students`` names where every student is listed (a student missing there is rejected), else a student
-    not listed yet simply has no ESI."""
+    student row joined (``person``). ``students`` names where every student is listed (one missing there is
+    rejected); without it a student not listed yet simply has no ESI."""
     if person is None and students is not None:
         listed(None, r.student, students, r, "unknown_student")
     esi = person.get("esi") if isinstance(person, dict) else getattr(person, "esi", None)
@@ -129,6 +129,8 @@ def _german_date(value: object) -> object:
     return date(int(year), int(month), int(day))
 
 
+BaseUrl = Annotated[str, AfterValidator(lambda url: url.rstrip("/"))]
+"""A base URL setting: paths are appended to it, so a trailing slash is dropped."""
 GermanDate = Annotated[date, BeforeValidator(_german_date)]
 """A date as German exports print it: ``14.07.2025``."""
 
@@ -159,7 +161,7 @@ def utc(value: datetime) -> datetime:
 class ApiSettings(ConnectorSettings):
     """A partner's REST API: base URL, bearer token, page size."""
 
-    api_url: str = Field(description="Base URL of the SIS API (HUB_<HEI>_API_URL).")
+    api_url: BaseUrl = Field(description="Base URL of the SIS API (HUB_<HEI>_API_URL).")
     token: SecretStr | None = Field(None, description="Bearer token of the hub's API client (HUB_<HEI>_TOKEN).")
     page_size: int = Field(100, ge=1, le=1000)
     poll_interval: float = 30.0

@@ -11,8 +11,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, AliasPath, BaseModel, Field
 
-from connectors.partners._common import (Joined, JsonLookup, Remembered, grade_label, isced_reader, listed, one_of,
-                                         partner_esi)
+from connectors.partners._common import (BaseUrl, Joined, JsonLookup, Remembered, grade_label, isced_reader, listed,
+                                         one_of, partner_esi)
 from connectors.sdk import Connector, ConnectorSettings, RecordRejected, Skip
 from connectors.sources import AtomFeedSource, AtomRecord
 from schemas.models import Enrolment, EnrolmentStatus, Grade, GradeStatus
@@ -32,7 +32,7 @@ def term_id(period: str) -> str:
 
 
 class Settings(ConnectorSettings):
-    api_url: str = Field(description="Ladok API base URL, e.g. https://api.ladok.se (HUB_HH_API_URL).")
+    api_url: BaseUrl = Field(description="Ladok API base URL, e.g. https://api.ladok.se (HUB_HH_API_URL).")
     client_cert: Path | None = Field(None, description="Ladok client certificate, PEM (HUB_HH_CLIENT_CERT).")
     client_key: Path | None = Field(None, description="Its private key, PEM (HUB_HH_CLIENT_KEY).")
     student_directory: Path = Field(Path("var/hh.se/students.sqlite"), description="StudentUID -> ESI, remembered.")

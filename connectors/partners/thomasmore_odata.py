@@ -10,8 +10,8 @@ from typing import Any
 
 from pydantic import AliasPath, BaseModel, Field, SecretStr
 
-from connectors.partners._common import (EdmDateTime, Joined, SourceLookup, grade_label, isced_reader, listed, one_of,
-                                         partner_esi)
+from connectors.partners._common import (BaseUrl, EdmDateTime, Joined, SourceLookup, grade_label, isced_reader, listed,
+                                         one_of, partner_esi)
 from connectors.sdk import Connector, ConnectorSettings
 from connectors.sources import HttpSource
 from schemas.models import Enrolment, EnrolmentStatus, Grade, GradeStatus
@@ -25,7 +25,7 @@ ODATA: dict[str, Any] = dict(records_path="d.results", paging="next_link", next_
 
 
 class Settings(ConnectorSettings):
-    service_url: str = Field(description="OData root, e.g. https://<host>/sap/opu/odata/sap/ZHEROES_STUDENT_SRV.")
+    service_url: BaseUrl = Field(description="OData root, e.g. https://<host>/sap/opu/odata/sap/ZHEROES_STUDENT_SRV.")
     username: str | None = Field(None, description="SAP user for basic authentication (HUB_THOMASMORE_USERNAME).")
     password: SecretStr | None = Field(None, description="Its password (HUB_THOMASMORE_PASSWORD).")
     page_size: int = Field(200, ge=1, le=1000)
