@@ -39,9 +39,13 @@ class RecognitionEngine:
     def apply(self, event: Event) -> list[RecognitionDecision]:
         """Route one event; return the decisions it changes. Other event types change nothing."""
         if isinstance(event, Grade):
-            if not event.student_esi:
+            esi = event.student_esi
+            if not esi:
                 raise Unroutable(f"grade {event.result_id} at {event.hei} has no student_esi: the normaliser must set it")
-            return self.student(event.student_esi).apply(event)
+            state = self.students.get(esi)
+            if state is None:
+                state = self.student(esi)
+            return state.apply(event)
         if isinstance(event, Mobility):
             self._student_of[event.omobility_id] = event.student_esi
             out = self.student(event.student_esi).apply(event)

@@ -141,6 +141,26 @@ class MobilityRules:
             c = self._comps[code] = Comp(code, self.by_code.get(code, []))
         return c
 
+    def signature(self, code: str) -> tuple | None:
+        """Everything the decision on Table B ``code`` rests on, under the only LA version and no cancellation.
+
+        None while the group may be pending (no ToR and a course without a passing result).
+        Equal signatures give equal candidates, so an unchanged one need not be worked out again.
+        """
+        m, la = self.m, self.cur
+        group = la.groups.get(code)
+        if group is None:
+            return None
+        studied = group[1]
+        comps = [self.comp(a) for a in studied]
+        all_passed = bool(studied) and all(c.eff is not None for c in comps)
+        if not all_passed and m.tor is None:
+            return None
+        overridable = not all_passed or la.table_b[code].recognition_conditions
+        return (la.event_id, m.sending_hei, m.receiving_hei, m.isced, m.year,
+                tuple(m.registrar) if overridable else (), None if all_passed else m.tor.event_id,
+                tuple([(tuple([g.event_id for g in c.results]), c.ever) for c in comps]))
+
     # --- across versions, cancellation ----------------------------------------
 
     def decide(self, key: str) -> Candidate | None:

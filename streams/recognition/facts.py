@@ -209,6 +209,8 @@ class MobilityFacts:
     cancel: Moment | None = None
     registrar: dict[str, RegistrarFact] = field(default_factory=dict)
     emitted: dict[str, tuple[str, int, str]] = field(default_factory=dict)  # key -> (decision_id, version, rule)
+    # not persisted: per Table B key, what its last worked-out decision rested on and its id (see rules.py)
+    decided: dict[str, tuple[tuple, str]] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def known(self) -> bool:
@@ -220,9 +222,13 @@ class MobilityFacts:
 
     def merge_header(self, m) -> bool:
         order = (millis(m.occurred_at), m.event_id)
-        values = {"sending_hei": m.sending_hei, "receiving_hei": m.receiving_hei,
-                  "year": m.receiving_academic_year or "", "isced": m.isced_code or None}
+        sending, receiving, year, isced = m.sending_hei, m.receiving_hei, m.receiving_academic_year or "", m.isced_code or None
         newer = order > tuple(self.header_order)
+        if (sending, receiving, year, isced) == (self.sending_hei, self.receiving_hei, self.year, self.isced):
+            if newer:  # most lifecycle events repeat the header
+                self.header_order = order
+            return False
+        values = {"sending_hei": sending, "receiving_hei": receiving, "year": year, "isced": isced}
         changed = False
         for name, value in values.items():
             if value and (newer or not getattr(self, name)) and getattr(self, name) != value:

@@ -44,25 +44,38 @@ class StudentRecognition:
 
     def apply(self, event: Mobility | Grade | RegistrarDecision) -> list[RecognitionDecision]:
         """Fold one event in; return the decisions it changes (often none)."""
-        if isinstance(event, Grade):
-            return self._grade(event)
-        if isinstance(event, Mobility):
-            return self._mobility(event)
-        if isinstance(event, RegistrarDecision):
-            return self._registrar(event)
-        return []
+        handler = _HANDLERS.get(type(event))
+        if handler is None:
+            if isinstance(event, Grade):
+                return self._grade(event)
+            if isinstance(event, Mobility):
+                return self._mobility(event)
+            if isinstance(event, RegistrarDecision):
+                return self._registrar(event)
+            return []
+        return handler(self, event)
 
     # --- events ---------------------------------------------------------------
 
     def _grade(self, g: Grade) -> list[RecognitionDecision]:
         facts = self.facts
-        if facts.is_home_result(g.hei):
+        fact = GradeFact.from_event(g)
+        if facts.is_home_result(fact.hei):
             return []
-        old = facts.grades.get((g.hei, g.result_id))
-        codes = {g.course_code} if old is None else {g.course_code, old.course_code}
-        if not facts.merge_grade(GradeFact.from_event(g)):
+        key = (fact.hei, fact.result_id)
+        old = facts.grades.get(key)
+        if old is None:
+            codes = {fact.course_code}
+            facts.merge_grade(fact)
+        elif old.event_id == fact.event_id:  # the same event again: it is already folded in
             return []
-        stored = facts.grades[(g.hei, g.result_id)]
+        else:
+            codes = {fact.course_code, old.course_code}
+            if not old.merge(fact):
+                return []
+        stored = facts.grades.get(key)
+        if stored is None:  # dropped at once as the oldest held result
+            return []
         m = self._owner(stored)
         if m is None:
             return []
@@ -177,10 +190,19 @@ class StudentRecognition:
         else:
             keys = None
         rules = MobilityRules(m, self._grades_of(m), self.converter)
+        simple = m.cancel is None and len(m.las) == 1
+        decided = m.decided
         out = []
         for key in sorted(keys if keys is not None else rules.keys(codes)):
-            d = rules.decide(key)
             prev = m.emitted.get(key)
+            sig = rules.signature(key[2:]) if simple and key[0] == "B" else None
+            if sig is not None:  # unchanged inputs of the decision emitted last: nothing to work out
+                known = decided.get(key)
+                if known is not None and prev is not None and known[1] == prev[0] and known[0] == sig:
+                    continue
+            d = rules.decide(key)
+            if sig is not None and d is not None:
+                decided[key] = (sig, d.id)
             if d is None:
                 if prev is None or prev[2] == "R4-withdrawn":
                     continue
@@ -206,6 +228,10 @@ class StudentRecognition:
         state = cls(data["esi"], tables)
         state.facts = StudentFacts.from_dict(data)
         return state
+
+
+_HANDLERS = {Grade: StudentRecognition._grade, Mobility: StudentRecognition._mobility,
+             RegistrarDecision: StudentRecognition._registrar}
 
 
 def apply(state: StudentRecognition, event: Mobility | Grade | RegistrarDecision) -> list[RecognitionDecision]:
