@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import itertools
 import threading
 import time
@@ -23,6 +24,7 @@ from connectors.sdk._store import CursorStore
 
 log = structlog.get_logger()
 _UNSET = object()
+_GC_GEN0 = 20_000
 
 
 @dataclass
@@ -110,6 +112,9 @@ class ConnectorRunner:
         states = [_SourceState(s, self.store.load(s.name), self._backoff()) for s in srcs]
         opened: list[Source] = []
         last_progress = 0.0
+        gc_threshold = gc.get_threshold()
+        # each record makes dozens of short-lived objects; collecting every 700 allocations costs ~8% of the CPU
+        gc.set_threshold(max(gc_threshold[0], _GC_GEN0), *gc_threshold[1:])
         try:
             for st in states:
                 st.source.open()
@@ -129,6 +134,7 @@ class ConnectorRunner:
                 if wait > 0:
                     sleep_unless(self._stop.is_set, min(wait, 1.0))
         finally:
+            gc.set_threshold(*gc_threshold)
             for st in states:
                 try:
                     self._settle(st)

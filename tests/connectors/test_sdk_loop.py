@@ -3,6 +3,7 @@ once per record at info and once per batch at warning."""
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 from collections import deque
@@ -147,7 +148,9 @@ def test_dead_letters_log_at_info_each_and_warn_once_per_batch(tmp_path, info_lo
     _export(inbox, rows)
     publisher = MemoryPublisher()
     runner = _runner(LookupExports(folder=inbox), tmp_path, publisher, batch_size=7)
+    threshold = gc.get_threshold()
     totals = runner.run(once=True)
+    assert gc.get_threshold() == threshold, "the run loop collects garbage less often only while it runs"
     logs = info_logs
     assert totals.rejected == {"unknown_grade": 3, "parse": 1}
     each = [e for e in logs if e["event"] == "dead_letter"]
