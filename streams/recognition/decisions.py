@@ -25,6 +25,7 @@ __all__ = ["Candidate", "build_decision"]
 
 ZERO = Decimal("0.00")
 _CENT = Decimal("0.01")
+_ECTS_TEXT: dict[Decimal, str] = {}
 _NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://heroes-hub.eu/recognition/decisions")
 
 
@@ -52,7 +53,12 @@ class Candidate:
         self.inputs = tuple(sorted(inputs))
         self.occ = max(inputs.values()) if inputs else 0
         self.reason, self.ctx = reason, ctx
-        text = "\x1f".join((omobility_id, key, status.value, rule, f"{ects:.2f}", grade or "", extra, ",".join(self.inputs)))
+        ects_text = _ECTS_TEXT.get(ects)
+        if ects_text is None:
+            if len(_ECTS_TEXT) > 1024:
+                _ECTS_TEXT.clear()
+            ects_text = _ECTS_TEXT[ects] = f"{ects:.2f}"  # equal amounts format alike; there are few of them
+        text = "\x1f".join((omobility_id, key, status.value, rule, ects_text, grade or "", extra, ",".join(self.inputs)))
         self.id = hashlib.sha256(text.encode()).hexdigest()[:24]
 
 

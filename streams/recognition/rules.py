@@ -173,7 +173,7 @@ class StudentRecognition:
                 code = key[2:]
                 if key[0] == "B":
                     group = groups.get(code)
-                    if group is None or not group[1] or any(a not in passed for a in group[1]):
+                    if group is None or not passed.issuperset(group[1]) or not group[1]:
                         continue
                 elif code in in_la or code not in seen:
                     continue
