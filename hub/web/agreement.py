@@ -67,7 +67,10 @@ def la_changes(before: LearningAgreement, after: LearningAgreement) -> LaChanges
 
 
 def group_of(la: LearningAgreement, home_component: str) -> tuple[str, ...]:
-    """The Table A codes whose results decide ``home_component``: its explicit groups, else all of Table A."""
+    """The Table A codes whose results decide ``home_component``: its explicit groups, else all of Table A;
+    none when it is not in Table B (a host result outside the LA, or a component the LA dropped)."""
+    if home_component not in {c.course_code for c in la.components_recognized}:
+        return ()
     codes: list[str] = []
     for g in la.recognition_groups:
         if home_component in g.recognized:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import UTC
 from urllib.parse import quote
 
 import pytest
@@ -96,3 +97,22 @@ def test_postgresql_explains_the_same_decision_as_sqlite(site):
         with admin.connect() as db:
             db.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         admin.dispose()
+
+
+def test_the_group_that_decides_a_component_and_none_outside_table_b():
+    from datetime import datetime
+    from decimal import Decimal
+
+    from hub.web.agreement import group_of, la_changes
+    from schemas.models import LaComponent, LearningAgreement, RecognitionGroup
+
+    a = [LaComponent(course_code=c, ects=Decimal(5)) for c in ("A1", "A2", "A3")]
+    b = [LaComponent(course_code=c, ects=Decimal(5)) for c in ("B1", "B2")]
+    when = datetime(2025, 1, 1, tzinfo=UTC)
+    plain = LearningAgreement(version=1, approved_at=when, components_studied=a, components_recognized=b)
+    grouped = plain.model_copy(update={"version": 2, "recognition_groups": (RecognitionGroup(group_id="g1", studied=("A1", "A2"), recognized=("B1",)),)})
+    assert group_of(plain, "B2") == ("A1", "A2", "A3") and group_of(grouped, "B1") == ("A1", "A2")
+    assert group_of(plain, "A1") == () and group_of(grouped, "GONE") == ()
+    changes = la_changes(plain, grouped)
+    assert changes.groups_changed and not changes.components and not changes.empty
+    assert la_changes(plain, plain).empty
