@@ -61,7 +61,8 @@ class Connector:
     The mapping's first parameter type decides how the native record is read: a
     pydantic model is validated from the record (a failure becomes a dead letter),
     anything else is passed as the source gives it. A mapping may return one
-    event, several, or ``None`` (skipped); it raises ``Skip`` or ``RecordRejected``.
+    event, several, or ``None`` (skipped); it raises ``Skip`` or ``RecordRejected`` for the record, and
+    ``SourceUnavailable`` when a service it needs is down (the batch is retried, not dead-lettered).
     """
 
     hei: ClassVar[str] = ""

@@ -5,7 +5,7 @@
     ConnectorError
      ├── ConfigError        bad settings: every problem listed, the command exits with code 2
      ├── StopConnector      the source refused us for good (401, 404, ...): stop, say what to fix
-     ├── SourceUnavailable  the source is down or slow (timeout, 429, 5xx): back off and retry
+     ├── SourceUnavailable  the source (or a service a mapping needs) is down or slow: back off, re-read from the cursor
      ├── PublishFailed      Kafka did not acknowledge a batch: keep the cursor, back off, re-read
      ├── Skip               this native record is not for the hub: count it and go on
      └── RecordRejected     this native record is bad: dead-letter it with the reason and go on
@@ -37,7 +37,11 @@ class StopConnector(ConnectorError):
 
 
 class SourceUnavailable(ConnectorError):
-    """The source cannot be read right now; the SDK backs off (``retry_after`` seconds if the source said so)."""
+    """The source cannot be read right now; the SDK backs off (``retry_after`` seconds if the source said so).
+
+    Raised by a mapping (a lookup endpoint is down), it is not the record's fault: the batch is dropped
+    unsent, its cursor stays, and it is read and mapped again after the back-off; nothing is dead-lettered.
+    """
 
     def __init__(self, message: str, retry_after: float | None = None) -> None:
         super().__init__(message)
