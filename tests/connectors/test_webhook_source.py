@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import httpx
+import structlog
 import pytest
 from pydantic import BaseModel, SecretStr
 
@@ -256,3 +257,22 @@ def test_replay_from_a_cursor_resends_kept_events_with_their_event_ids(broker, r
     assert {k: len(v) for k, v in ids.items()} == {f"{tag}-0": 1, f"{tag}-1": 1, f"{tag}-2": 2, f"{tag}-3": 2,
                                                    f"{tag}-4": 2}
     assert all(len(set(v)) == 1 for v in ids.values()), "a replayed event got a new event_id"
+
+
+def test_a_replay_from_before_the_oldest_kept_event_starts_there_and_says_so(tmp_path):
+    spool = tmp_path / "spool.sqlite"
+    hook = WebhookSource("events", spool, token=TOKEN, keep_published_bytes=0)  # keep no published event
+    hook.open()
+    try:
+        with httpx.Client(timeout=10) as http:
+            for i in range(4):
+                assert http.post(hook.url, json=_event("p", i), headers=_auth()).status_code == 202
+        hook.committed({"spool_id": 2})  # events 1 and 2 reached Kafka: pruned at once
+        assert _spooled_ids(spool) == [3, 4]
+        with structlog.testing.capture_logs() as logs:
+            replayed = [item.identity for item in hook.read({"spool_id": 0})]
+        assert replayed == ["p-2", "p-3"]
+        [warning] = [e for e in logs if e["event"] == "replay_pruned"]
+        assert warning["oldest_kept"] == 3 and warning["log_level"] == "warning"
+    finally:
+        hook.close()
