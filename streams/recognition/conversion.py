@@ -84,7 +84,8 @@ class Converter:
         """Convert one or several host grades to a home grade of ``home_hei`` (field/year pick the home table)."""
         if isinstance(hosts, HostResult):
             hosts = (hosts,)
-        key = (tuple(hosts), home_hei, field, year, home_scheme_id)  # ECTS as given: 5 and 5.0 hash alike
+        # ECTS as given: 5 and 5.0 hash alike; plain tuples, which the garbage collector stops tracking
+        key = (tuple([tuple(h) for h in hosts]), home_hei, field, year, home_scheme_id)
         found = self._cache.get(key)
         if found is None:
             if len(self._cache) > 100_000:
@@ -100,6 +101,8 @@ class Converter:
             HostResult(h.scheme_id, scheme(h.scheme_id).normalise(h.label), h.ects, h.field or None, h.year or None)
             for h in hosts
         )
+        if normal == hosts:  # labels as the scheme spells them already: keep one copy
+            normal = hosts
         passed = all(scheme(h.scheme_id).is_pass(h.label) for h in normal)
         if not passed or home.pass_fail_only:
             return Converted(None, home.id, passed, Conversion(method=ConversionMethod.NONE), normal)

@@ -121,6 +121,8 @@ _LA_CACHE: dict[tuple, "LaFact"] = {}
 class LaFact:
     """One approved LA version with the lookups the rules need (computed once: LAs are few, events many)."""
 
+    __slots__ = ("version", "la", "event_id", "occ", "table_a", "table_b", "in_la", "groups", "needs")
+
     def __init__(self, la: LearningAgreement, event_id: str, occ: int):
         self.version, self.la, self.event_id, self.occ = la.version, la, event_id, occ
         self.table_a: dict[str, LaComponent] = {c.course_code: c for c in la.components_studied}
@@ -183,7 +185,7 @@ class RegistrarFact:
         return (self.occ, self.event_id)
 
 
-@dataclass
+@dataclass(slots=True)
 class Moment:
     """A lifecycle fact that happens once (ToR issued, cancelled): the earliest event wins."""
 
@@ -196,7 +198,7 @@ class Moment:
         return (self.occ, self.event_id)
 
 
-@dataclass
+@dataclass(slots=True)
 class MobilityFacts:
     omobility_id: str
     sending_hei: str = ""

@@ -34,6 +34,8 @@ _LA = (MobilityLifecycle.LA_APPROVED, MobilityLifecycle.LA_CHANGED)
 class StudentRecognition:
     """All recognition state of one student; see the module docstring."""
 
+    __slots__ = ("facts", "converter")
+
     def __init__(self, esi: str, tables: GradingTables | None = None, *, converter: Converter | None = None):
         self.facts = StudentFacts(esi)
         self.converter = converter or converter_for(tables)
