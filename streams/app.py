@@ -125,7 +125,7 @@ def _faust_app(cfg: StreamsConfig) -> faust.App:
         broker_commit_interval=1.0,
         broker_max_poll_records=2000,
         stream_buffer_maxsize=8192,
-        stream_wait_empty=False,
+        stream_wait_empty=True,  # a rebalance waits for the batch in flight: its table writes must reach the changelog before recovery reads it
         table_standby_replicas=cfg.standby_replicas,
         table_recovery_replicas=cfg.standby_replicas,
         consumer_auto_offset_reset="earliest",

@@ -25,7 +25,10 @@ from streams.monitor import Agenda, StudentMonitor
 from streams.recognition import StudentRecognition
 from streams.recognition.conversion import converter_for
 
-__all__ = ["LIVE", "PartitionAgendas", "RecogniseStep", "StepResult", "install_recogniser"]
+__all__ = ["Live", "PartitionAgendas", "RecogniseStep", "StepResult", "install_recogniser"]
+
+
+Live = tuple[StudentRecognition, StudentMonitor]  # a student's rule and monitor objects while a batch folds events into them
 
 
 @dataclass
@@ -37,6 +40,7 @@ class StepResult:
     statuses: list[MobilityStatus] = field(default_factory=list)
     alerts: list[DeadlineAlert] = field(default_factory=list)
     agenda_changed: bool = False
+    live: "Live | None" = None
 
 
 class RecogniseStep:
@@ -65,35 +69,38 @@ class RecogniseStep:
         rules.facts = type(rules.facts).from_dict(value["r"])
         return rules, StudentMonitor(esi, copy.deepcopy(value["m"]))
 
-    def apply(self, esi: str, value: dict | None, agenda: Agenda, event: Event, *, snapshot: bool = True) -> StepResult:
-        """Fold ``event`` into the student's state ``value`` (or, with ``value=LIVE``, into the live state of this batch).
+    def apply(self, esi: str, value: dict | None, agenda: Agenda, event: Event, *, snapshot: bool = True,
+              live: Live | None = None) -> StepResult:
+        """Fold ``event`` into the student's state ``value``, or into ``live`` (the objects an earlier event of the batch left).
 
-        With ``snapshot=False`` the new table value is not built (``state`` stays None):
-        a batch builds it once per student at its end with :meth:`snapshot`.
+        ``StepResult.live`` holds the live objects after the event.  With ``snapshot=False``
+        the new table value is not built (``state`` stays None): a batch builds it once per
+        student at its end with :meth:`snapshot`.
         """
+        rules, monitor = live if live is not None else self._load(esi, value)
         try:
-            out = self._apply(esi, value, agenda, event)
+            out = self._apply(rules, monitor, agenda, event)
         except BaseException:
             self._cache.pop(esi, None)  # the live objects may be half-changed: reload from the table next time
             raise
+        out.live = (rules, monitor)
         if snapshot:
-            out.state = self.snapshot(esi)
+            out.state = self.snapshot(esi, out.live)
         return out
 
-    def snapshot(self, esi: str) -> dict:
-        """The table value of the student's live state; the cache remembers it, so the next load is free."""
-        _, rules, monitor = self._cache[esi]
+    def snapshot(self, esi: str, live: Live) -> dict:
+        """The table value of live objects; the cache remembers them with it, so loading that value is free."""
+        rules, monitor = live
         value = {"r": rules.to_dict(), "m": monitor.data}
         self._cache[esi] = (id(value), rules, monitor)
+        self._cache.move_to_end(esi)
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
         return value
 
-    def _apply(self, esi: str, value: dict | None, agenda: Agenda, event: Event) -> StepResult:
+    def _apply(self, rules: StudentRecognition, monitor: StudentMonitor, agenda: Agenda, event: Event) -> StepResult:
         out = StepResult()
         out.alerts.extend(agenda.advance(_ms(event), trace_id=event.trace_id or event.event_id))
-        if value is LIVE:
-            _, rules, monitor = self._cache[esi]
-        else:
-            rules, monitor = self._load(esi, value)
         if isinstance(event, (Grade, Mobility, RegistrarDecision)):
             out.decisions = rules.apply(event)
         changes = [monitor.apply(event)] + [monitor.apply(d) for d in out.decisions]
@@ -110,14 +117,7 @@ class RecogniseStep:
         if out.agenda_changed:
             out.alerts.extend(agenda.advance(agenda.clock, trace_id=event.trace_id or event.event_id))
         out.agenda_changed |= bool(out.alerts)
-        self._cache[esi] = (None, rules, monitor)
-        self._cache.move_to_end(esi)
-        if len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
         return out
-
-
-LIVE: dict = {}  # ``RecogniseStep.apply(value=LIVE)``: the student's state as the current batch left it
 
 
 def _ms(event: Event) -> int:
@@ -148,11 +148,8 @@ class PartitionAgendas:
             self.live[partition] = agenda
         return agenda
 
-    def save(self, hub, partition: int, event) -> None:
+    def save(self, hub, partition: int, agenda: Agenda, event) -> None:
         """Write what changed in ``partition``'s agenda, on the changelog partition of ``event`` (one of its events)."""
-        agenda = self.live.get(partition)
-        if agenda is None:
-            return
         items = agenda.data["items"]
         for key in sorted(agenda.dirty):
             hub.write(self.table, b"d%d|%s" % (partition, key.encode()), items.get(key), event)
@@ -188,7 +185,8 @@ def install_recogniser(hub, *, batch: int = 1000, within: float = 0.05) -> None:
 
     async def recognise(stream):
         async for events in stream.take_events(batch, within):
-            sent, folded, last_of_partition = [], {}, {}  # folded: student key -> (esi, events folded in this batch)
+            # The batch keeps its own live objects and agendas: a rebalance may clear the shared caches mid-batch.
+            sent, folded, touched = [], {}, {}  # folded: student key -> [esi, live objects, last Kafka event, events]
             for ev in events:
                 msg = ev.message
                 try:
@@ -197,36 +195,37 @@ def install_recogniser(hub, *, batch: int = 1000, within: float = 0.05) -> None:
                     if not esi:
                         raise ValueError(f"a {type(event).__name__} without a student key on {msg.topic}")
                     key = esi.encode()
-                    agenda = agendas.get(msg.partition)
+                    if msg.partition not in touched:
+                        touched[msg.partition] = (agendas.get(msg.partition), ev)
+                    agenda = touched[msg.partition][0]
+                    entry = folded.get(key)
                     try:
-                        result = step.apply(esi, LIVE if key in folded else students.get(key), agenda, event, snapshot=False)
+                        result = step.apply(esi, students.get(key), agenda, event, snapshot=False, live=entry[1] if entry else None)
                     except Exception:
-                        _refold(step, students, agenda, key, folded)
+                        if entry:  # rebuild the live objects from the table and the batch's earlier events (outputs already sent)
+                            entry[1] = None
+                            for earlier in entry[3]:
+                                entry[1] = step.apply(esi, students.get(key), agenda, earlier, snapshot=False, live=entry[1]).live
                         raise
                 except Exception as exc:  # noqa: BLE001 - every failure of one event is a dead letter, never a crash
                     sent.append(await hub.dead_letter(exc, "streams:recognise", ev.value, msg.topic, msg.partition, msg.offset))
                     continue
-                folded.setdefault(key, (esi, []))[1].append((ev, event))
-                last_of_partition[msg.partition] = ev
+                if entry is None:
+                    entry = folded[key] = [esi, None, ev, []]
+                entry[1], entry[2] = result.live, ev
+                entry[3].append(event)
+                touched[msg.partition] = (agenda, ev)
                 sent += [await recognitions.send(key=d.omobility_id.encode(), value=d) for d in result.decisions]
                 sent += [await statuses.send(key=s.omobility_id.encode(), value=s) for s in result.statuses]
                 sent += [await deadlines.send(key=a.omobility_id.encode(), value=a) for a in result.alerts]
             await hub.acked(sent)
-            for key, (esi, done) in folded.items():
-                hub.write(students, key, step.snapshot(esi), done[-1][0])
-            for partition, ev in last_of_partition.items():
-                agendas.save(hub, partition, ev)
+            for key, (esi, live, ev, done) in folded.items():
+                if live is not None:
+                    hub.write(students, key, step.snapshot(esi, live), ev)
+            for partition, (agenda, ev) in touched.items():
+                agendas.save(hub, partition, agenda, ev)
             await hub.changelog_handed_over()
-            hub.count("recognised", sum(len(done) for _, done in folded.values()))
+            hub.count("recognised", sum(len(entry[3]) for entry in folded.values()))
 
     app.agent(source, name=f"{cfg.app_id}.recognise")(recognise)
 
-
-def _refold(step: RecogniseStep, students, agenda: Agenda, key: bytes, folded: dict) -> None:
-    """After a failed event, rebuild the student's live state from the table and the batch's earlier events."""
-    if key not in folded:
-        return
-    esi, done = folded[key]
-    value = students.get(key)
-    for i, (_, event) in enumerate(done):
-        step.apply(esi, value if i == 0 else LIVE, agenda, event, snapshot=False)  # same outputs as before: already sent
