@@ -150,21 +150,25 @@ def check(ctx: click.Context, name: str, settings_file: Path | None) -> None:
 @click.pass_context
 def dry_run(ctx: click.Context, name: str, limit: int, from_: str, settings_file: Path | None) -> None:
     """Print mapped events as canonical JSON lines (rejections on stderr); nothing is published or saved."""
-    from connectors.sdk import ConnectorRunner, MemoryPublisher
+    from connectors.sdk import ConnectorError, ConnectorRunner, MemoryPublisher
     from schemas.canonical import to_json
 
     settings = _hub(ctx)
     conn = _connector(name, settings_file)
     cursors = None if from_ == "saved" else {s: _parse_cursor(from_) for s in conn.mappings}
     runner = ConnectorRunner(conn, MemoryPublisher(), _store(settings, conn.name))
-    for source, _item, outcome in runner.outcomes(cursors=cursors, limit=limit):
-        for out in outcome.outputs:
-            click.echo(to_json(out.event))
-        if outcome.dead_letter is not None:
-            letter = outcome.dead_letter.event
-            click.echo(f"rejected [{letter.error_kind}] {source} {letter.source_location}: {letter.reason}", err=True)  # type: ignore[attr-defined]
-        if outcome.skipped:
-            click.echo(f"skipped {source}: {outcome.skipped}", err=True)
+    try:
+        for source, _item, outcome in runner.outcomes(cursors=cursors, limit=limit):
+            for out in outcome.outputs:
+                click.echo(to_json(out.event))
+            if outcome.dead_letter is not None:
+                letter = outcome.dead_letter.event
+                click.echo(f"rejected [{letter.error_kind}] {source} {letter.source_location}: {letter.reason}", err=True)  # type: ignore[attr-defined]
+            if outcome.skipped:
+                click.echo(f"skipped {source}: {outcome.skipped}", err=True)
+    except ConnectorError as exc:  # a source or a lookup is down, or answers what cannot be read
+        click.echo(f"dry-run stopped: {exc}", err=True)
+        sys.exit(1)
 
 
 @connector.command()

@@ -84,3 +84,15 @@ def test_run_status_and_replay_from_the_beginning(inbox, tmp_path, broker, regis
     for r in published:
         ids.setdefault((r["student_id"], r["attempt"]), set()).add(str(r["event_id"]))
     assert all(len(v) == 1 for v in ids.values()), "a replayed record got a new event_id"
+
+
+def test_dry_run_against_a_source_that_is_down_says_so_and_exits_1(tmp_path):
+    import socket
+
+    with socket.socket() as s:  # a loopback port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {"HUB_DATA_DIR": str(tmp_path), "HUB_FONTYS_API_URL": f"http://127.0.0.1:{port}"}
+    result = _invoke(["dry-run", "fontys_ooapi", "--limit", "2"], env)
+    assert result.exit_code == 1
+    assert "dry-run stopped" in result.output and "cannot connect" in result.output
