@@ -160,12 +160,22 @@ class Agenda:
     def __init__(self, data: dict | None = None) -> None:
         self.data = data if data is not None else {"clock": 0, "items": {}}
         self.dirty: set[str] = set()
+        self._saved_clock = self.data["clock"]
         self._heap: list[tuple[int, str]] = [(v["next"], k) for k, v in self.data["items"].items() if v["next"] is not None]
         heapq.heapify(self._heap)
 
     @property
     def clock(self) -> int:
         return self.data["clock"]
+
+    def take_changes(self) -> tuple[dict[str, dict | None], int | None]:
+        """What changed since the last call: the changed items (None: gone) and the clock if it moved."""
+        items = self.data["items"]
+        changed = {key: items.get(key) for key in sorted(self.dirty)}
+        self.dirty.clear()
+        clock = self.data["clock"] if self.data["clock"] != self._saved_clock else None
+        self._saved_clock = self.data["clock"]
+        return changed, clock
 
     def next_moment(self) -> int | None:
         """The earliest moment (ms) an open deadline fires at, or None."""

@@ -39,7 +39,6 @@ class StepResult:
     decisions: list[RecognitionDecision] = field(default_factory=list)
     statuses: list[MobilityStatus] = field(default_factory=list)
     alerts: list[DeadlineAlert] = field(default_factory=list)
-    agenda_changed: bool = False
     live: "Live | None" = None
 
 
@@ -100,28 +99,36 @@ class RecogniseStep:
 
     def _apply(self, rules: StudentRecognition, monitor: StudentMonitor, agenda: Agenda, event: Event) -> StepResult:
         out = StepResult()
-        out.alerts.extend(agenda.advance(_ms(event), trace_id=event.trace_id or event.event_id))
+        trace = event.trace_id or event.event_id
+        out.alerts.extend(agenda.advance(_ms(event), trace_id=trace))
         if isinstance(event, (Grade, Mobility, RegistrarDecision)):
             out.decisions = rules.apply(event)
-        changes = [monitor.apply(event)] + [monitor.apply(d) for d in out.decisions]
-        for ch in changes:
+        opened = False
+        for ch in [monitor.apply(event)] + [monitor.apply(d) for d in out.decisions]:
             out.statuses.extend(ch.statuses)
             for omobility_id, kind in ch.closed:
-                out.agenda_changed |= agenda.close(omobility_id, kind)
+                agenda.close(omobility_id, kind)
             for due in ch.opened:
-                out.agenda_changed |= agenda.open(due)
+                opened |= agenda.open(due)
             for due, met_ms in ch.met:
-                late = agenda.settle(due, met_ms, trace_id=event.trace_id or event.event_id)
-                out.alerts.extend(late)
-                out.agenda_changed = True
-        if out.agenda_changed:
-            out.alerts.extend(agenda.advance(agenda.clock, trace_id=event.trace_id or event.event_id))
-        out.agenda_changed |= bool(out.alerts)
+                out.alerts.extend(agenda.settle(due, met_ms, trace_id=trace))
+        if opened:  # a deadline opened after the clock passed its moments fires now
+            out.alerts.extend(agenda.advance(agenda.clock, trace_id=trace))
         return out
 
 
 def _ms(event: Event) -> int:
     return int(event.occurred_at.timestamp() * 1000)
+
+
+@dataclass
+class _Folded:
+    """One student's share of a batch: live objects, the last Kafka event (its changelog partition), the events folded."""
+
+    esi: str
+    live: Live | None = None
+    last: object = None
+    events: list[Event] = field(default_factory=list)
 
 
 class PartitionAgendas:
@@ -143,20 +150,16 @@ class PartitionAgendas:
         if agenda is None:
             prefix = b"d%d|" % partition
             items = {k[len(prefix):].decode(): dict(v) for k, v in self.table.items() if k.startswith(prefix)}
-            agenda = Agenda({"clock": self.table.get(b"c%d" % partition) or 0, "items": items})
-            agenda.saved_clock = agenda.clock
-            self.live[partition] = agenda
+            agenda = self.live[partition] = Agenda({"clock": self.table.get(b"c%d" % partition) or 0, "items": items})
         return agenda
 
     def save(self, hub, partition: int, agenda: Agenda, event) -> None:
         """Write what changed in ``partition``'s agenda, on the changelog partition of ``event`` (one of its events)."""
-        items = agenda.data["items"]
-        for key in sorted(agenda.dirty):
-            hub.write(self.table, b"d%d|%s" % (partition, key.encode()), items.get(key), event)
-        agenda.dirty.clear()
-        if agenda.clock != agenda.saved_clock:
-            hub.write(self.table, b"c%d" % partition, agenda.clock, event)
-            agenda.saved_clock = agenda.clock
+        items, clock = agenda.take_changes()
+        for key, entry in items.items():
+            hub.write(self.table, b"d%d|%s" % (partition, key.encode()), entry, event)
+        if clock is not None:
+            hub.write(self.table, b"c%d" % partition, clock, event)
 
 
 def install_recogniser(hub, *, batch: int = 1000, within: float = 0.05) -> None:
@@ -186,7 +189,9 @@ def install_recogniser(hub, *, batch: int = 1000, within: float = 0.05) -> None:
     async def recognise(stream):
         async for events in stream.take_events(batch, within):
             # The batch keeps its own live objects and agendas: a rebalance may clear the shared caches mid-batch.
-            sent, folded, touched = [], {}, {}  # folded: student key -> [esi, live objects, last Kafka event, events]
+            sent: list = []
+            folded: dict[bytes, _Folded] = {}
+            touched: dict[int, tuple[Agenda, object]] = {}  # partition -> its agenda, one of its Kafka events
             for ev in events:
                 msg = ev.message
                 try:
@@ -195,37 +200,34 @@ def install_recogniser(hub, *, batch: int = 1000, within: float = 0.05) -> None:
                     if not esi:
                         raise ValueError(f"a {type(event).__name__} without a student key on {msg.topic}")
                     key = esi.encode()
-                    if msg.partition not in touched:
-                        touched[msg.partition] = (agendas.get(msg.partition), ev)
-                    agenda = touched[msg.partition][0]
-                    entry = folded.get(key)
+                    agenda = touched[msg.partition][0] if msg.partition in touched else agendas.get(msg.partition)
+                    touched[msg.partition] = (agenda, ev)
+                    student = folded.get(key)
                     try:
-                        result = step.apply(esi, students.get(key), agenda, event, snapshot=False, live=entry[1] if entry else None)
+                        result = step.apply(esi, students.get(key), agenda, event, snapshot=False, live=student and student.live)
                     except Exception:
-                        if entry:  # rebuild the live objects from the table and the batch's earlier events (outputs already sent)
-                            entry[1] = None
-                            for earlier in entry[3]:
-                                entry[1] = step.apply(esi, students.get(key), agenda, earlier, snapshot=False, live=entry[1]).live
+                        if student:  # rebuild the live objects from the table and the batch's earlier events (outputs already sent)
+                            student.live = None
+                            for earlier in student.events:
+                                student.live = step.apply(esi, students.get(key), agenda, earlier, snapshot=False, live=student.live).live
                         raise
                 except Exception as exc:  # noqa: BLE001 - every failure of one event is a dead letter, never a crash
                     sent.append(await hub.dead_letter(exc, "streams:recognise", ev.value, msg.topic, msg.partition, msg.offset))
                     continue
-                if entry is None:
-                    entry = folded[key] = [esi, None, ev, []]
-                entry[1], entry[2] = result.live, ev
-                entry[3].append(event)
-                touched[msg.partition] = (agenda, ev)
+                student = folded.setdefault(key, _Folded(esi))
+                student.live, student.last = result.live, ev
+                student.events.append(event)
                 sent += [await recognitions.send(key=d.omobility_id.encode(), value=d) for d in result.decisions]
                 sent += [await statuses.send(key=s.omobility_id.encode(), value=s) for s in result.statuses]
                 sent += [await deadlines.send(key=a.omobility_id.encode(), value=a) for a in result.alerts]
             await hub.acked(sent)
-            for key, (esi, live, ev, done) in folded.items():
-                if live is not None:
-                    hub.write(students, key, step.snapshot(esi, live), ev)
+            for key, student in folded.items():
+                if student.live is not None:
+                    hub.write(students, key, step.snapshot(student.esi, student.live), student.last)
             for partition, (agenda, ev) in touched.items():
                 agendas.save(hub, partition, agenda, ev)
             await hub.changelog_handed_over()
-            hub.count("recognised", sum(len(entry[3]) for entry in folded.values()))
+            hub.count("recognised", sum(len(student.events) for student in folded.values()))
 
     app.agent(source, name=f"{cfg.app_id}.recognise")(recognise)
 
