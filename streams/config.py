@@ -7,12 +7,13 @@ stream processors from ``HUB_STREAMS_*`` variables (:class:`StreamsSettings`).
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, ValidationError
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+from pydantic_settings import BaseSettings, InitSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 __all__ = ["StreamsConfig", "StreamsSettings", "ConfigError", "load_streams_settings"]
 
@@ -43,10 +44,9 @@ class StreamsSettings(BaseSettings):
         """``HUB_STREAMS_*`` first, then the ``[streams]`` table of hub.toml."""
         from hub.settings import config_file
 
-        toml = TomlConfigSettingsSource(settings_cls, toml_file=config_file())
-        toml.toml_data = toml.toml_data.get("streams", {}) if isinstance(toml.toml_data, dict) else {}
-        toml.init_kwargs = toml.toml_data
-        return (init_settings, env_settings, toml)
+        path = config_file()
+        table = tomllib.loads(path.read_text(encoding="utf-8")).get("streams", {}) if path.is_file() else {}
+        return (init_settings, env_settings, InitSettingsSource(settings_cls, init_kwargs=table))
 
 
 def load_streams_settings() -> StreamsSettings:

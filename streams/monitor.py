@@ -148,13 +148,17 @@ class StudentMonitor:
         )
 
 
+def _key(omobility_id: str, kind: str) -> str:
+    return f"{omobility_id}|{kind}"  # advance() splits it again at the last "|"
+
+
 class Agenda:
     """The open deadlines of one partition, and the event-time clock that fires them.
 
     ``data`` is the JSON form (``{"clock": ms, "items": {key: entry}}``); a heap of
     (next moment, key) makes :meth:`advance` cost nothing while no deadline is due,
-    however many are open.  ``dirty`` names the items changed since the caller last
-    saved them (present: write, gone: delete), so a store writes only those.
+    however many are open.  :meth:`take_changes` tells a store what changed since it
+    last asked (items written or gone, the clock), so it writes only those.
     """
 
     def __init__(self, data: dict | None = None) -> None:
@@ -191,7 +195,7 @@ class Agenda:
             heapq.heappush(self._heap, (entry["next"], key))
 
     def open(self, due: Due) -> bool:
-        key = f"{due.omobility_id}|{due.kind.value}"
+        key = _key(due.omobility_id, due.kind.value)
         entry = {"s": due.sending_hei, "r": due.receiving_hei, "due": due.due_on.isoformat()}
         old = self.data["items"].get(key)
         if old is not None and old["due"] == entry["due"]:
@@ -203,7 +207,7 @@ class Agenda:
 
     def settle(self, due: Due, met_ms: int, trace_id: str = "") -> list[DeadlineAlert]:
         """``due`` was met at ``met_ms``: close it, raising the alerts whose moments came before that and have not fired."""
-        key = f"{due.omobility_id}|{due.kind.value}"
+        key = _key(due.omobility_id, due.kind.value)
         entry = self.data["items"].pop(key, None)
         if entry is not None:
             self.dirty.add(key)
@@ -212,7 +216,7 @@ class Agenda:
                 if severity.value not in fired and _ms(moment) <= met_ms]
 
     def close(self, omobility_id: str, kind: str) -> bool:
-        key = f"{omobility_id}|{kind}"
+        key = _key(omobility_id, kind)
         if self.data["items"].pop(key, None) is None:
             return False
         self.dirty.add(key)
