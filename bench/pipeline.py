@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import statistics
 import subprocess
@@ -58,6 +59,7 @@ class Run:
         self.committed: dict[str, float] = {}  # decision event id -> wall time its batch committed
         self.committed_keys: set = set()
         self.last_commit = time.monotonic()
+        self.peaks: dict[str, float | None] = {}
         self.inputs: dict[str, tuple[str, ...]] = {}
         self.writer = LedgerWriter(bootstrap, registry, self.ledger, topic_prefix=self.cfg.topic_prefix,
                                    consumer_name=f"{self.cfg.app_id}-ledger", on_batch=self._batch,
@@ -107,23 +109,29 @@ class Run:
             await asyncio.sleep(0.5)
         raise TimeoutError(f"the ledger did not reach the expected decisions in {timeout:.0f} s; see {self.cfg.data_dir / 'logs'}")
 
-    def stop(self) -> dict[str, float | None]:
-        peaks = {n: _peak_rss_mb(p) for n, p in self.sup.pids().items()}
-        self.sup.stop()
-        self.ledger.close()
-        return peaks
+    @contextlib.asynccontextmanager
+    async def warmed_up(self, seed: int):
+        """Workers and the ledger writer running, a few students through them (yields their expected decisions); then stopped, peak memory kept."""
+        self.sup.start()
+        task = asyncio.create_task(self.writer.run())
+        try:
+            warm = alliance(5, seed=seed + 1000)
+            await self.publish(warm)
+            await self.until(expected_decisions(warm), 180)
+            yield expected_decisions(warm)
+        finally:
+            self.writer.stop()
+            await task
+            self.peaks = {n: _peak_rss_mb(p) for n, p in self.sup.pids().items()}
+            self.sup.stop()
+            self.ledger.close()
 
 
 async def throughput(args, bootstrap, registry, work, students: int, seed: int) -> dict:
     run = Run(args, bootstrap, registry, work, f"{students}-{uuid.uuid4().hex[:6]}")
-    run.sup.start()
-    task = asyncio.create_task(run.writer.run())
-    try:
-        warm = alliance(5, seed=seed + 1000)
-        await run.publish(warm)
-        await run.until(expected_decisions(warm), 180)
+    async with run.warmed_up(seed) as warm:
         events = alliance(students, seed=seed)
-        expected = {**expected_decisions(warm), **expected_decisions(events)}
+        expected = {**warm, **expected_decisions(events)}
         t0 = time.monotonic()
         await run.publish(events)
         t_pub = time.monotonic() - t0
@@ -131,27 +139,18 @@ async def throughput(args, bootstrap, registry, work, students: int, seed: int) 
         seconds = t1 - t0
         result = {"students": students, "events": len(events), "decisions": len(expected), "seconds": round(seconds, 2),
                   "events_per_s": round(len(events) / seconds, 1), "publish_seconds": round(t_pub, 2)}
-    finally:
-        run.writer.stop()
-        await task
-        result_peaks = run.stop()
-    result["peak_rss_mb"] = result_peaks
+    result["peak_rss_mb"] = run.peaks
     result["prefix"] = run.cfg.topic_prefix
     return result
 
 
 async def latency(args, bootstrap, registry, work, seed: int) -> dict:
     run = Run(args, bootstrap, registry, work, f"lat-{uuid.uuid4().hex[:6]}")
-    run.sup.start()
-    task = asyncio.create_task(run.writer.run())
-    try:
-        warm = alliance(5, seed=seed + 1000)
-        await run.publish(warm)
-        await run.until(expected_decisions(warm), 180)
+    async with run.warmed_up(seed) as warm:
         n = int(args.rate * args.latency_seconds)
         events = alliance(max(10, int(n / 11.5)), seed=seed)  # a whole alliance, so grades and ToRs trigger decisions
         n = len(events)
-        expected = {**expected_decisions(warm), **expected_decisions(events)}
+        expected = {**warm, **expected_decisions(events)}
         t0 = time.monotonic()
         sent = await run.publish(events, rate=args.rate)
         achieved = n / (time.monotonic() - t0)
@@ -165,10 +164,6 @@ async def latency(args, bootstrap, registry, work, seed: int) -> dict:
             published = [sent[i] for i in run.inputs[eid] if i in sent]
             if published:
                 lat.append(at - max(published))
-    finally:
-        run.writer.stop()
-        await task
-        run.stop()
     lat.sort()
     q = statistics.quantiles(lat, n=100) if len(lat) >= 100 else [float("nan")] * 99
     return {"rate": args.rate, "achieved_rate": round(achieved, 1), "events": n, "decisions_timed": len(lat), "caught_up": caught_up,
