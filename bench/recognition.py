@@ -6,9 +6,10 @@ corrections and revocations, courses outside the LA, ToRs, cancellations,
 registrar decisions on review items, and 2 % of events delivered twice), then
 times ``RecognitionEngine.apply`` over it on one core (CPU time of this process,
 so other load on the machine counts less), in event-time order as the hub topics
-deliver it.  A second pass also round-trips each student's state
-through ``to_dict()`` + JSON + ``from_dict()`` around every event, as a faust table
-would.  Prints JSON, then a short table.
+deliver it, with the stream worker's garbage collector settings
+(``streams.runtime.tune_gc``).  A second pass also round-trips each student's
+state through ``to_dict()`` + JSON + ``from_dict()`` around every event, as a
+faust table would.  Prints JSON, then a short table.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from schemas.institutions import SCHAC_CODES, esi
 from schemas.models import (DecisionStatus, Grade, LaComponent, LearningAgreement, Mobility, RecognitionGroup,
                             RegistrarDecision)
 from streams.recognition import RecognitionEngine, StudentRecognition
+from streams.runtime import tune_gc
 
 _T0 = datetime(2025, 9, 1, 8, 0, tzinfo=timezone.utc)
 
@@ -160,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--round-trip-students", type=int, default=2_000, help="students for the JSON state round-trip pass")
     args = parser.parse_args(argv)
 
+    tune_gc()  # as the stream worker does once started; the generated events stay in the collector's sight
     t = time.perf_counter()
     events = generate(args.students, args.seed)
     generated_s = time.perf_counter() - t
