@@ -97,23 +97,39 @@ def _uuid5(name: str) -> str:
     return f"{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}"
 
 
-_HOST_GRADES: dict[str, HostGrade] = {}
-
-
 def _host_grade(g) -> HostGrade:
-    found = _HOST_GRADES.get(g.event_id)  # a grade event's content never changes; the same one is cited often
-    if found is None or found.passed is not g.passed:
-        if len(_HOST_GRADES) > 2048:  # the same grades are cited by the decisions of one event; few are cited later
-            _HOST_GRADES.clear()
-        found = _HOST_GRADES[g.event_id] = _host_grade_of(g)
+    """The HostGrade of a result's current event, built once and kept on the fact (a grade event never changes)."""
+    found = g.cited
+    if found is None:
+        found = g.cited = _built(
+            HostGrade, result_id=g.result_id, course_code=g.course_code, grade_label=g.label,
+            grading_scheme_id=g.scheme_id, ects=Decimal(g.ects), attempt=g.attempt, passed=g.passed,
+            event_id=g.event_id,
+        )
     return found
 
 
-def _host_grade_of(g) -> HostGrade:
-    return _built(HostGrade, 
-        result_id=g.result_id, course_code=g.course_code, grade_label=g.label, grading_scheme_id=g.scheme_id,
-        ects=Decimal(g.ects), attempt=g.attempt, passed=g.passed, event_id=g.event_id,
-    )
+_AT: dict[int, datetime] = {}
+_CENTS: dict[Decimal, Decimal] = {}
+
+
+def _at(occ: int) -> datetime:
+    """The UTC time of epoch milliseconds; the decisions of one event share it."""
+    found = _AT.get(occ)
+    if found is None:
+        if len(_AT) > 256:
+            _AT.clear()
+        found = _AT[occ] = datetime.fromtimestamp(occ / 1000, tz=timezone.utc)
+    return found
+
+
+def _cents(ects: Decimal) -> Decimal:
+    found = _CENTS.get(ects)
+    if found is None:
+        if len(_CENTS) > 1024:
+            _CENTS.clear()
+        found = _CENTS[ects] = ects.quantize(_CENT)
+    return found
 
 
 def build_decision(
@@ -132,13 +148,13 @@ def build_decision(
     quantised, timestamps in UTC milliseconds); a test checks the canonical JSON
     round trip of built decisions.
     """
-    at = datetime.fromtimestamp(d.occ / 1000, tz=timezone.utc)
+    at = _at(d.occ)
     ctx = d.ctx
     comp = ctx.component
     provenance = _built(Provenance, 
         la_version=ctx.la_version,
         group_id=ctx.group_id,
-        host_grades=tuple(_host_grade(g) for g in ctx.host),
+        host_grades=tuple([g.cited or _host_grade(g) for g in ctx.host]),
         conversion=ctx.converted.conversion if ctx.converted is not None else None,
         input_event_ids=d.inputs,
     )
@@ -159,7 +175,7 @@ def build_decision(
         home_component_title=comp.title if comp is not None else "",
         version=(previous[1] + 1) if previous else 1,
         status=d.status,
-        ects=d.ects.quantize(_CENT),
+        ects=_cents(d.ects),
         converted_grade=d.grade,
         home_scheme_id=ctx.home_scheme_id if d.grade is not None else None,
         rule=d.rule,

@@ -17,8 +17,17 @@ _SOURCE = {
 }
 
 
+_ECTS: dict[str, str] = {}
+
+
 def fmt_ects(value: Decimal | float | str) -> str:
-    return f"{Decimal(str(value)).normalize():f}"
+    text = str(value)
+    found = _ECTS.get(text)  # there are few distinct amounts
+    if found is None:
+        if len(_ECTS) > 1024:
+            _ECTS.clear()
+        found = _ECTS[text] = f"{Decimal(text).normalize():f}"
+    return found
 
 
 def table_name(ref: TableRef) -> str:

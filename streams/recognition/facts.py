@@ -56,16 +56,18 @@ def _read(scheme_id: str, raw: str) -> tuple[str, bool, bool]:
 class GradeFact:
     """The current state of one host result (all events with the same hei and result_id)."""
 
-    __slots__ = (
+    FIELDS = (
         "hei", "result_id", "course_code", "label", "scheme_id", "readable", "passed", "ects", "attempt",
         "assessed_on", "status", "occ", "event_id", "isced", "year", "omobility_id", "trace_id", "first_pass",
         "first_seen",
     )
-    FIELDS = __slots__
+    # not persisted: the HostGrade a decision cites for the current event (built on first use)
+    __slots__ = FIELDS + ("cited",)
 
     def __init__(self, **values):
-        for name in self.__slots__:
+        for name in self.FIELDS:
             setattr(self, name, values.get(name))
+        self.cited = None
 
     @classmethod
     def from_event(cls, g) -> "GradeFact":
@@ -78,6 +80,7 @@ class GradeFact:
         f.readable, f.passed, f.ects, f.attempt, f.assessed_on = readable, passed, str(g.ects), g.attempt, g.assessed_on.isoformat()
         f.status, f.occ, f.event_id, f.isced, f.year = status, occ, g.event_id, g.isced_code or None, g.academic_year or None
         f.omobility_id, f.trace_id, f.first_pass, f.first_seen = g.omobility_id or None, g.trace_id or "", occ if passed else None, occ
+        f.cited = None
         return f
 
     @property
@@ -101,18 +104,19 @@ class GradeFact:
             self.first_seen, changed = new.first_seen, True
         if new.order > self.order:
             keep = self.first_pass, self.first_seen
-            for name in self.__slots__:
+            for name in self.FIELDS:
                 setattr(self, name, getattr(new, name))
             self.first_pass, self.first_seen = keep
+            self.cited = None
             changed = True
         return changed
 
     def to_list(self) -> list:
-        return [getattr(self, name) for name in self.__slots__]
+        return [getattr(self, name) for name in self.FIELDS]
 
     @classmethod
     def from_list(cls, values: list) -> "GradeFact":
-        return cls(**dict(zip(cls.__slots__, values)))
+        return cls(**dict(zip(cls.FIELDS, values)))
 
 
 _LA_CACHE: dict[tuple, "LaFact"] = {}
@@ -222,8 +226,8 @@ class MobilityFacts:
     def current(self) -> LaFact | None:
         return self.las[max(self.las)] if self.las else None
 
-    def merge_header(self, m) -> bool:
-        order = (millis(m.occurred_at), m.event_id)
+    def merge_header(self, m, occ: int | None = None) -> bool:
+        order = (millis(m.occurred_at) if occ is None else occ, m.event_id)
         sending, receiving, year, isced = m.sending_hei, m.receiving_hei, m.receiving_academic_year or "", m.isced_code or None
         newer = order > tuple(self.header_order)
         if (sending, receiving, year, isced) == (self.sending_hei, self.receiving_hei, self.year, self.isced):
@@ -241,11 +245,10 @@ class MobilityFacts:
         return changed
 
     def merge_la(self, la: LearningAgreement, event_id: str, occ: int) -> bool:
-        new = LaFact(la, event_id, occ)
         old = self.las.get(la.version)
-        if old is not None and old.order >= new.order:
+        if old is not None and old.order >= (occ, event_id):
             return False
-        self.las[la.version] = new
+        self.las[la.version] = LaFact(la, event_id, occ)
         while len(self.las) > MAX_LA_VERSIONS:
             del self.las[min(self.las)]
         return True

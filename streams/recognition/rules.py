@@ -61,16 +61,16 @@ class StudentRecognition:
 
     def _grade(self, g: Grade) -> list[RecognitionDecision]:
         facts = self.facts
-        fact = GradeFact.from_event(g)
-        if facts.is_home_result(fact.hei):
-            return []
-        key = (fact.hei, fact.result_id)
+        key = (g.hei, g.result_id)
         old = facts.grades.get(key)
+        if old is not None and old.event_id == g.event_id:  # the same event again: it is already folded in
+            return []
+        if facts.is_home_result(g.hei):
+            return []
+        fact = GradeFact.from_event(g)
         if old is None:
             codes = {fact.course_code}
             facts.merge_grade(fact)
-        elif old.event_id == fact.event_id:  # the same event again: it is already folded in
-            return []
         else:
             codes = {fact.course_code, old.course_code}
             if not old.merge(fact):
@@ -86,13 +86,15 @@ class StudentRecognition:
     def _mobility(self, ev: Mobility) -> list[RecognitionDecision]:
         m = self.facts.mobility(ev.omobility_id)
         was_known = m.known
-        changed = m.merge_header(ev)
-        if ev.lifecycle in _LA and ev.learning_agreement is not None:
-            changed = m.merge_la(ev.learning_agreement, ev.event_id, millis(ev.occurred_at)) or changed
-        elif ev.lifecycle is MobilityLifecycle.TOR_ISSUED:
-            changed = m.merge_moment("tor", Moment(ev.event_id, millis(ev.occurred_at), ev.trace_id)) or changed
-        elif ev.lifecycle is MobilityLifecycle.CANCELLED:
-            changed = m.merge_moment("cancel", Moment(ev.event_id, millis(ev.occurred_at), ev.trace_id)) or changed
+        occ = millis(ev.occurred_at)
+        changed = m.merge_header(ev, occ)
+        lifecycle = ev.lifecycle
+        if lifecycle in _LA and ev.learning_agreement is not None:
+            changed = m.merge_la(ev.learning_agreement, ev.event_id, occ) or changed
+        elif lifecycle is MobilityLifecycle.TOR_ISSUED:
+            changed = m.merge_moment("tor", Moment(ev.event_id, occ, ev.trace_id)) or changed
+        elif lifecycle is MobilityLifecycle.CANCELLED:
+            changed = m.merge_moment("cancel", Moment(ev.event_id, occ, ev.trace_id)) or changed
         if not changed:
             return []
         out = self._recompute(m, None, ev)
