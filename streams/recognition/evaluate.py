@@ -1,6 +1,6 @@
 """Recognition rules (DESIGN.md §6, rules 1-6) evaluated over the facts of one mobility, per component.
 
-``MobilityRules(m, grades, converter).decide(key)`` returns the candidate decision for
+``MobilityRules(m, view, converter).decide(key)`` returns the candidate decision for
 one component key (``B:<Table B code>``, or ``X:<host code>`` for a result outside the
 learning agreement) or None while it is pending.  It is a pure function of the facts.
 
@@ -55,40 +55,10 @@ from .decisions import Candidate, Ctx
 from .explain import conversion_clause, fmt_ects
 from .facts import GradeFact, LaFact, MobilityFacts, RegistrarFact
 from .manual import registrar_index, with_registrar
+from .views import CourseView
 
 __all__ = ["MobilityRules"]
 
-
-
-class Comp:
-    """The results of one host course at one mobility, summarised."""
-
-    __slots__ = ("code", "results", "eff", "fail", "unreadable", "ever", "revoked")
-
-    def __init__(self, code: str, results: list[GradeFact]):
-        self.code, self.results = code, results
-        eff = fail = None
-        unreadable: list[GradeFact] = []
-        ever = revoked = False
-        for g in results:
-            if g.first_pass is not None:
-                ever = True
-            if g.status == "REVOKED":
-                revoked = True
-            elif g.passed:
-                if eff is None or g.attempt_order > eff.attempt_order:
-                    eff = g
-            elif g.readable:
-                if fail is None or g.attempt_order > fail.attempt_order:
-                    fail = g
-            else:
-                unreadable.append(g)
-        self.eff, self.fail, self.unreadable, self.ever, self.revoked = eff, fail, unreadable, ever, revoked
-
-    @property
-    def latest(self) -> GradeFact:
-        """The result whose latest event is the latest of all (by status precedence, time, id)."""
-        return max(self.results, key=lambda g: g.order)
 
 
 def _grade_text(g: GradeFact) -> str:
@@ -109,12 +79,10 @@ def _names(codes) -> str:
 class MobilityRules:
     """Evaluates the rules for one mobility over its current facts."""
 
-    def __init__(self, m: MobilityFacts, grades: list[GradeFact], converter: Converter):
+    def __init__(self, m: MobilityFacts, view: CourseView, converter: Converter):
         self.m, self.conv = m, converter
-        self.by_code: dict[str, list[GradeFact]] = {}
-        for g in grades:
-            self.by_code.setdefault(g.course_code, []).append(g)
-        self._comps: dict[str, Comp] = {}
+        self.by_code: dict[str, list[GradeFact]] = view.by_code
+        self.comp = view.comp
         self._pending: dict[tuple[str, ...], bool] = {}
         self._regs: dict[str, list[RegistrarFact]] | None = None
         self.cur: LaFact | None = m.current
@@ -134,12 +102,6 @@ class MobilityRules:
             for c in codes:
                 keys.update("B:" + b for b in la.needs.get(c, ()))
         return keys
-
-    def comp(self, code: str) -> Comp:
-        c = self._comps.get(code)
-        if c is None:
-            c = self._comps[code] = Comp(code, self.by_code.get(code, []))
-        return c
 
     def signature(self, code: str) -> tuple | None:
         """Everything the decision on Table B ``code`` rests on, under the only LA version and no cancellation.

@@ -217,6 +217,8 @@ class MobilityFacts:
     emitted: dict[str, tuple[str, int, str]] = field(default_factory=dict)  # key -> (decision_id, version, rule)
     # not persisted: per Table B key, what its last worked-out decision rested on and its id (see rules.py)
     decided: dict[str, tuple[tuple, str]] = field(default_factory=dict, repr=False, compare=False)
+    # not persisted: the results this mobility owns, by course (views.CourseView), None until needed
+    view: object = field(default=None, repr=False, compare=False)
 
     @property
     def known(self) -> bool:

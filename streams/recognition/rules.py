@@ -24,6 +24,7 @@ from .conversion import Converter, converter_for
 from .decisions import build_decision
 from .facts import GradeFact, MobilityFacts, Moment, RegistrarFact, StudentFacts, millis
 from .evaluate import MobilityRules
+from .views import CourseView
 from .tables import GradingTables
 
 __all__ = ["StudentRecognition", "apply"]
@@ -73,11 +74,13 @@ class StudentRecognition:
             facts.merge_grade(fact)
         else:
             codes = {fact.course_code, old.course_code}
+            was = (old.course_code, old.omobility_id)
             if not old.merge(fact):
                 return []
         stored = facts.grades.get(key)
         if stored is None:  # dropped at once as the oldest held result
             return []
+        self._update_views(stored, old is None or was == (stored.course_code, stored.omobility_id))
         m = self._owner(stored)
         if m is None:
             return []
@@ -85,7 +88,7 @@ class StudentRecognition:
 
     def _mobility(self, ev: Mobility) -> list[RecognitionDecision]:
         m = self.facts.mobility(ev.omobility_id)
-        was_known = m.known
+        was_known, was_host, was_year = m.known, m.receiving_hei, m.year
         occ = millis(ev.occurred_at)
         changed = m.merge_header(ev, occ)
         lifecycle = ev.lifecycle
@@ -97,6 +100,9 @@ class StudentRecognition:
             changed = m.merge_moment("cancel", Moment(ev.event_id, occ, ev.trace_id)) or changed
         if not changed:
             return []
+        if lifecycle in _LA or m.view is None or not was_known or (m.receiving_hei, m.year) != (was_host, was_year):
+            for o in self.facts.mobilities.values():  # results may belong elsewhere now
+                o.view = None
         out = self._recompute(m, None, ev)
         if not was_known:  # a new mobility at a host can take over held grades from a sibling there
             for other in self.facts.mobilities.values():
@@ -128,6 +134,34 @@ class StudentRecognition:
             g.course_code not in m.current.in_la, bool(g.year and m.year and g.year != m.year), m.omobility_id,
         ))
 
+    def _view(self, m: MobilityFacts) -> CourseView:
+        view = m.view
+        if view is None:
+            view = m.view = CourseView(self._grades_of(m))
+        return view
+
+    def _update_views(self, g: GradeFact, in_place: bool) -> None:
+        """Keep the views of the mobilities at ``g``'s host in step with a new or changed result.
+
+        ``in_place``: a new result, or one that kept its course and mobility.  Then, with
+        one mobility at the host holding LAs, the result belongs to it alone (when the
+        mobility ids agree) and its view is updated; otherwise views at the host are dropped.
+        """
+        host, mid = g.hei, g.omobility_id
+        views = [o for o in self.facts.mobilities.values() if o.view is not None and o.receiving_hei == host]
+        if not views:
+            return
+        alone = in_place and sum(1 for o in self.facts.mobilities.values() if o.receiving_hei == host and o.las) <= 1
+        for o in views:
+            if not alone:
+                o.view = None
+            elif mid is None or mid == o.omobility_id:
+                view = o.view
+                if g in view.by_code.get(g.course_code, ()):
+                    view.changed(g)
+                else:
+                    view.added(g)
+
     def _grades_of(self, m: MobilityFacts) -> list[GradeFact]:
         siblings = sum(1 for o in self.facts.mobilities.values() if o.receiving_hei == m.receiving_hei and o.las)
         out = []
@@ -145,21 +179,11 @@ class StudentRecognition:
         There a Table B component is pending while a course of its group has never
         passed (``MobilityRules._table_b``), and a code in the LA is no review item
         (``_outside``); such a key gives nothing unless a decision was emitted for it.
-        This finds them from the owned results alone, without summarising them.
+        This finds them from the view's codes alone, without summarising results.
         """
         la = next(iter(m.las.values()))
-        host, mid = m.receiving_hei, m.omobility_id
-        shared = sum(1 for o in self.facts.mobilities.values() if o.receiving_hei == host and o.las) > 1
-        seen: set[str] = set()
-        passed: set[str] = set()
-        for g in self.facts.grades.values():
-            if g.hei != host or (g.omobility_id is not None and g.omobility_id != mid):
-                continue
-            if shared and self._owner(g) is not m:
-                continue
-            seen.add(g.course_code)
-            if g.first_pass is not None:
-                passed.add(g.course_code)
+        view = self._view(m)
+        seen, passed = view.by_code, view.passed
         if codes is None:
             keys = {"B:" + b for b in la.table_b}
             keys.update("X:" + c for c in seen)
@@ -193,7 +217,7 @@ class StudentRecognition:
                 return []
         else:
             keys = None
-        rules = MobilityRules(m, self._grades_of(m), self.converter)
+        rules = MobilityRules(m, self._view(m), self.converter)
         simple = m.cancel is None and len(m.las) == 1
         decided = m.decided
         out = []
