@@ -87,22 +87,6 @@ class MobilityRules:
         self._regs: dict[str, list[RegistrarFact]] | None = None
         self.cur: LaFact | None = m.current
 
-    # --- keys ---------------------------------------------------------------
-
-    def keys(self, codes: set[str] | None = None) -> set[str]:
-        """Component keys to evaluate: all of them, or those a change to host ``codes`` can affect."""
-        m = self.m
-        if codes is None:
-            keys = {"B:" + b for la in m.las.values() for b in la.table_b}
-            keys.update("X:" + c for c in self.by_code)
-            keys.update(m.emitted)
-            return keys
-        keys = {"X:" + c for c in codes}
-        for la in m.las.values():
-            for c in codes:
-                keys.update("B:" + b for b in la.needs.get(c, ()))
-        return keys
-
     def signature(self, code: str) -> tuple | None:
         """Everything the decision on Table B ``code`` rests on, under the only LA version and no cancellation.
 

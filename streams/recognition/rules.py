@@ -174,36 +174,44 @@ class StudentRecognition:
         return out
 
     def _open_keys(self, m: MobilityFacts, codes: set[str] | None) -> list[str]:
-        """The keys that can change, for a mobility with one LA version, no ToR and no cancellation.
+        """The keys whose decision can change: all of them, or those a change to host ``codes`` can affect.
 
-        There a Table B component is pending while a course of its group has never
-        passed (``MobilityRules._table_b``), and a code in the LA is no review item
-        (``_outside``); such a key gives nothing unless a decision was emitted for it.
-        This finds them from the view's codes alone, without summarising results.
+        A key without a decision emitted (or whose last one was a late withdrawal) gives
+        nothing while ``MobilityRules.decide`` returns None for it, which is known from the
+        view's codes alone: a course outside the LA needs a result and a version whose LA
+        does not cover it (``_outside``, ``_decided_before``); without ToR or cancellation,
+        a component of the current Table B needs a version under which every course of its
+        group passed at some point (``_table_b`` is pending otherwise, ``_decided_before``
+        needs them passed before a cutoff).
         """
-        la = next(iter(m.las.values()))
         view = self._view(m)
         seen, passed = view.by_code, view.passed
+        las = list(m.las.values())
         if codes is None:
-            keys = {"B:" + b for b in la.table_b}
+            keys = {"B:" + b for la in las for b in la.table_b}
             keys.update("X:" + c for c in seen)
             keys.update(m.emitted)
         else:
             keys = {"X:" + c for c in codes}
-            needs = la.needs
-            for c in codes:
-                keys.update("B:" + b for b in needs.get(c, ()))
-        emitted, groups, in_la = m.emitted, la.groups, la.in_la
+            for la in las:
+                needs = la.needs
+                for c in codes:
+                    keys.update("B:" + b for b in needs.get(c, ()))
+        emitted = m.emitted
+        pending_b = m.tor is None and m.cancel is None
+        cur_b = m.current.table_b
         out = []
         for key in keys:
             prev = emitted.get(key)
             if prev is None or prev[2] == "R4-withdrawn":
                 code = key[2:]
-                if key[0] == "B":
-                    group = groups.get(code)
-                    if group is None or not passed.issuperset(group[1]) or not group[1]:
+                if key[0] == "X":
+                    if code not in seen or all(code in la.in_la for la in las):
                         continue
-                elif code in in_la or code not in seen:
+                elif pending_b and code in cur_b and not any(
+                    (group := la.groups.get(code)) is not None and group[1] and passed.issuperset(group[1])
+                    for la in las
+                ):
                     continue
             out.append(key)
         return out
@@ -211,17 +219,14 @@ class StudentRecognition:
     def _recompute(self, m: MobilityFacts, codes: set[str] | None, trigger) -> list[RecognitionDecision]:
         if not m.known or not m.las:
             return []
-        if m.tor is None and m.cancel is None and len(m.las) == 1:
-            keys = self._open_keys(m, codes)
-            if not keys:
-                return []
-        else:
-            keys = None
+        keys = self._open_keys(m, codes)
+        if not keys:
+            return []
         rules = MobilityRules(m, self._view(m), self.converter)
         simple = m.cancel is None and len(m.las) == 1
         decided = m.decided
         out = []
-        for key in sorted(keys if keys is not None else rules.keys(codes)):
+        for key in sorted(keys):
             prev = m.emitted.get(key)
             sig = rules.signature(key[2:]) if simple and key[0] == "B" else None
             if sig is not None:  # unchanged inputs of the decision emitted last: nothing to work out
