@@ -47,11 +47,14 @@ class Candidate:
         grade: str | None = None,
         extra: str = "",
         ctx: "Ctx",
+        ordered: tuple[str, ...] | None = None,
+        occ: int | None = None,
     ):
         self.key, self.status, self.rule, self.ects, self.grade = key, status, rule, ects, grade
         self.imap = inputs
-        self.inputs = tuple(sorted(inputs))
-        self.occ = max(inputs.values()) if inputs else 0
+        # ordered and occ: the sorted input ids and the latest time, when the caller has them already
+        self.inputs = tuple(sorted(inputs)) if ordered is None else ordered
+        self.occ = (max(inputs.values()) if inputs else 0) if occ is None else occ
         self.reason, self.ctx = reason, ctx
         ects_text = _ECTS_TEXT.get(ects)
         if ects_text is None:

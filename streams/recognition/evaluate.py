@@ -84,6 +84,7 @@ class MobilityRules:
         self.by_code: dict[str, list[GradeFact]] = view.by_code
         self.comp = view.comp
         self._pending: dict[tuple[str, ...], bool] = {}
+        self._passed: dict[tuple, tuple] = {}
         self._regs: dict[str, list[RegistrarFact]] | None = None
         self.cur: LaFact | None = m.current
 
@@ -234,34 +235,30 @@ class MobilityRules:
     def _table_b_decided(self, la, code, b, group_id, studied, comps, all_passed, registrar) -> Candidate | None:
         m = self.m
         key = "B:" + code
-        extra = f"{group_id}|{','.join(studied)}|{b.recognition_conditions or ''}"
+        extra = la.extra[code]
         host = m.receiving_hei
         if all_passed:
-            results = [c.eff for c in comps]
-            inputs = {g.event_id: g.occ for g in results}
-            converted, error = self._convert(results, la, b.isced_code)
+            # the components of an implicit group share their results: worked out once per group and home field
+            memo_key = (la.event_id, studied, b.isced_code)
+            shared = self._passed.get(memo_key)
+            if shared is None:
+                shared = self._passed[memo_key] = self._all_passed(comps, la, b.isced_code)
+            results, inputs, ordered, occ, converted, clause, passed, corrected = shared
             ctx = Ctx(la.version, group_id, results, converted, b, home_scheme_id=converted.home_scheme_id if converted else None)
             cond = b.recognition_conditions
-
-            def passed() -> str:
-                if len(results) == 1:
-                    return f"{results[0].course_code} passed at {host} ({results[0].label})"
-                return f"All {len(results)} components passed at {host} ({', '.join(_grade_text(g) for g in results)})"
-
             if cond:
                 base = Candidate(m.omobility_id, key, S.NEEDS_REVIEW, "R2-conditions", inputs,
                                  lambda: f"{passed()}, but {code} has recognition conditions in LA version {la.version} "
                                          f"(\"{cond}\"), so a registrar decides; automatic recognition would give "
-                                         f"{fmt_ects(b.ects)} ECTS {(converted.clause if converted is not None else conversion_clause(None, error))}.",
-                                 extra=extra, ctx=ctx)
+                                         f"{fmt_ects(b.ects)} ECTS {clause}.",
+                                 extra=extra, ctx=ctx, ordered=ordered, occ=occ)
                 return self._registrar(base, b.ects, converted) if registrar else base
-            corrected = any(g.status == "CORRECTED" for g in results)
             rule = "R4-corrected" if corrected else "R2-all-passed"
             after = " after a correction" if corrected else ""
             return Candidate(m.omobility_id, key, S.AUTO_RECOGNISED, rule, inputs,
-                             lambda: f"{passed()}{after}; {fmt_ects(b.ects)} ECTS recognised for {code} "
-                                     f"{(converted.clause if converted is not None else conversion_clause(None, error))}.",
-                             ects=b.ects, grade=converted.label if converted else None, extra=extra, ctx=ctx)
+                             lambda: f"{passed()}{after}; {fmt_ects(b.ects)} ECTS recognised for {code} {clause}.",
+                             ects=b.ects, grade=converted.label if converted else None, extra=extra, ctx=ctx,
+                             ordered=ordered, occ=occ)
         lost = [c for c in comps if c.eff is None]
         if studied and all(c.eff is not None or c.ever for c in comps):
             revoked = [c.code for c in lost if not any(g.live for g in c.results)]
@@ -279,6 +276,27 @@ class MobilityRules:
         if m.tor is not None:
             return self._at_tor(la, code, b, group_id, comps, extra, registrar)
         return None
+
+    def _all_passed(self, comps, la: LaFact, home_field: str | None) -> tuple:
+        """What the decisions on a group whose components all passed share, given its summaries."""
+        host = self.m.receiving_hei
+        results = tuple([c.eff for c in comps])
+        inputs = {g.event_id: g.occ for g in results}
+        converted, error = self._convert(results, la, home_field)
+        clause = converted.clause if converted is not None else conversion_clause(None, error)
+        text: list[str] = []
+
+        def passed() -> str:
+            if not text:
+                if len(results) == 1:
+                    text.append(f"{results[0].course_code} passed at {host} ({results[0].label})")
+                else:
+                    text.append(f"All {len(results)} components passed at {host} "
+                                f"({', '.join(_grade_text(g) for g in results)})")
+            return text[0]
+
+        corrected = any(g.status == "CORRECTED" for g in results)
+        return results, inputs, tuple(sorted(inputs)), max(inputs.values()), converted, clause, passed, corrected
 
     def _at_tor(self, la, code, b, group_id, comps, extra, registrar) -> Candidate:
         m, host, tor = self.m, self.m.receiving_hei, self.m.tor

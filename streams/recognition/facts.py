@@ -125,7 +125,8 @@ _LA_CACHE: dict[tuple, "LaFact"] = {}
 class LaFact:
     """One approved LA version with the lookups the rules need (computed once: LAs are few, events many)."""
 
-    __slots__ = ("version", "la", "event_id", "occ", "table_a", "table_b", "in_la", "groups", "needs")
+    __slots__ = ("version", "la", "event_id", "occ", "table_a", "table_b", "in_la", "groups", "needs", "b_keys",
+                 "need_keys", "extra")
 
     def __init__(self, la: LearningAgreement, event_id: str, occ: int):
         self.version, self.la, self.event_id, self.occ = la.version, la, event_id, occ
@@ -151,6 +152,13 @@ class LaFact:
             for a in studied_codes:
                 needs.setdefault(a, set()).add(b)
         self.needs: dict[str, tuple[str, ...]] = {a: tuple(sorted(bs)) for a, bs in needs.items()}  # host code -> B codes
+        # the same as decision keys ("B:<code>"), and what a decision id records of each group
+        self.b_keys: tuple[str, ...] = tuple("B:" + b for b in self.table_b)
+        self.need_keys: dict[str, tuple[str, ...]] = {a: tuple("B:" + b for b in bs) for a, bs in self.needs.items()}
+        self.extra: dict[str, str] = {
+            b: f"{group_id}|{','.join(studied_codes)}|{self.table_b[b].recognition_conditions or ''}"
+            for b, (group_id, studied_codes) in self.groups.items()
+        }
 
     @property
     def order(self) -> tuple:

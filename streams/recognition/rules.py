@@ -186,18 +186,43 @@ class StudentRecognition:
         """
         view = self._view(m)
         seen, passed = view.by_code, view.passed
+        emitted = m.emitted
+        if len(m.las) == 1:
+            la = next(iter(m.las.values()))
+            if codes is None:
+                keys = set(la.b_keys)
+                keys.update(["X:" + c for c in seen])
+                keys.update(emitted)
+            else:
+                keys = {"X:" + c for c in codes}
+                for c in codes:
+                    keys.update(la.need_keys.get(c, ()))
+            pending_b = m.tor is None and m.cancel is None
+            groups, in_la = la.groups, la.in_la
+            out = []
+            for key in keys:
+                prev = emitted.get(key)
+                if prev is None or prev[2] == "R4-withdrawn":
+                    code = key[2:]
+                    if key[0] == "X":
+                        if code in in_la or code not in seen:
+                            continue
+                    elif pending_b:
+                        group = groups.get(code)
+                        if group is None or not group[1] or not passed.issuperset(group[1]):
+                            continue
+                out.append(key)
+            return out
         las = list(m.las.values())
         if codes is None:
-            keys = {"B:" + b for la in las for b in la.table_b}
-            keys.update("X:" + c for c in seen)
-            keys.update(m.emitted)
+            keys = {k for la in las for k in la.b_keys}
+            keys.update(["X:" + c for c in seen])
+            keys.update(emitted)
         else:
             keys = {"X:" + c for c in codes}
             for la in las:
-                needs = la.needs
                 for c in codes:
-                    keys.update("B:" + b for b in needs.get(c, ()))
-        emitted = m.emitted
+                    keys.update(la.need_keys.get(c, ()))
         pending_b = m.tor is None and m.cancel is None
         cur_b = m.current.table_b
         out = []
