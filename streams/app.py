@@ -29,6 +29,7 @@ from faust.streams import _current_event
 
 from streams.codec import HubCodec, faust_codec_name, register_faust_codecs
 from streams.config import StreamsConfig
+from streams.consumer import use_rebalance_safe_consumer
 from streams.dlq import dead_letter
 
 __all__ = ["HubStreams", "create_app", "ensure_streams_topics", "OUTPUT_TOPICS"]
@@ -143,6 +144,7 @@ def create_app(cfg: StreamsConfig, *, agents: tuple[str, ...] = ("normalise", "r
     codec = HubCodec(cfg.registry_url, cfg.topic_prefix)
     codec.add_topic(cfg.registrar_by_esi_topic, "RegistrarDecision")
     hub = HubStreams(_faust_app(cfg), cfg, codec)
+    use_rebalance_safe_consumer(hub.app)
     outputs = [cfg.topic(n) for n in OUTPUT_TOPICS]
     register_faust_codecs(codec, outputs)
     for name in outputs:

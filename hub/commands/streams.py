@@ -43,7 +43,7 @@ def streams() -> None:
 
 
 @streams.command(epilog=EPILOG)
-@click.option("--workers", type=int, default=None, help="Faust worker processes (default HUB_STREAMS_WORKERS or 1; one per core).")
+@click.option("--workers", type=int, default=None, help="Faust worker processes (default HUB_STREAMS_WORKERS, else one per core, at most 4).")
 @click.option("--ledger/--no-ledger", default=True, show_default=True, help="Also run the ledger writer.")
 @click.option("--store", type=click.Choice(["memory", "rocksdb"]), default=None, help="Table store (default HUB_STREAMS_STORE or memory).")
 @click.option("--guarantee", type=click.Choice(["at_least_once", "exactly_once"]), default=None, help="faust processing guarantee.")

@@ -17,9 +17,7 @@ class StreamsPart:
         from streams.supervisor import Supervisor
 
         streams = load_streams_settings()
-        # One worker unless asked: a second one joins with a rebalance while the connectors publish, and
-        # faust-streaming 0.15 can then skip records it had fetched before the rebalance (see the README).
-        workers = streams.workers if "workers" in streams.model_fields_set else 1
+        workers = streams.workers
         cfg = StreamsConfig.from_settings(ctx.settings, streams, bootstrap_servers=ctx.bootstrap_servers or None,
                                           registry_url=ctx.registry_url or None, data_dir=ctx.data_dir, workers=workers)
         ensure_streams_topics(cfg, ctx.settings.replication_factor, engine=getattr(ctx.broker, "engine", None))

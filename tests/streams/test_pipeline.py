@@ -58,11 +58,6 @@ def test_every_event_twice_and_shuffled_within_partitions_gives_the_same_ledger(
     assert history >= len(expected)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known defect (issue 7): the second worker joins with a rebalance while events flow; faust-streaming 0.15 can "
-    "then skip records it fetched before the rebalance, so some components end NEEDS_REVIEW or undecided; passes most runs",
-)
 def test_two_workers_share_the_partitions_and_give_the_same_ledger_as_one(pipeline, events, expected):
     p = pipeline(workers=2)
     p.publish(shuffled_within_partitions(events + events, p.cfg.partitions, seed=7, prefix=p.cfg.topic_prefix))
