@@ -57,10 +57,12 @@ class Candidate:
         self.occ = (max(inputs.values()) if inputs else 0) if occ is None else occ
         self.reason, self.ctx = reason, ctx
         ects_text = _ECTS_TEXT.get(ects)
-        if ects_text is None:
+        if ects_text is None or ects.is_signed():  # -0 equals 0 but prints apart
             if len(_ECTS_TEXT) > 1024:
                 _ECTS_TEXT.clear()
-            ects_text = _ECTS_TEXT[ects] = f"{ects:.2f}"  # equal amounts format alike; there are few of them
+            ects_text = f"{ects:.2f}"  # equal amounts format alike; there are few of them
+            if not ects.is_signed():
+                _ECTS_TEXT[ects] = ects_text
         text = "\x1f".join((omobility_id, key, status.value, rule, ects_text, grade or "", extra, ",".join(self.inputs)))
         self.id = hashlib.sha256(text.encode()).hexdigest()[:24]
 
@@ -100,11 +102,16 @@ def _uuid5(name: str) -> str:
     return f"{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}"
 
 
+_HOST_GRADES: dict[str, HostGrade] = {}
+
+
 def _host_grade(g) -> HostGrade:
-    """The HostGrade of a result's current event, built once and kept on the fact (a grade event never changes)."""
-    found = g.cited
-    if found is None:
-        found = g.cited = _built(
+    """The HostGrade of a result's current event (a grade event never changes; the decisions of an event cite the same)."""
+    found = _HOST_GRADES.get(g.event_id)
+    if found is None or found.passed is not g.passed:
+        if len(_HOST_GRADES) > 4096:  # kept briefly, not per result: long-lived objects cost the collector
+            _HOST_GRADES.clear()
+        found = _HOST_GRADES[g.event_id] = _built(
             HostGrade, result_id=g.result_id, course_code=g.course_code, grade_label=g.label,
             grading_scheme_id=g.scheme_id, ects=Decimal(g.ects), attempt=g.attempt, passed=g.passed,
             event_id=g.event_id,
@@ -128,10 +135,12 @@ def _at(occ: int) -> datetime:
 
 def _cents(ects: Decimal) -> Decimal:
     found = _CENTS.get(ects)
-    if found is None:
+    if found is None or ects.is_signed():  # -0 equals 0 but keeps its sign
         if len(_CENTS) > 1024:
             _CENTS.clear()
-        found = _CENTS[ects] = ects.quantize(_CENT)
+        found = ects.quantize(_CENT)
+        if not ects.is_signed():
+            _CENTS[ects] = found
     return found
 
 
@@ -157,7 +166,7 @@ def build_decision(
     provenance = _built(Provenance, 
         la_version=ctx.la_version,
         group_id=ctx.group_id,
-        host_grades=tuple([g.cited or _host_grade(g) for g in ctx.host]),
+        host_grades=tuple([_host_grade(g) for g in ctx.host]),
         conversion=ctx.converted.conversion if ctx.converted is not None else None,
         input_event_ids=d.inputs,
     )

@@ -85,6 +85,7 @@ class MobilityRules:
         self.comp = view.comp
         self._pending: dict[tuple[str, ...], bool] = {}
         self._passed: dict[tuple, tuple] = {}
+        self._comps: dict[tuple[str, ...], tuple] = {}  # per group: the summaries of its courses
         self._regs: dict[str, list[RegistrarFact]] | None = None
         self.cur: LaFact | None = m.current
 
@@ -93,20 +94,28 @@ class MobilityRules:
 
         None while the group may be pending (no ToR and a course without a passing result).
         Equal signatures give equal candidates, so an unchanged one need not be worked out again.
+        The course summaries stand for their results: the view replaces a summary whenever
+        a result of its course changes (a rebuilt view gives new ones: worked out again).
         """
         m, la = self.m, self.cur
         group = la.groups.get(code)
         if group is None:
             return None
         studied = group[1]
-        comps = [self.comp(a) for a in studied]
-        all_passed = bool(studied) and all(c.eff is not None for c in comps)
+        comps = self._comps.get(studied)
+        if comps is None:
+            comp = self.comp
+            comps = self._comps[studied] = tuple([comp(a) for a in studied])
+        all_passed = bool(studied)
+        for c in comps:
+            if c.eff is None:
+                all_passed = False
+                break
         if not all_passed and m.tor is None:
             return None
         overridable = not all_passed or la.table_b[code].recognition_conditions
         return (la.event_id, m.sending_hei, m.receiving_hei, m.isced, m.year,
-                tuple(m.registrar) if overridable else (), None if all_passed else m.tor.event_id,
-                tuple([(tuple([g.event_id for g in c.results]), c.ever) for c in comps]))
+                tuple(m.registrar) if overridable else (), None if all_passed else m.tor.event_id, comps)
 
     # --- across versions, cancellation ----------------------------------------
 
@@ -235,7 +244,7 @@ class MobilityRules:
     def _table_b_decided(self, la, code, b, group_id, studied, comps, all_passed, registrar) -> Candidate | None:
         m = self.m
         key = "B:" + code
-        extra = la.extra[code]
+        extra = la.extra_of(code)
         host = m.receiving_hei
         if all_passed:
             # the components of an implicit group share their results: worked out once per group and home field

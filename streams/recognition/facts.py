@@ -36,6 +36,18 @@ def millis(ts: datetime) -> int:
 
 
 _READ: dict[tuple[str, str], tuple[str, bool, bool]] = {}
+_STATUS = {s: s.value for s in GradeStatus}
+_DAYS: dict = {}
+
+
+def _day(day) -> str:
+    """``day.isoformat()``; results of a term share few days."""
+    found = _DAYS.get(day)
+    if found is None:
+        if len(_DAYS) > 4096:
+            _DAYS.clear()
+        found = _DAYS[day] = day.isoformat()
+    return found
 
 
 def _read(scheme_id: str, raw: str) -> tuple[str, bool, bool]:
@@ -61,26 +73,23 @@ class GradeFact:
         "assessed_on", "status", "occ", "event_id", "isced", "year", "omobility_id", "trace_id", "first_pass",
         "first_seen",
     )
-    # not persisted: the HostGrade a decision cites for the current event (built on first use)
-    __slots__ = FIELDS + ("cited",)
+    __slots__ = FIELDS
 
     def __init__(self, **values):
         for name in self.FIELDS:
             setattr(self, name, values.get(name))
-        self.cited = None
 
     @classmethod
     def from_event(cls, g) -> "GradeFact":
         label, readable, passed = _read(g.grading_scheme_id, g.grade_label)
-        occ = millis(g.occurred_at)
-        status = g.status.value
+        occ = int(g.occurred_at.timestamp() * 1000)
+        status = _STATUS[g.status]
         passed = passed and status != "REVOKED"
         f = cls.__new__(cls)
         f.hei, f.result_id, f.course_code, f.label, f.scheme_id = g.hei, g.result_id, g.course_code, label, g.grading_scheme_id
-        f.readable, f.passed, f.ects, f.attempt, f.assessed_on = readable, passed, str(g.ects), g.attempt, g.assessed_on.isoformat()
+        f.readable, f.passed, f.ects, f.attempt, f.assessed_on = readable, passed, str(g.ects), g.attempt, _day(g.assessed_on)
         f.status, f.occ, f.event_id, f.isced, f.year = status, occ, g.event_id, g.isced_code or None, g.academic_year or None
         f.omobility_id, f.trace_id, f.first_pass, f.first_seen = g.omobility_id or None, g.trace_id or "", occ if passed else None, occ
-        f.cited = None
         return f
 
     @property
@@ -107,7 +116,6 @@ class GradeFact:
             for name in self.FIELDS:
                 setattr(self, name, getattr(new, name))
             self.first_pass, self.first_seen = keep
-            self.cited = None
             changed = True
         return changed
 
@@ -132,33 +140,54 @@ class LaFact:
         self.version, self.la, self.event_id, self.occ = la.version, la, event_id, occ
         self.table_a: dict[str, LaComponent] = {c.course_code: c for c in la.components_studied}
         self.table_b: dict[str, LaComponent] = {c.course_code: c for c in la.components_recognized}
-        codes = set(self.table_a)
-        for g in la.recognition_groups:
-            codes.update(g.studied)
-        self.in_la: frozenset[str] = frozenset(codes)  # host codes the LA covers: Table A and any code a group names
+        explicit = la.recognition_groups
         # per Table B code: (group id, Table A codes it needs); without an explicit group: all of Table A
-        self.groups: dict[str, tuple[str, tuple[str, ...]]] = {}
         all_a = tuple(self.table_a)
-        for code in self.table_b:
-            ids: list[str] = []
-            studied: list[str] = []
-            for g in la.recognition_groups:
-                if code in g.recognized:
-                    ids.append(g.group_id)
-                    studied.extend(a for a in g.studied if a not in studied)
-            self.groups[code] = ("+".join(ids), tuple(studied)) if ids else (f"implicit:{code}", all_a)
-        needs: dict[str, set[str]] = {}
-        for b, (_, studied_codes) in self.groups.items():
-            for a in studied_codes:
-                needs.setdefault(a, set()).add(b)
-        self.needs: dict[str, tuple[str, ...]] = {a: tuple(sorted(bs)) for a, bs in needs.items()}  # host code -> B codes
-        # the same as decision keys ("B:<code>"), and what a decision id records of each group
-        self.b_keys: tuple[str, ...] = tuple("B:" + b for b in self.table_b)
-        self.need_keys: dict[str, tuple[str, ...]] = {a: tuple("B:" + b for b in bs) for a, bs in self.needs.items()}
-        self.extra: dict[str, str] = {
-            b: f"{group_id}|{','.join(studied_codes)}|{self.table_b[b].recognition_conditions or ''}"
-            for b, (group_id, studied_codes) in self.groups.items()
-        }
+        if not explicit:
+            self.in_la: frozenset[str] = frozenset(all_a)  # host codes the LA covers
+            self.groups: dict[str, tuple[str, tuple[str, ...]]] = {
+                code: ("implicit:" + code, all_a) for code in self.table_b
+            }
+            every_b = tuple(sorted(self.table_b))
+            self.needs: dict[str, tuple[str, ...]] = dict.fromkeys(all_a, every_b) if every_b else {}
+        else:
+            codes = set(all_a)
+            for g in explicit:
+                codes.update(g.studied)
+            self.in_la = frozenset(codes)  # Table A and any code a group names
+            self.groups = {}
+            for code in self.table_b:
+                ids: list[str] = []
+                studied: list[str] = []
+                for g in explicit:
+                    if code in g.recognized:
+                        ids.append(g.group_id)
+                        studied.extend(a for a in g.studied if a not in studied)
+                self.groups[code] = ("+".join(ids), tuple(studied)) if ids else (f"implicit:{code}", all_a)
+            needs: dict[str, set[str]] = {}
+            for b, (_, studied_codes) in self.groups.items():
+                for a in studied_codes:
+                    needs.setdefault(a, set()).add(b)
+            self.needs = {a: tuple(sorted(bs)) for a, bs in needs.items()}  # host code -> B codes
+        # the same as decision keys ("B:<code>")
+        self.b_keys: tuple[str, ...] = tuple(["B:" + b for b in self.table_b])
+        key_tuples: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self.need_keys: dict[str, tuple[str, ...]] = {}
+        for a, bs in self.needs.items():
+            found = key_tuples.get(bs)
+            if found is None:
+                found = key_tuples[bs] = tuple(["B:" + b for b in bs])
+            self.need_keys[a] = found
+        self.extra: dict[str, str] | None = None
+
+    def extra_of(self, code: str) -> str:
+        """What a decision id records of the group of Table B ``code`` (what the LA asked of it)."""
+        if self.extra is None:
+            self.extra = {
+                b: f"{group_id}|{','.join(studied_codes)}|{self.table_b[b].recognition_conditions or ''}"
+                for b, (group_id, studied_codes) in self.groups.items()
+            }
+        return self.extra[code]
 
     @property
     def order(self) -> tuple:
@@ -314,7 +343,10 @@ class StudentFacts:
         """Whether a result of ``hei`` is the student's own home result (the ESI's issuer, a sending HEI)."""
         if hei == self.issuer:
             return True
-        return any(m.sending_hei == hei for m in self.mobilities.values())
+        for m in self.mobilities.values():
+            if m.sending_hei == hei:
+                return True
+        return False
 
     @property
     def issuer(self) -> str:

@@ -148,10 +148,18 @@ class StudentRecognition:
         mobility ids agree) and its view is updated; otherwise views at the host are dropped.
         """
         host, mid = g.hei, g.omobility_id
-        views = [o for o in self.facts.mobilities.values() if o.view is not None and o.receiving_hei == host]
+        mobilities = self.facts.mobilities.values()
+        views = []
+        at_host = 0
+        for o in mobilities:
+            if o.receiving_hei == host:
+                if o.view is not None:
+                    views.append(o)
+                if o.las:
+                    at_host += 1
         if not views:
             return
-        alone = in_place and sum(1 for o in self.facts.mobilities.values() if o.receiving_hei == host and o.las) <= 1
+        alone = in_place and at_host <= 1
         for o in views:
             if not alone:
                 o.view = None
@@ -184,7 +192,7 @@ class StudentRecognition:
         group passed at some point (``_table_b`` is pending otherwise, ``_decided_before``
         needs them passed before a cutoff).
         """
-        view = self._view(m)
+        view = m.view or self._view(m)
         seen, passed = view.by_code, view.passed
         emitted = m.emitted
         if len(m.las) == 1:
@@ -242,12 +250,12 @@ class StudentRecognition:
         return out
 
     def _recompute(self, m: MobilityFacts, codes: set[str] | None, trigger) -> list[RecognitionDecision]:
-        if not m.known or not m.las:
+        if not m.receiving_hei or not m.las:  # not known yet, or no LA
             return []
         keys = self._open_keys(m, codes)
         if not keys:
             return []
-        rules = MobilityRules(m, self._view(m), self.converter)
+        rules = MobilityRules(m, m.view or self._view(m), self.converter)
         simple = m.cancel is None and len(m.las) == 1
         decided = m.decided
         out = []

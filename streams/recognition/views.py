@@ -25,7 +25,7 @@ class Comp:
     def __init__(self, code: str, results: list[GradeFact]):
         self.code, self.results = code, results
         eff = fail = None
-        unreadable: list[GradeFact] = []
+        unreadable: list[GradeFact] | tuple = ()  # a list only when there is one: summaries are kept
         ever = revoked = False
         for g in results:
             if g.first_pass is not None:
@@ -38,8 +38,10 @@ class Comp:
             elif g.readable:
                 if fail is None or g.attempt_order > fail.attempt_order:
                     fail = g
-            else:
+            elif unreadable:
                 unreadable.append(g)
+            else:
+                unreadable = [g]
         self.eff, self.fail, self.unreadable, self.ever, self.revoked = eff, fail, unreadable, ever, revoked
 
     @property
