@@ -79,17 +79,25 @@ class Ctx:
         self.component, self.decided_by, self.home_scheme_id = component, decided_by, home_scheme_id
 
 
+_FIELDS_SET: dict[type, set[str]] = {}
+_setattr = object.__setattr__
+
+
 def _built(cls, **values):
     """A model from values already of the model's field types, without validation.
 
     ``model_construct`` costs as much as validation here; this sets what it sets.
+    The models are frozen, so the instances of a class share one set of field names.
     The canonical JSON round trip of built decisions is tested.
     """
     m = cls.__new__(cls)
-    object.__setattr__(m, "__dict__", values)
-    object.__setattr__(m, "__pydantic_fields_set__", set(values))
-    object.__setattr__(m, "__pydantic_extra__", None)
-    object.__setattr__(m, "__pydantic_private__", None)
+    fields = _FIELDS_SET.get(cls)
+    if fields is None or len(fields) != len(values):
+        fields = _FIELDS_SET[cls] = set(values)
+    _setattr(m, "__dict__", values)
+    _setattr(m, "__pydantic_fields_set__", fields)
+    _setattr(m, "__pydantic_extra__", None)
+    _setattr(m, "__pydantic_private__", None)
     return m
 
 

@@ -124,9 +124,10 @@ class StudentRecognition:
 
     def _owner(self, g: GradeFact) -> MobilityFacts | None:
         """The mobility a host result belongs to, or None while it is held."""
+        mid = g.omobility_id
         cands = [
             m for m in self.facts.mobilities.values()
-            if m.receiving_hei == g.hei and m.las and (g.omobility_id is None or m.omobility_id == g.omobility_id)
+            if m.receiving_hei == g.hei and m.las and (mid is None or m.omobility_id == mid)
         ]
         if len(cands) <= 1:
             return cands[0] if cands else None
@@ -197,6 +198,8 @@ class StudentRecognition:
         emitted = m.emitted
         if len(m.las) == 1:
             la = next(iter(m.las.values()))
+            if codes is not None and len(codes) == 1 and m.tor is None and m.cancel is None:
+                return self._open_grade_keys(la, next(iter(codes)), seen, passed, emitted)
             if codes is None:
                 keys = set(la.b_keys)
                 keys.update(["X:" + c for c in seen])
@@ -246,6 +249,23 @@ class StudentRecognition:
                     for la in las
                 ):
                     continue
+            out.append(key)
+        return out
+
+    @staticmethod
+    def _open_grade_keys(la, code: str, seen, passed, emitted) -> list[str]:
+        """``_open_keys`` for one course under one LA version, without ToR or cancellation."""
+        out = []
+        for key in la.need_keys.get(code, ()):
+            prev = emitted.get(key)
+            if prev is None or prev[2] == "R4-withdrawn":
+                studied = la.groups[key[2:]][1]
+                if not studied or not passed.issuperset(studied):
+                    continue
+            out.append(key)
+        key = "X:" + code
+        prev = emitted.get(key)
+        if (prev is not None and prev[2] != "R4-withdrawn") or (code not in la.in_la and code in seen):
             out.append(key)
         return out
 
