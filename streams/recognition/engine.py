@@ -38,7 +38,8 @@ class RecognitionEngine:
 
     def apply(self, event: Event) -> list[RecognitionDecision]:
         """Route one event; return the decisions it changes. Other event types change nothing."""
-        if isinstance(event, Grade):
+        kind = type(event)
+        if kind is Grade or (kind is not Mobility and isinstance(event, Grade)):
             esi = event.student_esi
             if not esi:
                 raise Unroutable(f"grade {event.result_id} at {event.hei} has no student_esi: the normaliser must set it")
@@ -46,11 +47,16 @@ class RecognitionEngine:
             if state is None:
                 state = self.student(esi)
             return state.apply(event)
-        if isinstance(event, Mobility):
-            self._student_of[event.omobility_id] = event.student_esi
-            out = self.student(event.student_esi).apply(event)
-            for waiting in self._waiting.pop(event.omobility_id, ()):
-                out.extend(self.student(event.student_esi).apply(waiting))
+        if kind is Mobility or isinstance(event, Mobility):
+            esi = event.student_esi
+            self._student_of[event.omobility_id] = esi
+            state = self.students.get(esi)
+            if state is None:
+                state = self.student(esi)
+            out = state.apply(event)
+            if self._waiting:
+                for waiting in self._waiting.pop(event.omobility_id, ()):
+                    out.extend(state.apply(waiting))
             return out
         if isinstance(event, RegistrarDecision):
             esi = self._student_of.get(event.omobility_id)

@@ -23,7 +23,7 @@ from datetime import datetime
 from schemas.grading import UnknownGrade, UnknownScheme, scheme
 from schemas.models import GradeStatus, LaComponent, LearningAgreement
 
-__all__ = ["GradeFact", "LaFact", "MobilityFacts", "RegistrarFact", "StudentFacts", "millis"]
+__all__ = ["GradeFact", "LaFact", "MobilityFacts", "RegistrarFact", "StudentFacts", "millis", "result_key"]
 
 MAX_LA_VERSIONS = 16
 MAX_REGISTRAR = 64
@@ -33,6 +33,11 @@ _PRECEDENCE = {GradeStatus.FINAL.value: 0, GradeStatus.CORRECTED.value: 1, Grade
 
 def millis(ts: datetime) -> int:
     return int(ts.timestamp() * 1000)
+
+
+def result_key(hei: str, result_id: str) -> str:
+    """The key of a host result among a student's facts (a string: the collector does not track strings)."""
+    return hei + "\x1f" + result_id
 
 
 _READ: dict[tuple[str, str], tuple[str, bool, bool]] = {}
@@ -133,8 +138,8 @@ _LA_CACHE: dict[tuple, "LaFact"] = {}
 class LaFact:
     """One approved LA version with the lookups the rules need (computed once: LAs are few, events many)."""
 
-    __slots__ = ("version", "la", "event_id", "occ", "table_a", "table_b", "in_la", "groups", "needs", "b_keys",
-                 "need_keys", "extra")
+    __slots__ = ("version", "la", "event_id", "occ", "table_a", "table_b", "in_la", "groups", "b_keys", "need_keys",
+                 "extra")
 
     def __init__(self, la: LearningAgreement, event_id: str, occ: int):
         self.version, self.la, self.event_id, self.occ = la.version, la, event_id, occ
@@ -148,8 +153,9 @@ class LaFact:
             self.groups: dict[str, tuple[str, tuple[str, ...]]] = {
                 code: ("implicit:" + code, all_a) for code in self.table_b
             }
-            every_b = tuple(sorted(self.table_b))
-            self.needs: dict[str, tuple[str, ...]] = dict.fromkeys(all_a, every_b) if every_b else {}
+            every_b = tuple(["B:" + b for b in sorted(self.table_b)])
+            # host code -> the keys of the Table B components whose group needs it
+            self.need_keys: dict[str, tuple[str, ...]] = dict.fromkeys(all_a, every_b) if every_b else {}
         else:
             codes = set(all_a)
             for g in explicit:
@@ -168,16 +174,8 @@ class LaFact:
             for b, (_, studied_codes) in self.groups.items():
                 for a in studied_codes:
                     needs.setdefault(a, set()).add(b)
-            self.needs = {a: tuple(sorted(bs)) for a, bs in needs.items()}  # host code -> B codes
-        # the same as decision keys ("B:<code>")
-        self.b_keys: tuple[str, ...] = tuple(["B:" + b for b in self.table_b])
-        key_tuples: dict[tuple[str, ...], tuple[str, ...]] = {}
-        self.need_keys: dict[str, tuple[str, ...]] = {}
-        for a, bs in self.needs.items():
-            found = key_tuples.get(bs)
-            if found is None:
-                found = key_tuples[bs] = tuple(["B:" + b for b in bs])
-            self.need_keys[a] = found
+            self.need_keys = {a: tuple(["B:" + b for b in sorted(bs)]) for a, bs in needs.items()}
+        self.b_keys: tuple[str, ...] = tuple(["B:" + b for b in self.table_b])  # as decision keys
         self.extra: dict[str, str] | None = None
 
     def extra_of(self, code: str) -> str:
@@ -268,8 +266,8 @@ class MobilityFacts:
     def merge_header(self, m, occ: int | None = None) -> bool:
         order = (millis(m.occurred_at) if occ is None else occ, m.event_id)
         sending, receiving, year, isced = m.sending_hei, m.receiving_hei, m.receiving_academic_year or "", m.isced_code or None
-        newer = order > tuple(self.header_order)
-        if (sending, receiving, year, isced) == (self.sending_hei, self.receiving_hei, self.year, self.isced):
+        newer = order > self.header_order
+        if sending == self.sending_hei and receiving == self.receiving_hei and year == self.year and isced == self.isced:
             if newer:  # most lifecycle events repeat the header
                 self.header_order = order
             return False
@@ -337,7 +335,7 @@ class StudentFacts:
 
     esi: str
     mobilities: dict[str, MobilityFacts] = field(default_factory=dict)
-    grades: dict[tuple[str, str], GradeFact] = field(default_factory=dict)
+    grades: dict[str, GradeFact] = field(default_factory=dict)  # by result_key(hei, result_id)
 
     def is_home_result(self, hei: str) -> bool:
         """Whether a result of ``hei`` is the student's own home result (the ESI's issuer, a sending HEI)."""
@@ -364,7 +362,7 @@ class StudentFacts:
         return m
 
     def merge_grade(self, fact: GradeFact) -> bool:
-        key = (fact.hei, fact.result_id)
+        key = result_key(fact.hei, fact.result_id)
         old = self.grades.get(key)
         if old is None:
             self.grades[key] = fact
@@ -378,7 +376,7 @@ class StudentFacts:
         hosts = {m.receiving_hei for m in self.mobilities.values()}
         held = [g for g in self.grades.values() if g.hei not in hosts]
         for g in sorted(held, key=lambda g: g.order)[: len(self.grades) - MAX_HELD_GRADES]:
-            del self.grades[(g.hei, g.result_id)]
+            del self.grades[result_key(g.hei, g.result_id)]
 
     def to_dict(self) -> dict:
         return {
@@ -393,5 +391,5 @@ class StudentFacts:
         s.mobilities = {k: MobilityFacts.from_dict(k, v) for k, v in d["mobilities"].items()}
         for values in d["grades"]:
             g = GradeFact.from_list(values)
-            s.grades[(g.hei, g.result_id)] = g
+            s.grades[result_key(g.hei, g.result_id)] = g
         return s

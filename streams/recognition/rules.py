@@ -30,6 +30,7 @@ from .tables import GradingTables
 __all__ = ["StudentRecognition", "apply"]
 
 _LA = (MobilityLifecycle.LA_APPROVED, MobilityLifecycle.LA_CHANGED)
+_TOR, _CANCELLED = MobilityLifecycle.TOR_ISSUED, MobilityLifecycle.CANCELLED
 
 
 class StudentRecognition:
@@ -62,7 +63,7 @@ class StudentRecognition:
 
     def _grade(self, g: Grade) -> list[RecognitionDecision]:
         facts = self.facts
-        key = (g.hei, g.result_id)
+        key = g.hei + "\x1f" + g.result_id  # facts.result_key
         old = facts.grades.get(key)
         if old is not None and old.event_id == g.event_id:  # the same event again: it is already folded in
             return []
@@ -87,20 +88,23 @@ class StudentRecognition:
         return self._recompute(m, codes, g)
 
     def _mobility(self, ev: Mobility) -> list[RecognitionDecision]:
-        m = self.facts.mobility(ev.omobility_id)
-        was_known, was_host, was_year = m.known, m.receiving_hei, m.year
-        occ = millis(ev.occurred_at)
+        m = self.facts.mobilities.get(ev.omobility_id) or self.facts.mobility(ev.omobility_id)
+        was_host, was_year = m.receiving_hei, m.year
+        occ = int(ev.occurred_at.timestamp() * 1000)
         changed = m.merge_header(ev, occ)
         lifecycle = ev.lifecycle
-        if lifecycle in _LA and ev.learning_agreement is not None:
-            changed = m.merge_la(ev.learning_agreement, ev.event_id, occ) or changed
-        elif lifecycle is MobilityLifecycle.TOR_ISSUED:
+        is_la = lifecycle in _LA
+        if is_la:
+            if ev.learning_agreement is not None:
+                changed = m.merge_la(ev.learning_agreement, ev.event_id, occ) or changed
+        elif lifecycle is _TOR:
             changed = m.merge_moment("tor", Moment(ev.event_id, occ, ev.trace_id)) or changed
-        elif lifecycle is MobilityLifecycle.CANCELLED:
+        elif lifecycle is _CANCELLED:
             changed = m.merge_moment("cancel", Moment(ev.event_id, occ, ev.trace_id)) or changed
         if not changed:
             return []
-        if lifecycle in _LA or m.view is None or not was_known or (m.receiving_hei, m.year) != (was_host, was_year):
+        was_known = bool(was_host)
+        if is_la or m.view is None or not was_known or m.receiving_hei != was_host or m.year != was_year:
             for o in self.facts.mobilities.values():  # results may belong elsewhere now
                 o.view = None
         out = self._recompute(m, None, ev)
