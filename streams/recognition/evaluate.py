@@ -220,16 +220,19 @@ class MobilityRules:
             return None
         m = self.m
         group_id, studied = la.groups[code]
-        if m.tor is None:  # most calls: a group still waiting for results (shared by all implicit groups)
-            pending = self._pending.get(studied)
-            if pending is None:
-                by_code = self.by_code
-                # a course without any result is never passed: no need to summarise the others
-                pending = self._pending[studied] = not studied or any(a not in by_code for a in studied) or any(
-                    (c := self.comp(a)).eff is None and not c.ever for a in studied)
-            if pending:
-                return None
-        comps = [self.comp(a) for a in studied]
+        comps = self._comps.get(studied)  # summarised already (signature): pending or not is known below
+        if comps is None:
+            if m.tor is None:  # a group still waiting for results (shared by all implicit groups)
+                pending = self._pending.get(studied)
+                if pending is None:
+                    by_code = self.by_code
+                    # a course without any result is never passed: no need to summarise the others
+                    pending = self._pending[studied] = not studied or any(a not in by_code for a in studied) or any(
+                        (c := self.comp(a)).eff is None and not c.ever for a in studied)
+                if pending:
+                    return None
+            comp = self.comp
+            comps = self._comps[studied] = tuple([comp(a) for a in studied])
         all_passed = bool(studied)
         decidable = m.tor is not None
         for c in comps:
