@@ -87,6 +87,7 @@ class MobilityRules:
         self._passed: dict[tuple, tuple] = {}
         self._comps: dict[tuple[str, ...], tuple] = {}  # per group: the summaries of its courses
         self._regs: dict[str, list[RegistrarFact]] | None = None
+        self.chain: set[str] | None = None  # set it to collect the ids registrar decisions could act on
         self.cur: LaFact | None = m.current
 
     def signature(self, code: str) -> tuple | None:
@@ -385,4 +386,4 @@ class MobilityRules:
     def _registrar(self, base: Candidate, cap: Decimal, converted: Converted | None) -> Candidate:
         if self._regs is None:
             self._regs = registrar_index(self.m)
-        return with_registrar(self.m, self._regs, base, cap, converted)
+        return with_registrar(self.m, self._regs, base, cap, converted, self.chain)

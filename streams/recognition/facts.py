@@ -252,6 +252,8 @@ class MobilityFacts:
     emitted: dict[str, tuple[str, int, str]] = field(default_factory=dict)  # key -> (decision_id, version, rule)
     # not persisted: per Table B key, what its last worked-out decision rested on and its id (see rules.py)
     decided: dict[str, tuple[tuple, str]] = field(default_factory=dict, repr=False, compare=False)
+    # not persisted: per key, the decision ids a registrar decision could act on, as last worked out (see rules.py)
+    chains: dict[str, frozenset[str]] = field(default_factory=dict, repr=False, compare=False)
     # not persisted: the results this mobility owns, by course (views.CourseView), None until needed
     view: object = field(default=None, repr=False, compare=False)
 

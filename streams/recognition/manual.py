@@ -35,8 +35,14 @@ def registrar_index(m: MobilityFacts) -> dict[str, list[RegistrarFact]]:
 
 
 def with_registrar(m: MobilityFacts, regs: dict[str, list[RegistrarFact]], base: Candidate, cap: Decimal,
-                   converted: Converted | None) -> Candidate:
-    """``base`` as the registrar decided it, or ``base`` itself when no registrar decision applies."""
+                   converted: Converted | None, chain: set[str] | None = None) -> Candidate:
+    """``base`` as the registrar decided it, or ``base`` itself when no registrar decision applies.
+
+    ``chain`` receives every decision id a registrar decision could act on here (the
+    base and each manual decision that followed it): one naming any other id changes nothing.
+    """
+    if chain is not None:
+        chain.add(base.id)
     if not regs:
         return base
     frontier, seen, applicable = [base.id], set(), []
@@ -45,7 +51,10 @@ def with_registrar(m: MobilityFacts, regs: dict[str, list[RegistrarFact]], base:
             if r.event_id not in seen:
                 seen.add(r.event_id)
                 applicable.append(r)
-                frontier.append(_manual(m, base, r, cap, converted).id)
+                follow = _manual(m, base, r, cap, converted).id
+                frontier.append(follow)
+                if chain is not None:
+                    chain.add(follow)
     if not applicable:
         return base
     return _manual(m, base, max(applicable, key=lambda r: r.order), cap, converted)

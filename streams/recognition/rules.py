@@ -22,7 +22,7 @@ from schemas.models import Grade, Mobility, MobilityLifecycle, RecognitionDecisi
 
 from .conversion import Converter, converter_for
 from .decisions import build_decision
-from .facts import GradeFact, MobilityFacts, Moment, RegistrarFact, StudentFacts, millis
+from .facts import MAX_REGISTRAR, GradeFact, MobilityFacts, Moment, RegistrarFact, StudentFacts, millis
 from .evaluate import MobilityRules
 from .views import CourseView
 from .tables import GradingTables
@@ -30,6 +30,7 @@ from .tables import GradingTables
 __all__ = ["StudentRecognition", "apply"]
 
 _LA = (MobilityLifecycle.LA_APPROVED, MobilityLifecycle.LA_CHANGED)
+_NO_CHAIN: frozenset[str] = frozenset()
 _TOR, _CANCELLED = MobilityLifecycle.TOR_ISSUED, MobilityLifecycle.CANCELLED
 
 
@@ -279,6 +280,14 @@ class StudentRecognition:
         keys = self._open_keys(m, codes)
         if not keys:
             return []
+        chains = m.chains
+        if type(trigger) is RegistrarDecision and len(m.registrar) < MAX_REGISTRAR:
+            # a registrar decision acts on one decision id: only keys whose chain holds it can change
+            # (a key not worked out since this state was loaded is worked out)
+            target = trigger.decision_id
+            keys = [k for k in keys if (chain := chains.get(k)) is None or target in chain]
+            if not keys:
+                return []
         rules = MobilityRules(m, m.view or self._view(m), self.converter)
         simple = m.cancel is None and len(m.las) == 1
         decided = m.decided
@@ -290,7 +299,9 @@ class StudentRecognition:
                 known = decided.get(key)
                 if known is not None and prev is not None and known[1] == prev[0] and known[0] == sig:
                     continue
+            rules.chain = chain = set()
             d = rules.decide(key)
+            chains[key] = frozenset(chain) if chain else _NO_CHAIN
             if sig is not None and d is not None:
                 decided[key] = (sig, d.id)
             if d is None:
