@@ -333,6 +333,7 @@ class DeadlineAlert(Event):
     responsible_hei: str
     due_on: date
     days_left: int
+    withdrawn: bool = False
 
 
 class DeadLetter(Event):

@@ -70,11 +70,13 @@ def alert_id(omobility_id: str, kind: DeadlineKind | str, severity: AlertSeverit
     return str(uuid.uuid5(_NS, f"{omobility_id}|{k}|{s}|{due_on.isoformat()}"))
 
 
-def make_alert(due: Due, severity: AlertSeverity, moment: datetime, days_left: int, trace_id: str = "") -> DeadlineAlert:
-    """The DeadlineAlert raised at ``moment``; its envelope is derived too, so a replay repeats it exactly."""
+def make_alert(due: Due, severity: AlertSeverity, moment: datetime, days_left: int, trace_id: str = "",
+               withdrawn: bool = False) -> DeadlineAlert:
+    """The DeadlineAlert raised (or withdrawn) at ``moment``; its envelope is derived too, so a replay repeats it exactly."""
     aid = alert_id(due.omobility_id, due.kind, severity, due.due_on)
     return DeadlineAlert(
-        event_id=aid, source_hei="hub", occurred_at=moment, recorded_at=moment, trace_id=trace_id,
+        event_id=str(uuid.uuid5(_NS, f"{aid}|withdrawn")) if withdrawn else aid, withdrawn=withdrawn,
+        source_hei="hub", occurred_at=moment, recorded_at=moment, trace_id=trace_id,
         alert_id=aid, omobility_id=due.omobility_id, sending_hei=due.sending_hei, receiving_hei=due.receiving_hei,
         deadline=due.kind, severity=severity, responsible_hei=due.responsible_hei, due_on=due.due_on, days_left=days_left,
     )

@@ -36,7 +36,7 @@ class MonitorChanges:
 
     statuses: list[MobilityStatus] = field(default_factory=list)
     opened: list[Due] = field(default_factory=list)
-    closed: list[tuple[str, str]] = field(default_factory=list)  # (omobility_id, DeadlineKind value)
+    closed: list[tuple[str, str, int]] = field(default_factory=list)  # (omobility_id, DeadlineKind value, when in ms)
     met: list[tuple[Due, int]] = field(default_factory=list)  # deadlines met, with when (ms): late ones still raise
 
 
@@ -111,11 +111,11 @@ class StudentMonitor:
                     m["met"] = [due.due_on.isoformat(), steps["TOR_ISSUED"]]
                     out.met.append((due, steps["TOR_ISSUED"]))
             else:
-                out.closed.append((omobility_id, DeadlineKind.TOR_ISSUE.value))
+                out.closed.append((omobility_id, DeadlineKind.TOR_ISSUE.value, _ms(trigger.occurred_at)))
             if tor and needs_review and not cancelled:
                 out.opened.append(Due.recognition(omobility_id, m["s"], m["r"], tor, m["rec_days"]))
             else:
-                out.closed.append((omobility_id, DeadlineKind.RECOGNITION.value))
+                out.closed.append((omobility_id, DeadlineKind.RECOGNITION.value, _ms(trigger.occurred_at)))
         status = self._status(omobility_id, m, cancelled, trigger)
         if status is not None:
             out.statuses.append(status)
@@ -206,21 +206,36 @@ class Agenda:
         return True
 
     def settle(self, due: Due, met_ms: int, trace_id: str = "") -> list[DeadlineAlert]:
-        """``due`` was met at ``met_ms``: close it, raising the alerts whose moments came before that and have not fired."""
-        key = _key(due.omobility_id, due.kind.value)
+        """``due`` was met at ``met_ms``: close it (see :meth:`_end`)."""
+        entry = self._pop(_key(due.omobility_id, due.kind.value))
+        fired = entry["fired"] if entry is not None and entry["due"] == due.due_on.isoformat() else []
+        return self._end(due, fired, met_ms, trace_id)
+
+    def close(self, omobility_id: str, kind: str, at_ms: int | None = None, trace_id: str = "") -> list[DeadlineAlert]:
+        """The obligation ended at ``at_ms`` (met, or no longer owed): forget it (see :meth:`_end`)."""
+        entry = self._pop(_key(omobility_id, kind))
+        if entry is None or at_ms is None:
+            return []
+        due = Due(omobility_id, entry["s"], entry["r"], DeadlineKind(kind), date.fromisoformat(entry["due"]))
+        return self._end(due, entry["fired"], at_ms, trace_id)
+
+    def _pop(self, key: str) -> dict | None:
         entry = self.data["items"].pop(key, None)
         if entry is not None:
             self.dirty.add(key)
-        fired = entry["fired"] if entry is not None and entry["due"] == due.due_on.isoformat() else []
-        return [make_alert(due, severity, moment, days_left, trace_id) for severity, moment, days_left in moments(due)
-                if severity.value not in fired and _ms(moment) <= met_ms]
+        return entry
 
-    def close(self, omobility_id: str, kind: str) -> bool:
-        key = _key(omobility_id, kind)
-        if self.data["items"].pop(key, None) is None:
-            return False
-        self.dirty.add(key)
-        return True
+    @staticmethod
+    def _end(due: Due, fired: list[str], at_ms: int, trace_id: str) -> list[DeadlineAlert]:
+        """The alerts an obligation ended at ``at_ms`` owes, whatever order its events came in: those whose moments came
+        before the end and have not fired are raised; those that fired for a later moment (the partition's clock ran
+        ahead of this partner's events) are withdrawn."""
+        out = []
+        for severity, moment, days_left in moments(due):
+            early = _ms(moment) > at_ms
+            if (severity.value in fired) == early:
+                out.append(make_alert(due, severity, moment, days_left, trace_id, withdrawn=early))
+        return out
 
     def advance(self, to_ms: int, trace_id: str = "") -> list[DeadlineAlert]:
         """Move the clock forward to ``to_ms`` (never back) and raise every alert due by then."""

@@ -106,8 +106,8 @@ class RecogniseStep:
         opened = False
         for ch in [monitor.apply(event)] + [monitor.apply(d) for d in out.decisions]:
             out.statuses.extend(ch.statuses)
-            for omobility_id, kind in ch.closed:
-                agenda.close(omobility_id, kind)
+            for omobility_id, kind, at_ms in ch.closed:
+                out.alerts.extend(agenda.close(omobility_id, kind, at_ms, trace_id=trace))
             for due in ch.opened:
                 opened |= agenda.open(due)
             for due, met_ms in ch.met:

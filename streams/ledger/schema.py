@@ -6,7 +6,7 @@
 ``ledger_decision_history``  every decision version ever published, with reason and provenance (JSON text),
                               keyed by (decision_id, version).
 ``ledger_mobilities``        the latest status line per mobility (lifecycle state, ECTS planned vs recognised).
-``ledger_deadline_alerts``   every Erasmus deadline warning or breach, keyed by its derived alert id.
+``ledger_deadline_alerts``   every Erasmus deadline warning or breach, keyed by its derived alert id (withdrawn ones deleted).
 ``ledger_learning_agreements`` every approved LA version per mobility (from ``hub.mobilities``): Table A and
                               Table B components with ECTS and the recognition groups, as JSON text.
 ``ledger_offsets``           for each consumer, topic and partition, the next Kafka offset to read; written in

@@ -155,8 +155,7 @@ class Ledger:
                                                   set_={c.name: stmt.excluded[c.name] for c in mobilities.columns if c.name != "omobility_id"})
                 conn.execute(stmt, list(latest.values()))
             if batch.alerts:
-                rows = {a.alert_id: _alert_row(a) for a in batch.alerts}
-                conn.execute(ins(alerts).on_conflict_do_nothing(index_elements=["alert_id"]), list(rows.values()))
+                self._write_alerts(conn, ins, batch.alerts)
             if batch.agreements:
                 # one row per (mobility, version); of two events carrying one version the later wins, as in the recogniser
                 latest_la: dict[tuple[str, int], Mobility] = {}
@@ -179,6 +178,17 @@ class Ledger:
                                     for (t, p), o in batch.next_offsets.items()])
 
     # --- reading -------------------------------------------------------------------------
+
+    @staticmethod
+    def _write_alerts(conn, ins, batch_alerts: list[DeadlineAlert]) -> None:
+        """Raise alerts and delete withdrawn ones; the last word on an alert id in the batch counts (they come in order)."""
+        last = {a.alert_id: a for a in batch_alerts}
+        gone = [k for k, a in last.items() if a.withdrawn]
+        if gone:
+            conn.execute(alerts.delete().where(alerts.c.alert_id.in_(gone)))
+        rows = [_alert_row(a) for a in last.values() if not a.withdrawn]
+        if rows:
+            conn.execute(ins(alerts).on_conflict_do_nothing(index_elements=["alert_id"]), rows)
 
     def items(self, home_hei: str | None = None, status: str | None = None) -> list[dict[str, Any]]:
         """Current decisions (one per mobility and home component), optionally of one home HEI and status."""

@@ -143,6 +143,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "responsible_hei": "hh.se",
         "due_on": date(2026, 3, 27),
         "days_left": -3,
+        "withdrawn": False,
     },
     "DeadLetter": {
         **envelope("DeadLettered", "connector:deg.de"),

@@ -115,3 +115,21 @@ def test_postgresql_gives_the_same_rows_as_sqlite(tmp_path, events):
     _later_la_wins(events, fresh)
     metadata.drop_all(pg.engine)
     pg.close()
+
+
+def test_a_withdrawn_alert_leaves_the_ledger_and_the_last_word_on_an_alert_counts(tmp_path):
+    ledger = Ledger(f"sqlite:///{tmp_path}/alerts.sqlite")
+    raised = DeadlineAlert(source_hei="hub", occurred_at=datetime(2026, 3, 1, tzinfo=UTC), alert_id="a-1", omobility_id="m-1",
+                           sending_hei="hh.se", receiving_hei="ucn.dk", deadline="TOR_ISSUE", severity="WARNING",
+                           responsible_hei="ucn.dk", due_on=date(2026, 3, 8), days_left=7)
+    other = DeadlineAlert(**{**raised.model_dump(), "alert_id": "a-2", "severity": "BREACH", "event_id": str(uuid.uuid4())})
+    withdrawal = DeadlineAlert(**{**raised.model_dump(), "withdrawn": True, "event_id": str(uuid.uuid4())})
+    ledger.write(Batch.of([raised, other], {("hub.deadlines", 0): 2}), "c")
+    assert {a["alert_id"] for a in ledger.deadline_alerts()} == {"a-1", "a-2"}
+    ledger.write(Batch.of([withdrawal], {("hub.deadlines", 0): 3}), "c")
+    assert {a["alert_id"] for a in ledger.deadline_alerts()} == {"a-2"}
+    ledger.write(Batch.of([raised, withdrawal], {("hub.deadlines", 0): 5}), "c")  # a replay of the same records
+    assert {a["alert_id"] for a in ledger.deadline_alerts()} == {"a-2"}
+    ledger.write(Batch.of([withdrawal, raised], {("hub.deadlines", 0): 7}), "c")  # the deadline opened again and fired
+    assert {a["alert_id"] for a in ledger.deadline_alerts()} == {"a-1", "a-2"}
+    ledger.close()

@@ -74,7 +74,7 @@ def test_agenda_fires_on_event_time_once_and_a_replay_gives_the_same_alerts():
 def test_a_closed_deadline_raises_nothing():
     agenda = Agenda()
     agenda.open(Due.tor("m1", "hh.se", "ucn.dk", date(2026, 1, 31), None))
-    assert agenda.close("m1", "TOR_ISSUE")
+    assert agenda.close("m1", "TOR_ISSUE", int(datetime(2026, 2, 10, tzinfo=timezone.utc).timestamp() * 1000)) == []
     assert agenda.advance(int(datetime(2026, 6, 1, tzinfo=timezone.utc).timestamp() * 1000)) == []
 
 
@@ -208,3 +208,17 @@ def test_a_late_tor_raises_its_alerts_whatever_order_the_events_come_in():
     late = [("BREACH", (T0 + timedelta(days=35)).date().isoformat()), ("WARNING", (T0 + timedelta(days=35)).date().isoformat())]
     assert alerts([ended, tor]) == alerts([tor, ended]) == late
     assert alerts([ended, on_time]) == alerts([on_time, ended]) == []
+
+
+def test_a_tor_in_time_read_after_the_clock_passed_its_moments_withdraws_the_alerts_raised_early():
+    """A replay can move a partition's clock past a deadline before the ToR that met it is read: the early alerts are withdrawn."""
+    mon, agenda = StudentMonitor(ESI), Agenda()
+    ended, on_time = _mobility("ENDED", T0), _mobility("TOR_ISSUED", T0 + timedelta(days=20))
+    for due in mon.apply(ended).opened:
+        agenda.open(due)
+    early = agenda.advance(int((T0 + timedelta(days=60)).timestamp() * 1000))  # another partner's event, months later
+    assert sorted(a.severity.value for a in early) == ["BREACH", "WARNING"] and not any(a.withdrawn for a in early)
+    withdrawn = [a for due, met in mon.apply(on_time).met for a in agenda.settle(due, met)]
+    assert sorted((a.alert_id, a.withdrawn) for a in withdrawn) == sorted((a.alert_id, True) for a in early)
+    assert not {a.event_id for a in withdrawn} & {a.event_id for a in early}  # a withdrawal is an event of its own
+    assert agenda.advance(int((T0 + timedelta(days=90)).timestamp() * 1000)) == []  # met: nothing fires again
