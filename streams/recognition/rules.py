@@ -203,8 +203,11 @@ class StudentRecognition:
         emitted = m.emitted
         if len(m.las) == 1:
             la = next(iter(m.las.values()))
-            if codes is not None and len(codes) == 1 and m.tor is None and m.cancel is None:
-                return self._open_grade_keys(la, next(iter(codes)), seen, passed, emitted)
+            if m.tor is None and m.cancel is None:
+                if codes is not None and len(codes) == 1:
+                    return self._open_grade_keys(la, next(iter(codes)), seen, passed, emitted)
+                if not seen and not emitted:  # no result and nothing decided: everything is pending
+                    return []
             if codes is None:
                 keys = set(la.b_keys)
                 keys.update(["X:" + c for c in seen])
