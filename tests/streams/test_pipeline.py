@@ -65,6 +65,16 @@ def test_two_workers_share_the_partitions_and_give_the_same_ledger_as_one(pipeli
     assert rows == expected, _diff(expected, rows)
 
 
+def test_rocksdb_tables_give_the_same_ledger(pipeline, events, expected):
+    """The tables on disk (rocksdict) instead of in memory, two workers sharing the partitions."""
+    pytest.importorskip("rocksdict", reason="rocksdict is not installed: pip install -e '.[rocksdb]'")
+    p = pipeline(workers=2, store="rocksdb")
+    p.publish(events)
+    rows = p.wait_for(expected)
+    assert rows == expected, _diff(expected, rows)
+    assert list(p.cfg.data_dir.glob("streams/w*/v*/tables/students-*.db/CURRENT")), "no RocksDB store was written"
+
+
 def test_exactly_once_processing_gives_the_same_ledger(pipeline, apache_kafka, events, expected):
     """faust's exactly_once (Kafka transactions; the ledger reads committed records only) on Apache Kafka."""
     p = pipeline(workers=1, processing_guarantee="exactly_once")
