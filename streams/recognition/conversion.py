@@ -93,6 +93,16 @@ class Converter:
             found = self._cache[key] = self._convert(tuple(hosts), home_hei, field, year, home_scheme_id)
         return found
 
+    def convert_plain(self, hosts: tuple[tuple, ...], home_hei: str, field: str | None, year: str | None) -> Converted:
+        """``convert`` of host grades given as plain ``(scheme_id, label, ects, field, year)`` tuples (the rules' form)."""
+        key = (hosts, home_hei, field, year, None)
+        found = self._cache.get(key)
+        if found is None:
+            if len(self._cache) > 100_000:
+                self._cache.clear()
+            found = self._cache[key] = self._convert(tuple([HostResult(*h) for h in hosts]), home_hei, field, year, None)
+        return found
+
     def _convert(self, hosts, home_hei, field, year, home_scheme_id) -> Converted:
         if not hosts:
             raise ValueError("nothing to convert: give at least one host grade")

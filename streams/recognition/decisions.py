@@ -127,6 +127,17 @@ def _host_grade(g) -> HostGrade:
     return found
 
 
+_LAST_HOSTS: list = [None, ()]  # the results last cited and their HostGrades: a group's components cite the same
+
+
+def _host_grades(host: tuple) -> tuple[HostGrade, ...]:
+    if host is _LAST_HOSTS[0]:
+        return _LAST_HOSTS[1]
+    found = tuple([_host_grade(g) for g in host])
+    _LAST_HOSTS[0], _LAST_HOSTS[1] = host, found
+    return found
+
+
 _AT: dict[int, datetime] = {}
 _CENTS: dict[Decimal, Decimal] = {}
 
@@ -174,7 +185,7 @@ def build_decision(
     provenance = _built(Provenance, 
         la_version=ctx.la_version,
         group_id=ctx.group_id,
-        host_grades=tuple([_host_grade(g) for g in ctx.host]),
+        host_grades=_host_grades(ctx.host),
         conversion=ctx.converted.conversion if ctx.converted is not None else None,
         input_event_ids=d.inputs,
     )

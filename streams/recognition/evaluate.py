@@ -50,7 +50,7 @@ from decimal import Decimal
 
 from schemas.models import DecisionStatus as S
 
-from .conversion import Converted, Converter, HostResult
+from .conversion import Converted, Converter
 from .decisions import Candidate, Ctx
 from .explain import conversion_clause, fmt_ects
 from .facts import GradeFact, LaFact, MobilityFacts, RegistrarFact
@@ -374,12 +374,15 @@ class MobilityRules:
         m = self.m
         year = m.year or None
         hosts = []
+        table_a = la.table_a
         for g in results:
-            a = la.table_a.get(g.course_code)
-            field = g.isced or (a.isced_code if a is not None else None) or m.isced
-            hosts.append(HostResult(g.scheme_id, g.label, float(g.ects), field, g.year or year))
+            field = g.isced
+            if not field:
+                a = table_a.get(g.course_code)
+                field = (a.isced_code if a is not None else None) or m.isced
+            hosts.append((g.scheme_id, g.label, float(g.ects), field, g.year or year))
         try:
-            return self.conv.convert(tuple(hosts), m.sending_hei, field=home_field or m.isced, year=year), ""
+            return self.conv.convert_plain(tuple(hosts), m.sending_hei, home_field or m.isced, year), ""
         except ValueError as exc:
             return None, str(exc).split(":")[0]
 
