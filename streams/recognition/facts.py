@@ -91,10 +91,25 @@ class GradeFact:
         status = _STATUS[g.status]
         passed = passed and status != "REVOKED"
         f = cls.__new__(cls)
-        f.hei, f.result_id, f.course_code, f.label, f.scheme_id = g.hei, g.result_id, g.course_code, label, g.grading_scheme_id
-        f.readable, f.passed, f.ects, f.attempt, f.assessed_on = readable, passed, str(g.ects), g.attempt, _day(g.assessed_on)
-        f.status, f.occ, f.event_id, f.isced, f.year = status, occ, g.event_id, g.isced_code or None, g.academic_year or None
-        f.omobility_id, f.trace_id, f.first_pass, f.first_seen = g.omobility_id or None, g.trace_id or "", occ if passed else None, occ
+        f.hei = g.hei
+        f.result_id = g.result_id
+        f.course_code = g.course_code
+        f.label = label
+        f.scheme_id = g.grading_scheme_id
+        f.readable = readable
+        f.passed = passed
+        f.ects = str(g.ects)
+        f.attempt = g.attempt
+        f.assessed_on = _day(g.assessed_on)
+        f.status = status
+        f.occ = occ
+        f.event_id = g.event_id
+        f.isced = g.isced_code or None
+        f.year = g.academic_year or None
+        f.omobility_id = g.omobility_id or None
+        f.trace_id = g.trace_id or ""
+        f.first_pass = occ if passed else None
+        f.first_seen = occ
         return f
 
     @property

@@ -82,7 +82,25 @@ class StudentRecognition:
         stored = facts.grades.get(key)
         if stored is None:  # dropped at once as the oldest held result
             return []
-        self._update_views(stored, old is None or was == (stored.course_code, stored.omobility_id))
+        in_place = old is None or was == (stored.course_code, stored.omobility_id)
+        if len(facts.mobilities) == 1:  # most students: one mobility, which owns the result or not
+            m = next(iter(facts.mobilities.values()))
+            if m.receiving_hei != stored.hei:
+                return []
+            if not in_place:  # the result may have left the view or moved in it
+                m.view = None
+            if stored.omobility_id is not None and stored.omobility_id != m.omobility_id:
+                return []
+            view = m.view
+            if view is not None:
+                if stored in view.by_code.get(stored.course_code, ()):
+                    view.changed(stored)
+                else:
+                    view.added(stored)
+            if not m.las:
+                return []
+            return self._recompute(m, codes, g)
+        self._update_views(stored, in_place)
         m = self._owner(stored)
         if m is None:
             return []
