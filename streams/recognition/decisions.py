@@ -26,7 +26,11 @@ __all__ = ["Candidate", "build_decision"]
 ZERO = Decimal("0.00")
 _CENT = Decimal("0.01")
 _ECTS_TEXT: dict[Decimal, str] = {}
+_STATUS_TEXT = {s: s.value for s in DecisionStatus}
+_DECIMALS: dict[str, Decimal] = {}
 _NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://heroes-hub.eu/recognition/decisions")
+_NAMESPACE_BYTES = _NAMESPACE.bytes
+_VARIANT = {d: "89ab"[int(d, 16) & 3] for d in "0123456789abcdef"}
 
 
 class Candidate:
@@ -57,13 +61,14 @@ class Candidate:
         self.occ = (max(inputs.values()) if inputs else 0) if occ is None else occ
         self.reason, self.ctx = reason, ctx
         ects_text = _ECTS_TEXT.get(ects)
-        if ects_text is None or ects.is_signed():  # -0 equals 0 but prints apart
+        if ects_text is None or not ects:  # -0 equals 0 but prints apart: zero is never cached
             if len(_ECTS_TEXT) > 1024:
                 _ECTS_TEXT.clear()
             ects_text = f"{ects:.2f}"  # equal amounts format alike; there are few of them
-            if not ects.is_signed():
+            if ects:
                 _ECTS_TEXT[ects] = ects_text
-        text = "\x1f".join((omobility_id, key, status.value, rule, ects_text, grade or "", extra, ",".join(self.inputs)))
+        text = "\x1f".join((omobility_id, key, _STATUS_TEXT[status], rule, ects_text, grade or "", extra,
+                            ",".join(self.inputs)))
         self.id = hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
@@ -103,11 +108,9 @@ def _built(cls, **values):
 
 def _uuid5(name: str) -> str:
     """``str(uuid.uuid5(_NAMESPACE, name))``, without building UUID objects."""
-    h = bytearray(hashlib.sha1(_NAMESPACE.bytes + name.encode()).digest()[:16])
-    h[6] = (h[6] & 0x0F) | 0x50
-    h[8] = (h[8] & 0x3F) | 0x80
-    x = h.hex()
-    return f"{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}"
+    x = hashlib.sha1(_NAMESPACE_BYTES + name.encode()).hexdigest()
+    # version 5 in the 13th hex digit, the RFC 4122 variant in the top bits of the 17th
+    return f"{x[:8]}-{x[8:12]}-5{x[13:16]}-{_VARIANT[x[16]]}{x[17:20]}-{x[20:32]}"
 
 
 _HOST_GRADES: dict[str, HostGrade] = {}
@@ -121,9 +124,19 @@ def _host_grade(g) -> HostGrade:
             _HOST_GRADES.clear()
         found = _HOST_GRADES[g.event_id] = _built(
             HostGrade, result_id=g.result_id, course_code=g.course_code, grade_label=g.label,
-            grading_scheme_id=g.scheme_id, ects=Decimal(g.ects), attempt=g.attempt, passed=g.passed,
+            grading_scheme_id=g.scheme_id, ects=_decimal(g.ects), attempt=g.attempt, passed=g.passed,
             event_id=g.event_id,
         )
+    return found
+
+
+def _decimal(text: str) -> Decimal:
+    """``Decimal(text)``: equal texts give equal decimals, and a result's ECTS take few values."""
+    found = _DECIMALS.get(text)
+    if found is None:
+        if len(_DECIMALS) > 1024:
+            _DECIMALS.clear()
+        found = _DECIMALS[text] = Decimal(text)
     return found
 
 
@@ -154,11 +167,11 @@ def _at(occ: int) -> datetime:
 
 def _cents(ects: Decimal) -> Decimal:
     found = _CENTS.get(ects)
-    if found is None or ects.is_signed():  # -0 equals 0 but keeps its sign
+    if found is None or not ects:  # -0 equals 0 but keeps its sign: zero is never cached
         if len(_CENTS) > 1024:
             _CENTS.clear()
         found = ects.quantize(_CENT)
-        if not ects.is_signed():
+        if ects:
             _CENTS[ects] = found
     return found
 
