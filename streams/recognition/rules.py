@@ -261,7 +261,7 @@ class StudentRecognition:
                 for c in codes:
                     keys.update(la.need_keys.get(c, ()))
         pending_b = m.tor is None and m.cancel is None
-        cur_b = m.current.table_b
+        cur = m.current
         out = []
         for key in keys:
             prev = emitted.get(key)
@@ -270,13 +270,32 @@ class StudentRecognition:
                 if key[0] == "X":
                     if code not in seen or all(code in la.in_la for la in las):
                         continue
-                elif pending_b and code in cur_b and not any(
-                    (group := la.groups.get(code)) is not None and group[1] and passed.issuperset(group[1])
-                    for la in las
-                ):
+                elif pending_b and code in cur.table_b and not self._decidable(m, code, seen, passed):
                     continue
             out.append(key)
         return out
+
+    @staticmethod
+    def _decidable(m: MobilityFacts, code: str, seen, passed) -> bool:
+        """Whether Table B ``code`` of the current version can be decided without ToR or cancellation.
+
+        Every course of its current group passed at some point (``_table_b``), or every course
+        of an older version's group passed before the later versions were approved
+        (``MobilityRules._decided_before``).
+        """
+        studied = m.current.groups[code][1]
+        if studied and passed.issuperset(studied):
+            return True
+        versions = sorted(m.las)
+        cutoff = 0
+        for i in range(len(versions) - 2, -1, -1):
+            cutoff = max(cutoff, m.las[versions[i + 1]].occ)
+            group = m.las[versions[i]].groups.get(code)
+            if group is not None and group[1] and all(
+                any(g.first_pass is not None and g.first_pass < cutoff for g in seen.get(a, ())) for a in group[1]
+            ):
+                return True
+        return False
 
     @staticmethod
     def _open_grade_keys(la, code: str, seen, passed, emitted) -> list[str]:
