@@ -123,8 +123,8 @@ class StudentRecognition:
         if not changed:
             return []
         was_known = bool(was_host)
-        if is_la or m.view is None or not was_known or m.receiving_hei != was_host or m.year != was_year:
-            for o in self.facts.mobilities.values():  # results may belong elsewhere now
+        if is_la or not was_known or m.receiving_hei != was_host or m.year != was_year:
+            for o in self.facts.mobilities.values():  # results may belong elsewhere now (see _owner)
                 o.view = None
         out = self._recompute(m, None, ev)
         if not was_known:  # a new mobility at a host can take over held grades from a sibling there
