@@ -28,7 +28,6 @@ def install_normaliser(hub, *, batch: int = 1000, within: float = 0.05) -> None:
     table = app.Table("partner_students", partitions=cfg.partitions, key_type=bytes)  # raw keys, JSON values
     hub.tables["partner_students"] = table
     source = app.topic(*where, key_serializer="raw", value_serializer="raw", partitions=cfg.partitions)
-    outputs = {kind: hub.out(f"hub.{kind}") for kind in SIS_KINDS}
     normaliser = Normaliser(cfg.dedupe_days, cfg.dedupe_max_ids)
 
     async def normalise(stream):
@@ -62,7 +61,7 @@ def install_normaliser(hub, *, batch: int = 1000, within: float = 0.05) -> None:
                                    f"enrolment or mobility of {hei} named the student's ESI within the hold; publish the enrolment or set student_esi")
                     sent.append(await hub.dead_letter(why, "streams:normalise", h.payload, h.topic, h.partition, h.offset))
                 for e in out.events:
-                    sent.append(await outputs[KIND_OF[type(e)]].send(key=e.student_esi.encode(), value=e))
+                    sent.append(await hub.send(f"hub.{KIND_OF[type(e)]}", e.student_esi.encode(), e))
                 hub.count("normalised", len(out.events))
             await hub.acked(sent)
             for row, ev in last.items():

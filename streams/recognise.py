@@ -179,7 +179,6 @@ def install_recogniser(hub, *, batch: int = 1000, within: float = 0.05) -> None:
     hub.tables.update(students=students, agenda=agendas.table)
     source = app.topic(cfg.topic("hub.grades"), cfg.topic("hub.mobilities"), cfg.registrar_by_esi_topic,
                        key_serializer="raw", value_serializer="raw", partitions=cfg.partitions)
-    recognitions, statuses, deadlines = hub.out("hub.recognitions"), hub.out("hub.mobility-status"), hub.out("hub.deadlines")
 
     @app.on_partitions_revoked.connect
     async def _forget(*args, **kwargs) -> None:
@@ -190,8 +189,12 @@ def install_recogniser(hub, *, batch: int = 1000, within: float = 0.05) -> None:
         async for events in stream.take_events(batch, within):
             # The batch keeps its own live objects and agendas: a rebalance may clear the shared caches mid-batch.
             sent: list = []
+            latest_decisions: dict[tuple[str, str], RecognitionDecision] = {}
+            latest_statuses: dict[str, MobilityStatus] = {}
+            latest_alerts: dict[str, DeadlineAlert] = {}
             folded: dict[bytes, _Folded] = {}
             touched: dict[int, tuple[Agenda, object]] = {}  # partition -> its agenda, one of its Kafka events
+            outputs = 0
             for ev in events:
                 msg = ev.message
                 try:
@@ -217,9 +220,19 @@ def install_recogniser(hub, *, batch: int = 1000, within: float = 0.05) -> None:
                 student = folded.setdefault(key, _Folded(esi))
                 student.live, student.last = result.live, ev
                 student.events.append(event)
-                sent += [await recognitions.send(key=d.omobility_id.encode(), value=d) for d in result.decisions]
-                sent += [await statuses.send(key=s.omobility_id.encode(), value=s) for s in result.statuses]
-                sent += [await deadlines.send(key=a.omobility_id.encode(), value=a) for a in result.alerts]
+                outputs += len(result.decisions) + len(result.statuses) + len(result.alerts)
+                for d in result.decisions:
+                    latest_decisions[(d.omobility_id, d.home_component)] = d
+                for s in result.statuses:
+                    latest_statuses[s.omobility_id] = s
+                for a in result.alerts:
+                    latest_alerts[a.alert_id] = a
+            # Only the last decision per component, status line per mobility and word on an alert of a batch go out:
+            # the ones before it were current for less than the batch, and every reader keeps only the latest.
+            sent += [await hub.send("hub.recognitions", d.omobility_id.encode(), d) for d in latest_decisions.values()]
+            sent += [await hub.send("hub.mobility-status", s.omobility_id.encode(), s) for s in latest_statuses.values()]
+            sent += [await hub.send("hub.deadlines", a.omobility_id.encode(), a) for a in latest_alerts.values()]
+            hub.count("superseded_in_batch", outputs - len(latest_decisions) - len(latest_statuses) - len(latest_alerts))
             await hub.acked(sent)
             for key, student in folded.items():
                 if student.live is not None:
