@@ -31,12 +31,14 @@ def run_stream_worker(cfg: StreamsConfig, loglevel: str = "warning") -> None:
 
     from hub.logs import configure_logging
     from streams.app import create_app, ensure_streams_topics
+    from streams.runtime import tune_gc
 
     configure_logging(loglevel)
     ensure_streams_topics(cfg)
     (cfg.data_dir / "streams" / cfg.worker_name).mkdir(parents=True, exist_ok=True)
     hub = create_app(cfg)
     worker = faust.Worker(hub.app, loglevel=loglevel, quiet=True, redirect_stdouts=False, override_logging=False)
+    tune_gc()  # the setting python -m bench.recognition measures the rules under
     worker.execute_from_commandline()
 
 
