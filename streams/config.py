@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, InitSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 __all__ = ["StreamsConfig", "StreamsSettings", "ConfigError", "load_streams_settings"]
@@ -40,6 +40,14 @@ class StreamsSettings(BaseSettings):
     dedupe_days: int = Field(60, ge=1, description="How long (event time) the normaliser remembers an event id to drop its duplicates.")
     dedupe_max_ids: int = Field(2000, ge=10, description="At most this many event ids remembered per partner student.")
 
+    @model_validator(mode="after")
+    def _one_worker_under_exactly_once(self) -> "StreamsSettings":
+        if self.processing_guarantee == "exactly_once":
+            if "workers" not in self.model_fields_set:
+                self.workers = 1
+            check_workers(self.workers, self.processing_guarantee)
+        return self
+
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
                                    env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
@@ -52,13 +60,21 @@ class StreamsSettings(BaseSettings):
         return (init_settings, env_settings, InitSettingsSource(settings_cls, init_kwargs=table))
 
 
+def check_workers(workers: int, processing_guarantee: str) -> None:
+    """exactly_once runs with one worker: with two, a rebalance leaves faust-streaming 0.15 without the transactional
+    producer of a partition it sends for ("No transaction producer found") and the workers crash in a loop."""
+    if processing_guarantee == "exactly_once" and workers > 1:
+        raise ValueError(f"exactly_once runs with one worker, not {workers}: faust-streaming 0.15 loses the transactional producers "
+                         "of its partitions when workers rebalance; use at_least_once (the ledger is idempotent) for more workers")
+
+
 def load_streams_settings() -> StreamsSettings:
     """``HUB_STREAMS_*`` and hub.toml's ``[streams]``; ConfigError naming every invalid one."""
     try:
         return StreamsSettings()
     except ValidationError as exc:
         problems = [f"HUB_STREAMS_{'.'.join(map(str, e['loc'])).upper()} (hub.toml [streams] {'.'.join(map(str, e['loc']))}): {e['msg']}"
-                    for e in exc.errors()]
+                    if e["loc"] else e["msg"].removeprefix("Value error, ") for e in exc.errors()]
         raise ConfigError("invalid stream settings: " + "; ".join(problems)) from None
 
 

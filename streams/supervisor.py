@@ -21,7 +21,7 @@ import threading
 import time
 from pathlib import Path
 
-from streams.config import StreamsConfig
+from streams.config import ConfigError, StreamsConfig, check_workers
 
 __all__ = ["Supervisor", "child_env"]
 
@@ -112,6 +112,11 @@ class Supervisor:
     def __init__(self, cfg: StreamsConfig, workers: int | None = None, *, ledger: bool = True, stream: bool = True,
                  log_dir: Path | None = None, loglevel: str = "warning", keep_alive: bool = True) -> None:
         self.cfg = cfg
+        if stream:
+            try:
+                check_workers(workers or cfg.workers, cfg.processing_guarantee)
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
         self.keep_alive = keep_alive
         self.restarts: list[str] = []
         self._stopping = threading.Event()

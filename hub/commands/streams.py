@@ -58,11 +58,15 @@ def run(workers: int | None, ledger: bool, store: str | None, guarantee: str | N
     log = get_logger(component="streams")
     overrides = {k: v for k, v in {"store": store, "processing_guarantee": guarantee}.items() if v}
     try:
-        cfg = StreamsConfig.from_settings(settings, load_streams_settings(), **overrides)
+        streams = load_streams_settings()
+        cfg = StreamsConfig.from_settings(settings, streams, **overrides)
+        if not workers and cfg.processing_guarantee == "exactly_once" and "workers" not in streams.model_fields_set:
+            workers = 1  # exactly_once runs with one worker (see Supervisor)
+        sup = Supervisor(cfg, workers or cfg.workers, ledger=ledger)
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from exc
     ensure_streams_topics(cfg)
-    sup = Supervisor(cfg, workers or cfg.workers, ledger=ledger).start()
+    sup.start()
     click.echo(f"hub streams: {len(sup.children) - int(ledger)} worker(s){' + ledger writer' if ledger else ''} on "
                f"{cfg.bootstrap_servers}; logs in {cfg.data_dir / 'logs'}; Ctrl-C stops", err=True)
     stop = threading.Event()

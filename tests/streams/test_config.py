@@ -25,3 +25,21 @@ def test_an_invalid_knob_names_both_places_to_fix_it(tmp_path, monkeypatch):
         load_streams_settings()
     assert "HUB_STREAMS_WORKERS" in str(err.value) and "[streams] workers" in str(err.value)
     assert "HUB_STREAMS_STORE" in str(err.value)
+
+
+def test_exactly_once_runs_one_worker_and_refuses_more(tmp_path, monkeypatch):
+    from streams.config import StreamsConfig
+    from streams.supervisor import Supervisor
+
+    monkeypatch.setenv("HUB_CONFIG", str(tmp_path / "absent.toml"))
+    monkeypatch.delenv("HUB_STREAMS_WORKERS", raising=False)
+    monkeypatch.setenv("HUB_STREAMS_PROCESSING_GUARANTEE", "exactly_once")
+    assert load_streams_settings().workers == 1  # not one per core
+    monkeypatch.setenv("HUB_STREAMS_WORKERS", "2")
+    with pytest.raises(ConfigError, match="exactly_once runs with one worker, not 2.*at_least_once"):
+        load_streams_settings()
+    cfg = StreamsConfig(bootstrap_servers="127.0.0.1:9", registry_url="http://127.0.0.1:9", data_dir=tmp_path,
+                        processing_guarantee="exactly_once")
+    with pytest.raises(ConfigError, match="one worker"):
+        Supervisor(cfg, 2, ledger=False)
+    assert Supervisor(cfg, 1, ledger=False).children.keys() == {"w1"}
