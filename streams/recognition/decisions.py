@@ -84,26 +84,34 @@ class Ctx:
         self.component, self.decided_by, self.home_scheme_id = component, decided_by, home_scheme_id
 
 
-_FIELDS_SET: dict[type, set[str]] = {}
+_new = object.__new__
 _setattr = object.__setattr__
 
 
-def _built(cls, **values):
+def _built(cls, fields: set[str], values: dict):
     """A model from values already of the model's field types, without validation.
 
     ``model_construct`` costs as much as validation here; this sets what it sets.
-    The models are frozen, so the instances of a class share one set of field names.
-    The canonical JSON round trip of built decisions is tested.
+    The models are frozen, so the instances of a class share one set of field
+    names (``fields``, the keys of ``values``).  The canonical JSON round trip of
+    built decisions is tested.
     """
-    m = cls.__new__(cls)
-    fields = _FIELDS_SET.get(cls)
-    if fields is None or len(fields) != len(values):
-        fields = _FIELDS_SET[cls] = set(values)
+    m = _new(cls)
     _setattr(m, "__dict__", values)
     _setattr(m, "__pydantic_fields_set__", fields)
     _setattr(m, "__pydantic_extra__", None)
     _setattr(m, "__pydantic_private__", None)
     return m
+
+
+_HOST_GRADE_FIELDS = {"result_id", "course_code", "grade_label", "grading_scheme_id", "ects", "attempt", "passed",
+                      "event_id"}
+_PROVENANCE_FIELDS = {"la_version", "group_id", "host_grades", "conversion", "input_event_ids"}
+_DECISION_FIELDS = {
+    "event_id", "event_type", "source_hei", "occurred_at", "recorded_at", "schema_version", "trace_id", "decision_id",
+    "omobility_id", "student_esi", "home_hei", "host_hei", "home_component", "home_component_title", "version",
+    "status", "ects", "converted_grade", "home_scheme_id", "rule", "reason", "supersedes", "decided_by", "provenance",
+}
 
 
 def _uuid5(name: str) -> str:
@@ -122,11 +130,11 @@ def _host_grade(g) -> HostGrade:
     if found is None or found.passed is not g.passed:
         if len(_HOST_GRADES) > 4096:  # kept briefly, not per result: long-lived objects cost the collector
             _HOST_GRADES.clear()
-        found = _HOST_GRADES[g.event_id] = _built(
-            HostGrade, result_id=g.result_id, course_code=g.course_code, grade_label=g.label,
-            grading_scheme_id=g.scheme_id, ects=_decimal(g.ects), attempt=g.attempt, passed=g.passed,
-            event_id=g.event_id,
-        )
+        found = _HOST_GRADES[g.event_id] = _built(HostGrade, _HOST_GRADE_FIELDS, {
+            "result_id": g.result_id, "course_code": g.course_code, "grade_label": g.label,
+            "grading_scheme_id": g.scheme_id, "ects": _decimal(g.ects), "attempt": g.attempt, "passed": g.passed,
+            "event_id": g.event_id,
+        })
     return found
 
 
@@ -195,36 +203,38 @@ def build_decision(
     at = _at(d.occ)
     ctx = d.ctx
     comp = ctx.component
-    provenance = _built(Provenance, 
-        la_version=ctx.la_version,
-        group_id=ctx.group_id,
-        host_grades=_host_grades(ctx.host),
-        conversion=ctx.converted.conversion if ctx.converted is not None else None,
-        input_event_ids=d.inputs,
-    )
-    return _built(RecognitionDecision, 
-        event_id=_uuid5(d.id),
-        event_type="RecognitionDecision",
-        source_hei=home_hei,
-        occurred_at=at,
-        recorded_at=at,
-        schema_version=1,
-        trace_id=trace_id,
-        decision_id=d.id,
-        omobility_id=omobility_id,
-        student_esi=student_esi,
-        home_hei=home_hei,
-        host_hei=host_hei,
-        home_component=d.key[2:],
-        home_component_title=comp.title if comp is not None else "",
-        version=(previous[1] + 1) if previous else 1,
-        status=d.status,
-        ects=_cents(d.ects),
-        converted_grade=d.grade,
-        home_scheme_id=ctx.home_scheme_id if d.grade is not None else None,
-        rule=d.rule,
-        reason=d.reason(),
-        supersedes=previous[0] if previous else None,
-        decided_by=ctx.decided_by,
-        provenance=provenance,
-    )
+    converted = ctx.converted
+    provenance = _built(Provenance, _PROVENANCE_FIELDS, {
+        "la_version": ctx.la_version,
+        "group_id": ctx.group_id,
+        "host_grades": _host_grades(ctx.host),
+        "conversion": converted.conversion if converted is not None else None,
+        "input_event_ids": d.inputs,
+    })
+    grade = d.grade
+    return _built(RecognitionDecision, _DECISION_FIELDS, {
+        "event_id": _uuid5(d.id),
+        "event_type": "RecognitionDecision",
+        "source_hei": home_hei,
+        "occurred_at": at,
+        "recorded_at": at,
+        "schema_version": 1,
+        "trace_id": trace_id,
+        "decision_id": d.id,
+        "omobility_id": omobility_id,
+        "student_esi": student_esi,
+        "home_hei": home_hei,
+        "host_hei": host_hei,
+        "home_component": d.key[2:],
+        "home_component_title": comp.title if comp is not None else "",
+        "version": (previous[1] + 1) if previous else 1,
+        "status": d.status,
+        "ects": _cents(d.ects),
+        "converted_grade": grade,
+        "home_scheme_id": ctx.home_scheme_id if grade is not None else None,
+        "rule": d.rule,
+        "reason": d.reason(),
+        "supersedes": previous[0] if previous else None,
+        "decided_by": ctx.decided_by,
+        "provenance": provenance,
+    })

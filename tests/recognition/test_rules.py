@@ -339,3 +339,16 @@ def test_built_decisions_equal_their_validated_canonical_json():
     for d in out:
         assert from_json(to_json(d)) == d
         assert RecognitionDecision.model_validate(d.model_dump()) == d
+
+
+def test_decision_builders_set_every_field_of_their_models():
+    from schemas.models import HostGrade, Provenance, RecognitionDecision
+    from streams.recognition import decisions
+
+    assert decisions._HOST_GRADE_FIELDS == set(HostGrade.model_fields)
+    assert decisions._PROVENANCE_FIELDS == set(Provenance.model_fields)
+    assert decisions._DECISION_FIELDS == set(RecognitionDecision.model_fields)
+    s = Student()
+    out = run(start(s) + [s.grade("TM1", "15")])
+    assert out and all(d.model_fields_set == set(RecognitionDecision.model_fields) for d in out)
+    assert all(h.model_fields_set == set(HostGrade.model_fields) for d in out for h in d.provenance.host_grades)
