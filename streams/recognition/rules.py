@@ -22,7 +22,7 @@ from schemas.models import Grade, Mobility, MobilityLifecycle, RecognitionDecisi
 
 from .conversion import Converter, converter_for
 from .decisions import build_decision
-from .facts import MAX_REGISTRAR, GradeFact, MobilityFacts, Moment, RegistrarFact, StudentFacts, millis
+from .facts import MAX_REGISTRAR, GradeFact, LaFact, MobilityFacts, Moment, RegistrarFact, StudentFacts, millis
 from .evaluate import MobilityRules
 from .views import CourseView
 from .tables import GradingTables
@@ -262,6 +262,7 @@ class StudentRecognition:
                     keys.update(la.need_keys.get(c, ()))
         pending_b = m.tor is None and m.cancel is None
         cur = m.current
+        older = None
         out = []
         for key in keys:
             prev = emitted.get(key)
@@ -270,27 +271,41 @@ class StudentRecognition:
                 if key[0] == "X":
                     if code not in seen or all(code in la.in_la for la in las):
                         continue
-                elif pending_b and code in cur.table_b and not self._decidable(m, code, seen, passed):
-                    continue
+                elif pending_b and code in cur.table_b:
+                    if older is None:
+                        older = self._older(m)
+                    if not self._decidable(cur, older, code, seen, passed):
+                        continue
             out.append(key)
         return out
 
     @staticmethod
-    def _decidable(m: MobilityFacts, code: str, seen, passed) -> bool:
+    def _older(m: MobilityFacts) -> list[tuple]:
+        """The older LA versions, newest first, each with the cutoff its decisions had to come before.
+
+        The cutoff of a version is the latest approval among the versions after it (event time).
+        """
+        versions = sorted(m.las)
+        out = []
+        cutoff = 0
+        for i in range(len(versions) - 2, -1, -1):
+            cutoff = max(cutoff, m.las[versions[i + 1]].occ)
+            out.append((m.las[versions[i]], cutoff))
+        return out
+
+    @staticmethod
+    def _decidable(cur: LaFact, older: list[tuple], code: str, seen, passed) -> bool:
         """Whether Table B ``code`` of the current version can be decided without ToR or cancellation.
 
         Every course of its current group passed at some point (``_table_b``), or every course
         of an older version's group passed before the later versions were approved
-        (``MobilityRules._decided_before``).
+        (``MobilityRules._decided_before``; ``older`` from ``_older``).
         """
-        studied = m.current.groups[code][1]
+        studied = cur.groups[code][1]
         if studied and passed.issuperset(studied):
             return True
-        versions = sorted(m.las)
-        cutoff = 0
-        for i in range(len(versions) - 2, -1, -1):
-            cutoff = max(cutoff, m.las[versions[i + 1]].occ)
-            group = m.las[versions[i]].groups.get(code)
+        for la, cutoff in older:
+            group = la.groups.get(code)
             if group is not None and group[1] and all(
                 any(g.first_pass is not None and g.first_pass < cutoff for g in seen.get(a, ())) for a in group[1]
             ):
