@@ -306,7 +306,8 @@ class StudentRecognition:
             return True
         for la, cutoff in older:
             group = la.groups.get(code)
-            if group is not None and group[1] and all(
+            # a course never passed has no pass before the cutoff: the set test spares the scan
+            if group is not None and group[1] and passed.issuperset(group[1]) and all(
                 any(g.first_pass is not None and g.first_pass < cutoff for g in seen.get(a, ())) for a in group[1]
             ):
                 return True
