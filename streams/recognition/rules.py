@@ -22,7 +22,8 @@ from schemas.models import Grade, Mobility, MobilityLifecycle, RecognitionDecisi
 
 from .conversion import Converter, converter_for
 from .decisions import build_decision
-from .facts import MAX_REGISTRAR, GradeFact, LaFact, MobilityFacts, Moment, RegistrarFact, StudentFacts, millis
+from .facts import (MAX_HELD_GRADES, MAX_REGISTRAR, GradeFact, LaFact, MobilityFacts, Moment, RegistrarFact,
+                    StudentFacts, millis)
 from .evaluate import MobilityRules
 from .views import CourseView
 from .tables import GradingTables
@@ -64,16 +65,23 @@ class StudentRecognition:
 
     def _grade(self, g: Grade) -> list[RecognitionDecision]:
         facts = self.facts
-        key = g.hei + "\x1f" + g.result_id  # facts.result_key
+        hei = g.hei
+        key = hei + "\x1f" + g.result_id  # facts.result_key
         old = facts.grades.get(key)
         if old is not None and old.event_id == g.event_id:  # the same event again: it is already folded in
             return []
-        if facts.is_home_result(g.hei):
+        if hei == facts.issuer:  # facts.is_home_result, inline
             return []
+        for o in facts.mobilities.values():
+            if o.sending_hei == hei:
+                return []
         fact = GradeFact.from_event(g)
         if old is None:
             codes = {fact.course_code}
-            facts.merge_grade(fact)
+            grades = facts.grades  # facts.merge_grade of a new result
+            grades[key] = fact
+            if len(grades) > MAX_HELD_GRADES:
+                facts._bound()
         else:
             codes = {fact.course_code, old.course_code}
             was = (old.course_code, old.omobility_id)
