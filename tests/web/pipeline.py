@@ -73,9 +73,13 @@ class Pipeline:
         client = RegistryClient(registry_url)
         decoder = AvroDeserializer(client, reader_schemas={t: load_schema("RegistrarDecision") for t in topics})
 
+        ready = threading.Event()
+
         def run() -> None:
             try:
                 while not self._stop.is_set():
+                    if consumer.assignment():
+                        ready.set()
                     for tp, records in consumer.poll(timeout_ms=200).items():
                         for rec in records:
                             decision = from_avro("RegistrarDecision", decoder.deserialize(rec.value, tp.topic, tp.partition, rec.offset))
@@ -87,6 +91,8 @@ class Pipeline:
 
         self._thread = threading.Thread(target=run, name="tests-registrar-follower", daemon=True)
         self._thread.start()
+        # the group join takes seconds, more on a busy machine: the tests publish decisions only once it has partitions
+        assert ready.wait(90), "the registrar follower got no partitions of the registrar topics within 90 s"
 
     def stop(self) -> None:
         self._stop.set()

@@ -126,7 +126,7 @@ def test_registrar_approves_a_decision_that_needs_review(chromium, alliance):
     page.click("#decide-one button[value=APPROVE]")
     page.wait_for_load_state()
     # the approval went to Kafka; the page then follows the ledger by itself
-    page.wait_for_selector("[data-testid=status]:has-text('manually recognised')", timeout=20_000)
+    page.wait_for_selector("[data-testid=status]:has-text('manually recognised')", timeout=45_000)
     assert page.locator("[data-testid=pending]").count() == 0
     assert "<b>credits recognised</b>" in page.inner_text("[data-testid=reason]") or page.locator("table[data-testid=history]").count() == 1
     page.screenshot(path=str(SHOTS / "04-decision-approved.png"), full_page=True)
