@@ -7,8 +7,6 @@ stream processors from ``HUB_STREAMS_*`` variables (:class:`StreamsSettings`).
 
 from __future__ import annotations
 
-import os
-
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -33,8 +31,8 @@ class StreamsSettings(BaseSettings):
     topic_prefix: str = Field("", description="Prefix of every topic name (tests and parallel deployments on one cluster).")
     store: Literal["memory", "rocksdb"] = Field("memory", description="Table store: memory (rebuilt from changelogs at start) or rocksdb (on disk, needs rocksdict).")
     processing_guarantee: Literal["at_least_once", "exactly_once"] = Field("at_least_once", description="faust processing guarantee.")
-    workers: int = Field(default_factory=lambda: min(os.cpu_count() or 1, 4), ge=1, le=64,
-                         description="Worker processes `hub streams run` and `hub up` start (default: one per core, at most 4).")
+    workers: int = Field(1, ge=1, le=64, description="Worker processes `hub streams run` and `hub up` start (more than one: see the README "
+                                                     "on rebalances).")
     standby_replicas: int = Field(0, ge=0, le=3, description="Standby table replicas per worker (faster fail-over, more CPU).")
     session_timeout: float = Field(10.0, gt=1, description="Consumer group session timeout in seconds (short = fast restarts).")
     dedupe_days: int = Field(60, ge=1, description="How long (event time) the normaliser remembers an event id to drop its duplicates.")
@@ -43,8 +41,6 @@ class StreamsSettings(BaseSettings):
     @model_validator(mode="after")
     def _one_worker_under_exactly_once(self) -> "StreamsSettings":
         if self.processing_guarantee == "exactly_once":
-            if "workers" not in self.model_fields_set:
-                self.workers = 1
             check_workers(self.workers, self.processing_guarantee)
         return self
 

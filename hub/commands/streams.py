@@ -43,7 +43,7 @@ def streams() -> None:
 
 
 @streams.command(epilog=EPILOG)
-@click.option("--workers", type=int, default=None, help="Faust worker processes (default HUB_STREAMS_WORKERS, else one per core, at most 4).")
+@click.option("--workers", type=int, default=None, help="Faust worker processes (default HUB_STREAMS_WORKERS or 1; more share the partitions, see the README).")
 @click.option("--ledger/--no-ledger", default=True, show_default=True, help="Also run the ledger writer.")
 @click.option("--store", type=click.Choice(["memory", "rocksdb"]), default=None, help="Table store (default HUB_STREAMS_STORE or memory).")
 @click.option("--guarantee", type=click.Choice(["at_least_once", "exactly_once"]), default=None, help="faust processing guarantee.")
@@ -60,8 +60,6 @@ def run(workers: int | None, ledger: bool, store: str | None, guarantee: str | N
     try:
         streams = load_streams_settings()
         cfg = StreamsConfig.from_settings(settings, streams, **overrides)
-        if not workers and cfg.processing_guarantee == "exactly_once" and "workers" not in streams.model_fields_set:
-            workers = 1  # exactly_once runs with one worker (see Supervisor)
         sup = Supervisor(cfg, workers or cfg.workers, ledger=ledger)
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from exc

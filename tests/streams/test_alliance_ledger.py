@@ -2,7 +2,7 @@
 
 What ``hub up`` runs, on a broker of its own (the stream workers read the unprefixed
 partner topics from their beginning, so they must hold only this alliance): the
-simulated SIS served on loopback, the 18 connectors, two faust workers and the ledger
+simulated SIS served on loopback, the 18 connectors, the faust worker and the ledger
 writer.  The ledger must equal the simulator's expected outcomes, which it wrote from
 what it generated, not by calling the hub's rules: every (mobility, home component)
 with its status and ECTS, no missing, no extra, no duplicated ECTS; and every deadline

@@ -34,7 +34,7 @@ def test_exactly_once_runs_one_worker_and_refuses_more(tmp_path, monkeypatch):
     monkeypatch.setenv("HUB_CONFIG", str(tmp_path / "absent.toml"))
     monkeypatch.delenv("HUB_STREAMS_WORKERS", raising=False)
     monkeypatch.setenv("HUB_STREAMS_PROCESSING_GUARANTEE", "exactly_once")
-    assert load_streams_settings().workers == 1  # not one per core
+    assert load_streams_settings().workers == 1
     monkeypatch.setenv("HUB_STREAMS_WORKERS", "2")
     with pytest.raises(ConfigError, match="exactly_once runs with one worker, not 2.*at_least_once"):
         load_streams_settings()
