@@ -40,8 +40,7 @@ class StreamsSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _one_worker_under_exactly_once(self) -> "StreamsSettings":
-        if self.processing_guarantee == "exactly_once":
-            check_workers(self.workers, self.processing_guarantee)
+        check_workers(self.workers, self.processing_guarantee)
         return self
 
     @classmethod

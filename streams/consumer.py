@@ -31,8 +31,7 @@ log = structlog.get_logger("streams.consumer")
 class RebalanceSafeConsumer(faust_aiokafka.Consumer):
     """faust's aiokafka consumer, minus the stale fetch after a rebalance."""
 
-    _seeks = 0
-    stale_fetches = 0
+    _seeks = 0  # seeks so far: a fetch that overlapped one returns records from before it
 
     async def perform_seek(self) -> None:
         self._seeks += 1
@@ -51,14 +50,13 @@ class RebalanceSafeConsumer(faust_aiokafka.Consumer):
         await super().seek(partition, offset)
 
     async def _wait_next_records(self, timeout: float):
-        if not self.flow_active:
+        if not self.flow_active:  # count seeks only after it: a rebalance ends with a seek, then resumes the flow
             await self.wait(self.can_resume_flow)
         seeks, generation = self._seeks, self.app.consumer_generation_id
         records, active = await super()._wait_next_records(timeout)
         if records and (seeks != self._seeks or generation != self.app.consumer_generation_id):
-            self.stale_fetches += 1
             log.warning("stale_fetch_dropped", partitions=len(records), records=sum(map(len, records.values())),
-                     why="fetched before a rebalance or seek; seeking back to the committed offsets")
+                        why="fetched before a rebalance or seek; seeking back to the committed offsets")
             try:
                 await self.perform_seek()
             except Exception as exc:  # noqa: BLE001 - the rebalance in progress seeks again when it resumes

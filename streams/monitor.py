@@ -211,10 +211,10 @@ class Agenda:
         fired = entry["fired"] if entry is not None and entry["due"] == due.due_on.isoformat() else []
         return self._end(due, fired, met_ms, trace_id)
 
-    def close(self, omobility_id: str, kind: str, at_ms: int | None = None, trace_id: str = "") -> list[DeadlineAlert]:
+    def close(self, omobility_id: str, kind: str, at_ms: int, trace_id: str = "") -> list[DeadlineAlert]:
         """The obligation ended at ``at_ms`` (met, or no longer owed): forget it (see :meth:`_end`)."""
         entry = self._pop(_key(omobility_id, kind))
-        if entry is None or at_ms is None:
+        if entry is None:
             return []
         due = Due(omobility_id, entry["s"], entry["r"], DeadlineKind(kind), date.fromisoformat(entry["due"]))
         return self._end(due, entry["fired"], at_ms, trace_id)

@@ -58,8 +58,7 @@ def run(workers: int | None, ledger: bool, store: str | None, guarantee: str | N
     log = get_logger(component="streams")
     overrides = {k: v for k, v in {"store": store, "processing_guarantee": guarantee}.items() if v}
     try:
-        streams = load_streams_settings()
-        cfg = StreamsConfig.from_settings(settings, streams, **overrides)
+        cfg = StreamsConfig.from_settings(settings, load_streams_settings(), **overrides)
         sup = Supervisor(cfg, workers or cfg.workers, ledger=ledger)
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from exc

@@ -213,6 +213,20 @@ class StudentRecognition:
             out.append(g)
         return out
 
+    @staticmethod
+    def _candidate_keys(las, codes: set[str] | None, seen, emitted) -> set[str]:
+        """Every Table B key of ``las``, outside-LA key of a course with results and emitted key; or those of ``codes``."""
+        if codes is None:
+            keys = {k for la in las for k in la.b_keys}
+            keys.update(["X:" + c for c in seen])
+            keys.update(emitted)
+        else:
+            keys = {"X:" + c for c in codes}
+            for la in las:
+                for c in codes:
+                    keys.update(la.need_keys.get(c, ()))
+        return keys
+
     def _open_keys(self, m: MobilityFacts, codes: set[str] | None) -> list[str]:
         """The keys whose decision can change: all of them, or those a change to host ``codes`` can affect.
 
@@ -234,14 +248,7 @@ class StudentRecognition:
                     return self._open_grade_keys(la, next(iter(codes)), seen, passed, emitted)
                 if not seen and not emitted:  # no result and nothing decided: everything is pending
                     return []
-            if codes is None:
-                keys = set(la.b_keys)
-                keys.update(["X:" + c for c in seen])
-                keys.update(emitted)
-            else:
-                keys = {"X:" + c for c in codes}
-                for c in codes:
-                    keys.update(la.need_keys.get(c, ()))
+            keys = self._candidate_keys((la,), codes, seen, emitted)
             pending_b = m.tor is None and m.cancel is None
             groups, in_la = la.groups, la.in_la
             out = []
@@ -259,15 +266,7 @@ class StudentRecognition:
                 out.append(key)
             return out
         las = list(m.las.values())
-        if codes is None:
-            keys = {k for la in las for k in la.b_keys}
-            keys.update(["X:" + c for c in seen])
-            keys.update(emitted)
-        else:
-            keys = {"X:" + c for c in codes}
-            for la in las:
-                for c in codes:
-                    keys.update(la.need_keys.get(c, ()))
+        keys = self._candidate_keys(las, codes, seen, emitted)
         pending_b = m.tor is None and m.cancel is None
         cur = m.current
         older = None
