@@ -21,7 +21,7 @@ from schemas.models import DecisionStatus, HostGrade, LaComponent, Provenance, R
 
 from .conversion import Converted
 
-__all__ = ["Candidate", "build_decision"]
+__all__ = ["Candidate", "build_decision", "build_event", "decision_id", "ects_text", "host_grades"]
 
 ZERO = Decimal("0.00")
 _CENT = Decimal("0.01")
@@ -60,16 +60,26 @@ class Candidate:
         self.inputs = tuple(sorted(inputs)) if ordered is None else ordered
         self.occ = (max(inputs.values()) if inputs else 0) if occ is None else occ
         self.reason, self.ctx = reason, ctx
-        ects_text = _ECTS_TEXT.get(ects)
-        if ects_text is None or not ects:  # -0 equals 0 but prints apart: zero is never cached
-            if len(_ECTS_TEXT) > 1024:
-                _ECTS_TEXT.clear()
-            ects_text = f"{ects:.2f}"  # equal amounts format alike; there are few of them
-            if ects:
-                _ECTS_TEXT[ects] = ects_text
-        text = "\x1f".join((omobility_id, key, _STATUS_TEXT[status], rule, ects_text, grade or "", extra,
-                            ",".join(self.inputs)))
-        self.id = hashlib.sha256(text.encode()).hexdigest()[:24]
+        self.id = decision_id(omobility_id, key, _STATUS_TEXT[status], rule, ects, grade, extra, ",".join(self.inputs))
+
+
+def ects_text(ects: Decimal) -> str:
+    """``f"{ects:.2f}"``; there are few distinct amounts."""
+    found = _ECTS_TEXT.get(ects)
+    if found is None or not ects:  # -0 equals 0 but prints apart: zero is never cached
+        if len(_ECTS_TEXT) > 1024:
+            _ECTS_TEXT.clear()
+        found = f"{ects:.2f}"
+        if ects:
+            _ECTS_TEXT[ects] = found
+    return found
+
+
+def decision_id(omobility_id: str, key: str, status: str, rule: str, ects: Decimal, grade: str | None, extra: str,
+                inputs: str) -> str:
+    """The id of an outcome (see the module docstring); ``inputs``: the sorted input ids joined by commas."""
+    text = "\x1f".join((omobility_id, key, status, rule, ects_text(ects), grade or "", extra, inputs))
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
 class Ctx:
@@ -151,7 +161,7 @@ def _decimal(text: str) -> Decimal:
 _LAST_HOSTS: list = [None, ()]  # the results last cited and their HostGrades: a group's components cite the same
 
 
-def _host_grades(host: tuple) -> tuple[HostGrade, ...]:
+def host_grades(host: tuple) -> tuple[HostGrade, ...]:
     if host is _LAST_HOSTS[0]:
         return _LAST_HOSTS[1]
     found = tuple([_host_grade(g) for g in host])
@@ -200,41 +210,53 @@ def build_decision(
     quantised, timestamps in UTC milliseconds); a test checks the canonical JSON
     round trip of built decisions.
     """
-    at = _at(d.occ)
     ctx = d.ctx
     comp = ctx.component
     converted = ctx.converted
-    provenance = _built(Provenance, _PROVENANCE_FIELDS, {
-        "la_version": ctx.la_version,
-        "group_id": ctx.group_id,
-        "host_grades": _host_grades(ctx.host),
-        "conversion": converted.conversion if converted is not None else None,
-        "input_event_ids": d.inputs,
-    })
     grade = d.grade
+    return build_event(
+        d.id, d.key[2:], d.status, d.rule, d.ects, grade, d.reason(), d.occ, ctx.la_version, ctx.group_id,
+        host_grades(ctx.host), converted.conversion if converted is not None else None, d.inputs,
+        comp.title if comp is not None else "", ctx.home_scheme_id if grade is not None else None, ctx.decided_by,
+        omobility_id, student_esi, home_hei, host_hei, previous, trace_id,
+    )
+
+
+def build_event(did, component, status, rule, ects, grade, reason, occ, la_version, group_id, host_grades,
+                conversion, inputs, title, home_scheme_id, decided_by, omobility_id, student_esi, home_hei, host_hei,
+                previous, trace_id) -> RecognitionDecision:
+    """The RecognitionDecision of an outcome given field by field (``build_decision`` and the rules' common case)."""
+    at = _at(occ)
+    provenance = _built(Provenance, _PROVENANCE_FIELDS, {
+        "la_version": la_version,
+        "group_id": group_id,
+        "host_grades": host_grades,
+        "conversion": conversion,
+        "input_event_ids": inputs,
+    })
     return _built(RecognitionDecision, _DECISION_FIELDS, {
-        "event_id": _uuid5(d.id),
+        "event_id": _uuid5(did),
         "event_type": "RecognitionDecision",
         "source_hei": home_hei,
         "occurred_at": at,
         "recorded_at": at,
         "schema_version": 1,
         "trace_id": trace_id,
-        "decision_id": d.id,
+        "decision_id": did,
         "omobility_id": omobility_id,
         "student_esi": student_esi,
         "home_hei": home_hei,
         "host_hei": host_hei,
-        "home_component": d.key[2:],
-        "home_component_title": comp.title if comp is not None else "",
+        "home_component": component,
+        "home_component_title": title,
         "version": (previous[1] + 1) if previous else 1,
-        "status": d.status,
-        "ects": _cents(d.ects),
+        "status": status,
+        "ects": _cents(ects),
         "converted_grade": grade,
-        "home_scheme_id": ctx.home_scheme_id if grade is not None else None,
-        "rule": d.rule,
-        "reason": d.reason(),
+        "home_scheme_id": home_scheme_id,
+        "rule": rule,
+        "reason": reason,
         "supersedes": previous[0] if previous else None,
-        "decided_by": ctx.decided_by,
+        "decided_by": decided_by,
         "provenance": provenance,
     })

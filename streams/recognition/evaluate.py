@@ -85,6 +85,7 @@ class MobilityRules:
         self.comp = view.comp
         self._pending: dict[tuple[str, ...], bool] = {}
         self._passed: dict[tuple, tuple] = {}
+        self._joined: dict[tuple, str] = {}  # per group: its input ids joined, as decision ids cite them
         self._comps: dict[tuple[str, ...], tuple] = {}  # per group: the summaries of its courses
         self._regs: dict[str, list[RegistrarFact]] | None = None
         self.chain: set[str] | None = None  # set it to collect the ids registrar decisions could act on

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from schemas.models import Grade, Mobility, MobilityLifecycle, RecognitionDecision, RegistrarDecision
 
+from .auto import auto_recognised
 from .conversion import Converter, converter_for
 from .decisions import build_decision
 from .facts import (MAX_HELD_GRADES, MAX_REGISTRAR, GradeFact, LaFact, MobilityFacts, Moment, RegistrarFact,
@@ -362,6 +363,17 @@ class StudentRecognition:
                 known = decided.get(key)
                 if known is not None and prev is not None and known[1] == prev[0] and known[0] == sig:
                     continue
+                if sig[6] is None:  # the whole group passed
+                    b = rules.cur.table_b[key[2:]]
+                    if not b.recognition_conditions:  # the common case, without a Candidate (auto.py)
+                        did, rule, event = auto_recognised(rules, rules.cur, key[2:], b, prev, self.facts.esi,
+                                                           trigger.trace_id or trigger.event_id)
+                        chains[key] = _NO_CHAIN
+                        decided[key] = (sig, did)
+                        if event is not None:
+                            out.append(event)
+                            m.emitted[key] = (did, prev[1] + 1 if prev else 1, rule)
+                        continue
             rules.chain = chain = set()
             d = rules.decide(key)
             chains[key] = frozenset(chain) if chain else _NO_CHAIN

@@ -107,3 +107,30 @@ def test_tune_gc_freezes_what_exists_and_collects_young_objects_less_often():
     finally:
         gc.unfreeze()
         gc.set_threshold(*before_threshold)
+
+
+def test_the_common_case_path_decides_as_the_general_rules(monkeypatch):
+    """auto.py builds AUTO_RECOGNISED decisions directly; MobilityRules.decide + build_decision must give the same bytes."""
+    import streams.recognition.rules as rules_module
+    from bench.recognition import generate
+    from streams.recognition import RecognitionEngine
+    from streams.recognition.decisions import build_decision
+
+    events = generate(120, seed=5)
+    fast = [to_json(d) for d in RecognitionEngine().run(events)]
+    calls = []
+
+    def general(rules, la, code, b, previous, esi, trace_id):
+        d = rules.decide("B:" + code)
+        calls.append(d.rule)
+        m = rules.m
+        event = None if previous is not None and previous[0] == d.id else build_decision(
+            d, omobility_id=m.omobility_id, student_esi=esi, home_hei=m.sending_hei, host_hei=m.receiving_hei,
+            previous=previous[:2] if previous else None, trace_id=trace_id)
+        return d.id, d.rule, event
+
+    monkeypatch.setattr(rules_module, "auto_recognised", general)
+    slow = [to_json(d) for d in RecognitionEngine().run(events)]
+    assert {"R2-all-passed", "R4-corrected"} <= set(calls)
+    assert len(calls) > 100
+    assert fast == slow
