@@ -92,9 +92,11 @@ class MobilityRules:
         self.cur: LaFact | None = m.current
 
     def signature(self, code: str) -> tuple | None:
-        """Everything the decision on Table B ``code`` rests on, under the only LA version and no cancellation.
+        """Everything the decision on Table B ``code`` rests on, under the current LA version and no cancellation.
 
         None while the group may be pending (no ToR and a course without a passing result).
+        Under several LA versions it holds only for a group that passed as a whole (element 6
+        None): the current version alone decides it then; otherwise older versions may.
         Equal signatures give equal candidates, so an unchanged one need not be worked out again.
         The course summaries stand for their results: the view replaces a summary whenever
         a result of its course changes (a rebuilt view gives new ones: worked out again).

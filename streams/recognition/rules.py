@@ -353,12 +353,16 @@ class StudentRecognition:
             if not keys:
                 return []
         rules = MobilityRules(m, m.view or self._view(m), self.converter)
-        simple = m.cancel is None and len(m.las) == 1
+        uncancelled = m.cancel is None
+        # under several LA versions only a group that passed as a whole decides by the current version alone
+        versions = len(m.las)
         decided = m.decided
         out = []
         for key in sorted(keys):
             prev = m.emitted.get(key)
-            sig = rules.signature(key[2:]) if simple and key[0] == "B" else None
+            sig = rules.signature(key[2:]) if uncancelled and key[0] == "B" else None
+            if sig is not None and versions > 1 and sig[6] is not None:
+                sig = None
             if sig is not None:  # unchanged inputs of the decision emitted last: nothing to work out
                 known = decided.get(key)
                 if known is not None and prev is not None and known[1] == prev[0] and known[0] == sig:
