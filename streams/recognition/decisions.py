@@ -95,22 +95,32 @@ class Ctx:
 
 
 _new = object.__new__
-_setattr = object.__setattr__
+_SLOTS = ("__dict__", "__pydantic_fields_set__", "__pydantic_extra__", "__pydantic_private__")
 
 
-def _built(cls, fields: set[str], values: dict):
+def _setters(cls) -> tuple:
+    """The ``__set__`` of each slot ``model_construct`` fills, found once: calling them skips the attribute lookup."""
+    found = []
+    for name in _SLOTS:
+        owner = next(k for k in cls.__mro__ if name in vars(k))
+        found.append(vars(owner)[name].__set__)
+    return tuple(found)
+
+
+def _built(cls, fields: set[str], setters: tuple, values: dict):
     """A model from values already of the model's field types, without validation.
 
     ``model_construct`` costs as much as validation here; this sets what it sets.
     The models are frozen, so the instances of a class share one set of field
-    names (``fields``, the keys of ``values``).  The canonical JSON round trip of
-    built decisions is tested.
+    names (``fields``, the keys of ``values``).  ``setters``: ``_setters(cls)``.
+    The canonical JSON round trip of built decisions is tested.
     """
     m = _new(cls)
-    _setattr(m, "__dict__", values)
-    _setattr(m, "__pydantic_fields_set__", fields)
-    _setattr(m, "__pydantic_extra__", None)
-    _setattr(m, "__pydantic_private__", None)
+    set_dict, set_fields, set_extra, set_private = setters
+    set_dict(m, values)
+    set_fields(m, fields)
+    set_extra(m, None)
+    set_private(m, None)
     return m
 
 
@@ -122,6 +132,9 @@ _DECISION_FIELDS = {
     "omobility_id", "student_esi", "home_hei", "host_hei", "home_component", "home_component_title", "version",
     "status", "ects", "converted_grade", "home_scheme_id", "rule", "reason", "supersedes", "decided_by", "provenance",
 }
+
+_HOST_GRADE_SET, _PROVENANCE_SET, _DECISION_SET = (_setters(HostGrade), _setters(Provenance),
+                                                 _setters(RecognitionDecision))
 
 
 def _uuid5(name: str) -> str:
@@ -140,7 +153,7 @@ def _host_grade(g) -> HostGrade:
     if found is None or found.passed is not g.passed:
         if len(_HOST_GRADES) > 4096:  # kept briefly, not per result: long-lived objects cost the collector
             _HOST_GRADES.clear()
-        found = _HOST_GRADES[g.event_id] = _built(HostGrade, _HOST_GRADE_FIELDS, {
+        found = _HOST_GRADES[g.event_id] = _built(HostGrade, _HOST_GRADE_FIELDS, _HOST_GRADE_SET, {
             "result_id": g.result_id, "course_code": g.course_code, "grade_label": g.label,
             "grading_scheme_id": g.scheme_id, "ects": _decimal(g.ects), "attempt": g.attempt, "passed": g.passed,
             "event_id": g.event_id,
@@ -227,14 +240,14 @@ def build_event(did, component, status, rule, ects, grade, reason, occ, la_versi
                 previous, trace_id) -> RecognitionDecision:
     """The RecognitionDecision of an outcome given field by field (``build_decision`` and the rules' common case)."""
     at = _at(occ)
-    provenance = _built(Provenance, _PROVENANCE_FIELDS, {
+    provenance = _built(Provenance, _PROVENANCE_FIELDS, _PROVENANCE_SET, {
         "la_version": la_version,
         "group_id": group_id,
         "host_grades": host_grades,
         "conversion": conversion,
         "input_event_ids": inputs,
     })
-    return _built(RecognitionDecision, _DECISION_FIELDS, {
+    return _built(RecognitionDecision, _DECISION_FIELDS, _DECISION_SET, {
         "event_id": _uuid5(did),
         "event_type": "RecognitionDecision",
         "source_hei": home_hei,
