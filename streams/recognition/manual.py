@@ -45,19 +45,18 @@ def with_registrar(m: MobilityFacts, regs: dict[str, list[RegistrarFact]], base:
         chain.add(base.id)
     if not regs:
         return base
-    frontier, seen, applicable = [base.id], set(), []
+    frontier, made, applicable = [base.id], {}, []  # made: the manual decision of each registrar decision seen
     while frontier:
         for r in regs.get(frontier.pop(), ()):
-            if r.event_id not in seen:
-                seen.add(r.event_id)
+            if r.event_id not in made:
                 applicable.append(r)
-                follow = _manual(m, base, r, cap, converted).id
-                frontier.append(follow)
+                manual = made[r.event_id] = _manual(m, base, r, cap, converted)
+                frontier.append(manual.id)
                 if chain is not None:
-                    chain.add(follow)
+                    chain.add(manual.id)
     if not applicable:
         return base
-    return _manual(m, base, max(applicable, key=lambda r: r.order), cap, converted)
+    return made[max(applicable, key=lambda r: r.order).event_id]
 
 
 def _manual(m: MobilityFacts, base: Candidate, r: RegistrarFact, cap: Decimal, converted: Converted | None) -> Candidate:
