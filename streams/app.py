@@ -3,9 +3,10 @@
     >>> hub = create_app(StreamsConfig(bootstrap_servers="127.0.0.1:9092", registry_url="http://127.0.0.1:8081"))  # doctest: +SKIP
     >>> hub.app          # the faust.App; run it with ``streams.worker.run_worker(config)``  # doctest: +SKIP
 
-Agents (each a few lines around pure rules):
+Agents (each a few lines around pure rules); the normalise stage before them
+(``sis.<hei>.*`` -> ``hub.*`` keyed by student ESI) is plain aiokafka, see
+``streams.normalise_stage``:
 
-- ``normalise``: ``sis.<hei>.{enrolments,grades,mobilities}`` -> ``hub.*`` keyed by student ESI;
 - ``registrar``: ``registrar.<hei>.decisions`` -> the same decisions keyed by student ESI;
 - ``recognise``: ``hub.grades`` + ``hub.mobilities`` + re-keyed registrar decisions ->
   ``hub.recognitions``, ``hub.mobility-status``, ``hub.deadlines``.
@@ -34,7 +35,7 @@ from streams.dlq import dead_letter
 
 __all__ = ["HubStreams", "create_app", "ensure_streams_topics", "OUTPUT_TOPICS"]
 
-TABLES = ("partner_students", "students", "agenda")
+TABLES = ("students", "agenda")
 OUTPUT_TOPICS = ("hub.enrolments", "hub.grades", "hub.mobilities", "hub.recognitions", "hub.mobility-status", "hub.deadlines", "hub.dlq")
 
 
@@ -148,9 +149,9 @@ def _faust_app(cfg: StreamsConfig) -> faust.App:
     )
 
 
-def create_app(cfg: StreamsConfig, *, agents: tuple[str, ...] = ("normalise", "registrar", "recognise")) -> HubStreams:
+def create_app(cfg: StreamsConfig, *, agents: tuple[str, ...] = ("registrar", "recognise")) -> HubStreams:
     """Build the app, its output topics (Avro codecs) and the chosen agents; start nothing."""
-    from streams.agents import install_normaliser, install_registrar_router
+    from streams.agents import install_registrar_router
     from streams.recognise import install_recogniser
 
     codec = HubCodec(cfg.registry_url, cfg.topic_prefix)
@@ -161,7 +162,7 @@ def create_app(cfg: StreamsConfig, *, agents: tuple[str, ...] = ("normalise", "r
     register_faust_codecs(codec, outputs)
     for name in outputs:
         hub.topics[name] = hub.app.topic(name, key_serializer="raw", value_serializer=faust_codec_name(name), partitions=cfg.partitions)
-    installers = {"normalise": install_normaliser, "registrar": install_registrar_router, "recognise": install_recogniser}
+    installers = {"registrar": install_registrar_router, "recognise": install_recogniser}
     for name in agents:
         installers[name](hub)
     return hub
@@ -171,8 +172,10 @@ def ensure_streams_topics(cfg: StreamsConfig, replication_factor: int = 1, engin
     """Create the catalogue topics under the config's prefix and the registrar re-key topic (idempotent)."""
     from hub.broker import create_topics
     from schemas.catalogue import TOPICS
+    from streams.normalise_stage import state_topic
 
     specs = {cfg.topic(t.name): t.compacted for t in TOPICS}
+    specs[state_topic(cfg)] = True
     specs[cfg.registrar_by_esi_topic] = False
     for table in TABLES:  # faust would create them lazily, racing the first write
         specs[f"{cfg.app_id}-{table}-changelog"] = True

@@ -107,7 +107,8 @@ class _Child:
 
 
 class Supervisor:
-    """``workers`` faust workers (``w1``..``wN``) and, with ``ledger``, one ledger writer, as child processes."""
+    """``workers`` faust workers (``w1``..``wN``) and as many normalise stages (``n1``..``nN``), and, with ``ledger``,
+    one ledger writer, as child processes."""
 
     def __init__(self, cfg: StreamsConfig, workers: int | None = None, *, ledger: bool = True, stream: bool = True,
                  log_dir: Path | None = None, loglevel: str = "warning", keep_alive: bool = True) -> None:
@@ -130,6 +131,9 @@ class Supervisor:
                 name = f"w{i}"
                 self.children[name] = _Child(name, [py, "-m", "streams.worker", "stream", "--name", name, "--loglevel", loglevel],
                                              env, logs / f"streams-{cfg.app_id}-{name}.log")
+                name = f"n{i}"
+                self.children[name] = _Child(name, [py, "-m", "streams.worker", "normalise", "--name", name], env,
+                                             logs / f"normalise-{cfg.app_id}-{name}.log")
         if ledger:
             self.children["ledger"] = _Child("ledger", [py, "-m", "streams.worker", "ledger"], env, logs / f"ledger-{cfg.app_id}.log")
         atexit.register(self.stop)

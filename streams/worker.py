@@ -1,6 +1,7 @@
 """Run one stream worker or the ledger writer in this process (what the subprocesses of ``hub streams run`` do).
 
-    python -m streams.worker stream --name w1     # a faust worker: normalise, registrar, recognise
+    python -m streams.worker stream --name w1     # a faust worker: registrar, recognise
+    python -m streams.worker normalise --name n1  # the normalise stage (plain aiokafka)
     python -m streams.worker ledger               # the ledger writer
 
 Addresses and knobs come from the environment (``HUB_BOOTSTRAP_SERVERS``,
@@ -16,7 +17,7 @@ from dataclasses import replace
 
 from streams.config import StreamsConfig, StreamsSettings
 
-__all__ = ["run_stream_worker", "run_ledger_writer", "config_from_env"]
+__all__ = ["run_stream_worker", "run_normalise_stage", "run_ledger_writer", "config_from_env"]
 
 
 def config_from_env(**overrides) -> StreamsConfig:
@@ -40,6 +41,27 @@ def run_stream_worker(cfg: StreamsConfig, loglevel: str = "warning") -> None:
     worker = faust.Worker(hub.app, loglevel=loglevel, quiet=True, redirect_stdouts=False, override_logging=False)
     tune_gc()  # the setting python -m bench.recognition measures the rules under
     worker.execute_from_commandline()
+
+
+def run_normalise_stage(cfg: StreamsConfig, loglevel: str = "info") -> None:
+    """Run the normalise stage until SIGTERM/SIGINT (blocks)."""
+    from hub.logs import configure_logging
+    from streams.app import ensure_streams_topics
+    from streams.normalise_stage import NormaliseStage
+    from streams.runtime import tune_gc
+
+    configure_logging(loglevel)
+    ensure_streams_topics(cfg)
+    stage = NormaliseStage(cfg)
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stage.stop)
+        tune_gc()
+        await stage.run()
+
+    asyncio.run(main())
 
 
 def run_ledger_writer(cfg: StreamsConfig, consumer_name: str | None = None) -> None:
@@ -66,13 +88,15 @@ def main(argv: list[str]) -> None:
     import argparse
 
     parser = argparse.ArgumentParser(prog="python -m streams.worker")
-    parser.add_argument("role", choices=["stream", "ledger"])
+    parser.add_argument("role", choices=["stream", "normalise", "ledger"])
     parser.add_argument("--name", default="w1", help="worker name (its table store folder)")
     parser.add_argument("--loglevel", default="warning")
     args = parser.parse_args(argv)
     cfg = config_from_env()
     if args.role == "stream":
         run_stream_worker(replace(cfg, worker_name=args.name), args.loglevel)
+    elif args.role == "normalise":
+        run_normalise_stage(replace(cfg, worker_name=args.name))
     else:
         run_ledger_writer(cfg)
 

@@ -1,4 +1,4 @@
-"""``hub streams``: run the stream processors (normalise, recognise, monitor) and the ledger writer."""
+"""``hub streams``: run the stream processors (normalise, registrar, recognise, monitor) and the ledger writer."""
 
 from __future__ import annotations
 
@@ -12,17 +12,18 @@ from hub.settings import load_settings
 
 EPILOG = """\b
 What runs:
-  N faust workers (one per core), each with three agents:
-    normalise  sis.<hei>.{enrolments,grades,mobilities} -> hub.* keyed by student ESI
-               (validates institutions, grading schemes and labels, resolves the
-               student's ESI, drops duplicate event ids, dead-letters the rest)
+  N normalise stages (n1..nN, plain Kafka consumers, batches of up to 2,000):
+    sis.<hei>.{enrolments,grades,mobilities} -> hub.* keyed by student ESI
+    (validates institutions, grading schemes and labels, resolves the
+    student's ESI, drops duplicate event ids, dead-letters the rest)
+  N faust workers (w1..wN), each with two agents:
     registrar  registrar.<hei>.decisions -> re-keyed by ESI for recognise
     recognise  hub.grades + hub.mobilities + registrar decisions ->
                hub.recognitions, hub.mobility-status, hub.deadlines
   and the ledger writer: hub.recognitions, hub.mobility-status, hub.deadlines
   -> the ledger database (HUB_LEDGER_URL, default SQLite in HUB_DATA_DIR).
-  Workers share the partitions: start more on other machines with the same
-  HUB_STREAMS_APP_ID and they split the work.
+  Stages and workers share the partitions: start more on other machines with
+  the same HUB_STREAMS_APP_ID and they split the work.
 \b
 Environment:
   HUB_BOOTSTRAP_SERVERS, HUB_SCHEMA_REGISTRY_URL   where Kafka and the registry are (required)
@@ -43,12 +44,12 @@ def streams() -> None:
 
 
 @streams.command(epilog=EPILOG)
-@click.option("--workers", type=int, default=None, help="Faust worker processes (default HUB_STREAMS_WORKERS or 1; more share the partitions, see the README).")
+@click.option("--workers", type=int, default=None, help="Faust workers and as many normalise stages (default HUB_STREAMS_WORKERS or 1; more share the partitions, see the README).")
 @click.option("--ledger/--no-ledger", default=True, show_default=True, help="Also run the ledger writer.")
 @click.option("--store", type=click.Choice(["memory", "rocksdb"]), default=None, help="Table store (default HUB_STREAMS_STORE or memory).")
 @click.option("--guarantee", type=click.Choice(["at_least_once", "exactly_once"]), default=None, help="faust processing guarantee.")
 def run(workers: int | None, ledger: bool, store: str | None, guarantee: str | None) -> None:
-    """Run N stream workers and the ledger writer as child processes until Ctrl-C."""
+    """Run N normalise stages, N faust workers and the ledger writer as child processes until Ctrl-C."""
     from streams.app import ensure_streams_topics
     from streams.config import ConfigError, StreamsConfig, load_streams_settings
     from streams.supervisor import Supervisor
@@ -64,7 +65,7 @@ def run(workers: int | None, ledger: bool, store: str | None, guarantee: str | N
         raise click.UsageError(str(exc)) from exc
     ensure_streams_topics(cfg)
     sup.start()
-    click.echo(f"hub streams: {len(sup.children) - int(ledger)} worker(s){' + ledger writer' if ledger else ''} on "
+    click.echo(f"hub streams: {', '.join(n for n in sup.children if n != 'ledger')}{' + ledger writer' if ledger else ''} on "
                f"{cfg.bootstrap_servers}; logs in {cfg.data_dir / 'logs'}; Ctrl-C stops", err=True)
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())

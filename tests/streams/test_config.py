@@ -42,4 +42,4 @@ def test_exactly_once_runs_one_worker_and_refuses_more(tmp_path, monkeypatch):
                         processing_guarantee="exactly_once")
     with pytest.raises(ConfigError, match="one worker"):
         Supervisor(cfg, 2, ledger=False)
-    assert Supervisor(cfg, 1, ledger=False).children.keys() == {"w1"}
+    assert Supervisor(cfg, 1, ledger=False).children.keys() == {"w1", "n1"}  # a faust worker and its normalise stage

@@ -74,6 +74,27 @@ def test_a_worker_killed_mid_stream_rebuilds_its_tables_and_the_ledger_stays_exa
     assert p.ledger.totals()["ects_recognised"] == sum(e for s, e in expected.values() if s == "AUTO_RECOGNISED")
 
 
+def test_the_normalise_stage_killed_mid_stream_rebuilds_its_states_and_the_ledger_stays_exact(pipeline):
+    """n1 keeps who is who (local id -> ESI) and the event ids it saw in memory; killed, it rebuilds them from its state topic."""
+    p = pipeline(workers=1)
+    events = alliance(150, seed=37)
+    expected = expected_decisions(events)
+    half = len(events) // 2
+    p.publish(events[:half])
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and len(p.current()) < 50:
+        time.sleep(0.5)
+    assert p.current(), "nothing reached the ledger before the kill"
+    p.supervisor.kill("n1")
+    p.publish(events[half:] + events[: half // 2])  # the second half, and part of the first again (duplicates to drop)
+    rows = p.wait_for(expected, timeout=180)
+    assert rows == expected
+    assert any(r.startswith("n1 (exit -9)") for r in p.supervisor.restarts), p.supervisor.restarts
+    restored = (p.cfg.data_dir / "logs" / f"normalise-{p.cfg.app_id}-n1.log").read_text()
+    assert "normalise-restored" in restored and "students=0 " not in restored.split("normalise-restored")[-1], restored[-2000:]
+    assert p.ledger.totals()["ects_recognised"] == sum(e for s, e in expected.values() if s == "AUTO_RECOGNISED")
+
+
 def test_the_ledger_writer_killed_mid_stream_resumes_at_its_stored_offsets(pipeline):
     p = pipeline(workers=1)
     events = alliance(80, seed=41)
