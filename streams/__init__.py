@@ -1,12 +1,13 @@
-"""The hub's stream processors: faust workers around pure rules, and the registrar ledger.
+"""The hub's stream processors: a plain-Kafka normalise stage and faust workers around pure rules, and the registrar ledger.
 
 Front door (imported lazily, so ``streams.recognition`` stays free of faust)::
 
-    from streams import StreamsConfig, create_app, Supervisor, Ledger, LedgerWriter
+    from streams import StreamsConfig, create_app, NormaliseStage, Supervisor, Ledger, LedgerWriter
 
 - ``StreamsConfig.from_settings(hub_settings)``: what a worker needs;
-- ``create_app(config)``: the faust app (normalise, registrar, recognise agents);
-- ``Supervisor(config, workers=2).start()``: workers and the ledger writer as child processes;
+- ``NormaliseStage(config).run()``: partner topics -> ``hub.*`` keyed by ESI (aiokafka batches);
+- ``create_app(config)``: the faust app (registrar and recognise agents);
+- ``Supervisor(config, workers=2).start()``: normalise stages, workers and the ledger writer as child processes;
 - ``Ledger(url)`` / ``LedgerWriter(...)``: the ledger database and its Kafka consumer.
 """
 
@@ -15,13 +16,13 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["ConfigError", "HubCodec", "Ledger", "LedgerWriter", "StreamsConfig", "StreamsSettings", "Supervisor",
-           "create_app", "ensure_streams_topics"]
+__all__ = ["ConfigError", "HubCodec", "Ledger", "LedgerWriter", "NormaliseStage", "StreamsConfig", "StreamsSettings",
+           "Supervisor", "create_app", "ensure_streams_topics"]
 
 _WHERE = {
     "ConfigError": "streams.config", "StreamsConfig": "streams.config", "StreamsSettings": "streams.config",
     "HubCodec": "streams.codec", "create_app": "streams.app", "ensure_streams_topics": "streams.app",
-    "Supervisor": "streams.supervisor", "Ledger": "streams.ledger", "LedgerWriter": "streams.ledger",
+    "Supervisor": "streams.supervisor", "NormaliseStage": "streams.normalise_stage", "Ledger": "streams.ledger", "LedgerWriter": "streams.ledger",
 }
 
 
