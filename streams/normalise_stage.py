@@ -67,7 +67,12 @@ class _Rebalance(ConsumerRebalanceListener):
 
     async def on_partitions_assigned(self, assigned) -> None:
         async with self.stage.lock:
-            await self.stage.restore({tp.partition for tp in assigned})
+            try:
+                await self.stage.restore({tp.partition for tp in assigned})
+            except Exception as exc:  # noqa: BLE001 - aiokafka would log it and go on with empty states: stop instead
+                log.error("normalise-restore-failed", error=repr(exc), hint="the stage stops; its supervisor starts it again")
+                self.stage.failed = exc
+                self.stage.stop()
 
 
 class NormaliseStage:
@@ -83,6 +88,7 @@ class NormaliseStage:
         self.max_records = max_records
         self.exactly_once = cfg.processing_guarantee == "exactly_once"
         self.lock = asyncio.Lock()
+        self.failed: BaseException | None = None  # a restore that failed: no batch may run on partial states
         self.states: dict[int, dict[bytes, PartnerStudent | bytes]] = {}  # partition -> row -> state (bytes until first use)
         self.counts = {"normalised": 0, "duplicates": 0, "held": 0, "dead_letters": 0, "batches": 0}
         self.consumer: AIOKafkaConsumer | None = None
@@ -120,7 +126,8 @@ class NormaliseStage:
                     # aiokafka returns records of the current assignment only, and taking a free lock does not yield,
                     # so no rebalance comes between the fetch and the batch; the lock then holds the next one off.
                     async with self.lock:
-                        await self._batch(polled)
+                        if self.failed is None:
+                            await self._batch(polled)
                 if time.monotonic() - last_report > 30:
                     log.info("normalise-progress", **self.counts)
                     last_report = time.monotonic()
@@ -130,6 +137,8 @@ class NormaliseStage:
             await self.producer.stop()
             self.codec.close()
             log.info("normalise-stopped", **self.counts)
+        if self.failed is not None:
+            raise RuntimeError("the normalise stage could not rebuild its states from the state topic") from self.failed
 
     async def restore(self, partitions: set[int]) -> None:
         """Rebuild the states of ``partitions`` from the state topic (raw JSON, parsed on first use)."""
@@ -154,6 +163,7 @@ class NormaliseStage:
                         store[r.key] = r.value
                     rows += 1
             pending = [tp for tp in pending if await self.restorer.position(tp) < ends[tp]]
+        self.restorer.pause(*tps)  # read once; do not keep fetching what this stage writes
         log.info("normalise-restored", partitions=sorted(partitions), students=sum(map(len, self.states.values())),
                  records=rows, seconds=round(time.monotonic() - t0, 2))
 
