@@ -8,6 +8,8 @@ whatever the delivery order and however often an event is delivered.
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from bench.alliance import alliance, expected_decisions, shuffled_within_partitions
@@ -58,17 +60,20 @@ def test_every_event_twice_and_shuffled_within_partitions_gives_the_same_ledger(
     assert history >= len(expected)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known defect (issue 7): workers that join while events flow rebalance, and faust-streaming 0.15 can still skip "
-    "a few records it fetched around the rebalance (rarer since streams/consumer.py drops stale fetches and rewinds "
-    "partitions without a commit); hub up runs one worker",
-)
 def test_two_workers_share_the_partitions_and_give_the_same_ledger_as_one(pipeline, events, expected):
+    """Two faust workers and two normalise stages; a third of the way in, w2 and n2 are killed and rejoin (two rebalances
+    while events flow, in both consumer groups)."""
     p = pipeline(workers=2)
-    p.publish(shuffled_within_partitions(events + events, p.cfg.partitions, seed=7, prefix=p.cfg.topic_prefix))
+    deliveries = shuffled_within_partitions(events + events, p.cfg.partitions, seed=7, prefix=p.cfg.topic_prefix)
+    third = len(deliveries) // 3
+    p.publish(deliveries[:third])
+    time.sleep(1.5)
+    p.supervisor.kill("w2")
+    p.supervisor.kill("n2")
+    p.publish(deliveries[third:])
     rows = p.wait_for(expected)
     assert rows == expected, _diff(expected, rows)
+    assert {r.split(" ")[0] for r in p.supervisor.restarts} >= {"w2", "n2"}, p.supervisor.restarts
 
 
 def test_rocksdb_tables_give_the_same_ledger(pipeline, events, expected):
