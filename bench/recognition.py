@@ -127,7 +127,14 @@ def _registrar(events: list, rng: random.Random) -> list:
 
 
 def run_plain(events: list) -> tuple[float, float, int, RecognitionEngine]:
-    """(CPU seconds, wall seconds, decisions, engine) of applying every event once."""
+    """(CPU seconds, wall seconds, decisions, engine) of applying every event once.
+
+    Each run starts with a cold conversion cache, as a freshly started worker does
+    (``generate`` ran the rules once to make the registrar decisions, which filled it).
+    """
+    from streams.recognition import conversion
+
+    conversion._converters.clear()
     engine = RecognitionEngine()
     apply = engine.apply
     wall, cpu = time.perf_counter(), time.process_time()
