@@ -35,6 +35,8 @@ class Settings(ConnectorSettings):
     path: str = "/viko/events"
     spool_file: Path = Field(Path("var/viko.lt/webhook-spool.sqlite"), description="Accepted events wait here for Kafka.")
     courses_file: Path = Field(Path("var/viko.lt/courses.json"), description="The AIS course list (HUB_VIKO_COURSES_FILE).")
+    keep_published_days: float = Field(7.0, ge=0, description="Published events stay in the spool this long, for replays (0: none).")
+    keep_published_bytes: int = Field(64 * 1024 * 1024, ge=0, description="At most this many bytes of published events stay (0: none).")
     poll_interval: float = 0.2
 
 
@@ -93,7 +95,8 @@ class VikoWebhook(Connector):
 
     def sources(self, s: Settings) -> list[Joined]:
         hook = WebhookSource("events", s.spool_file, token=s.token, host=s.host, port=s.port, path=s.path,
-                             identity_field="id", poll_interval=s.poll_interval)
+                             identity_field="id", poll_interval=s.poll_interval, keep_published_days=s.keep_published_days,
+                             keep_published_bytes=s.keep_published_bytes)
         courses = FileLookup(lambda: [s.courses_file], lambda p: json_rows(p, "code"), required=[s.courses_file])
         return [Joined(hook, refs={"_course": ("course.code", courses)}, identity=lambda r: str(r["id"]),
                        delivery_fields=("sent_at",))]  # a retried post keeps its id

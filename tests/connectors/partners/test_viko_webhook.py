@@ -95,3 +95,11 @@ def test_a_retried_post_keeps_its_event_id_and_a_wrong_institution_is_rejected(n
     assert len(ids) == 2 and ids[0] == ids[1]
     [letter] = [o.dead_letter.event for _, _, o in results if o.dead_letter is not None]
     assert letter.error_kind == "unknown_institution" and "'vilniustech.lt' is not a HEROES partner" in letter.reason
+
+
+def test_the_spool_keeps_published_events_as_the_settings_say(native_alliance, tmp_path):
+    conn = VikoWebhook(**{**_settings(native_alliance, tmp_path), "keep_published_days": 0.5, "keep_published_bytes": 4096})
+    [hook] = conn.sources(conn.settings)
+    assert (hook.keep_published_days, hook.keep_published_bytes) == (0.5, 4096)
+    with pytest.raises(Exception, match="keep_published_days"):
+        VikoWebhook(**{**_settings(native_alliance, tmp_path), "keep_published_days": -1})
