@@ -91,7 +91,8 @@ class NormaliseStage:
         self.failed: BaseException | None = None  # a restore that failed: no batch may run on partial states
         self.states: dict[int, dict[bytes, PartnerStudent | bytes]] = {}  # partition -> row -> state (bytes until first use)
         self.counts = {"normalised": 0, "duplicates": 0, "held": 0, "dead_letters": 0, "batches": 0}
-        self.consumer: AIOKafkaConsumer | None = None
+        self.consumer: AIOKafkaConsumer | None = None  # the group member reading the partner topics
+        self.restorer: AIOKafkaConsumer | None = None  # reads the state topic back on each assignment
         self.producer: AIOKafkaProducer | None = None
         self._stop = asyncio.Event()
 
@@ -118,7 +119,7 @@ class NormaliseStage:
         self.consumer.subscribe(list(self.where), listener=_Rebalance(self))
         log.info("normalise-started", topics=len(self.where), group=group_id(cfg), state_topic=self.state_topic,
                  guarantee=cfg.processing_guarantee)
-        last_report = time.monotonic()
+        last_report, reported = time.monotonic(), dict(self.counts)
         try:
             while not self._stop.is_set():
                 polled = await self.consumer.getmany(timeout_ms=200, max_records=self.max_records)
@@ -128,9 +129,9 @@ class NormaliseStage:
                     async with self.lock:
                         if self.failed is None:
                             await self._batch(polled)
-                if time.monotonic() - last_report > 30:
+                if time.monotonic() - last_report > 30 and self.counts != reported:
                     log.info("normalise-progress", **self.counts)
-                    last_report = time.monotonic()
+                    last_report, reported = time.monotonic(), dict(self.counts)
         finally:
             await self.consumer.stop()
             await self.restorer.stop()
