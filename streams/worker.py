@@ -53,15 +53,8 @@ def run_normalise_stage(cfg: StreamsConfig, loglevel: str = "info") -> None:
     configure_logging(loglevel)
     ensure_streams_topics(cfg)
     stage = NormaliseStage(cfg)
-
-    async def main() -> None:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stage.stop)
-        tune_gc()
-        await stage.run()
-
-    asyncio.run(main())
+    tune_gc()  # as the faust worker does once built
+    _run_until_signalled(stage)
 
 
 def run_ledger_writer(cfg: StreamsConfig, consumer_name: str | None = None) -> None:
@@ -74,14 +67,20 @@ def run_ledger_writer(cfg: StreamsConfig, consumer_name: str | None = None) -> N
     writer = LedgerWriter(cfg.bootstrap_servers, cfg.registry_url, ledger, topic_prefix=cfg.topic_prefix,
                           consumer_name=consumer_name or f"{cfg.topic_prefix}{cfg.app_id}-ledger")
 
+    _run_until_signalled(writer)
+    ledger.close()
+
+
+def _run_until_signalled(service) -> None:
+    """``await service.run()`` in a new event loop; SIGTERM and SIGINT call ``service.stop()`` (blocks)."""
+
     async def main() -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, writer.stop)
-        await writer.run()
+            loop.add_signal_handler(sig, service.stop)
+        await service.run()
 
     asyncio.run(main())
-    ledger.close()
 
 
 def main(argv: list[str]) -> None:
