@@ -172,10 +172,11 @@ def ensure_streams_topics(cfg: StreamsConfig, replication_factor: int = 1, engin
     """Create the catalogue topics under the config's prefix and the registrar re-key topic (idempotent)."""
     from hub.broker import create_topics
     from schemas.catalogue import TOPICS
-    from streams.normalise_stage import state_topic
+    from streams import normalise_stage, recognise_stage
 
     specs = {cfg.topic(t.name): t.compacted for t in TOPICS}
-    specs[state_topic(cfg)] = True
+    specs[normalise_stage.state_topic(cfg)] = True
+    specs[recognise_stage.state_topic(cfg)] = True
     specs[cfg.registrar_by_esi_topic] = False
     for table in TABLES:  # faust would create them lazily, racing the first write
         specs[f"{cfg.app_id}-{table}-changelog"] = True

@@ -29,7 +29,10 @@ class StreamsSettings(BaseSettings):
 
     app_id: str = Field("heroes-streams", description="Kafka consumer group and prefix of the internal topics.")
     topic_prefix: str = Field("", description="Prefix of every topic name (tests and parallel deployments on one cluster).")
-    store: Literal["memory", "rocksdb"] = Field("memory", description="Table store: memory (rebuilt from changelogs at start) or rocksdb (on disk, needs rocksdict).")
+    recognise: Literal["stage", "faust"] = Field("stage", description="Where recognise runs: stage (plain Kafka batches, states on a "
+                                                 "compacted topic; the faster) or faust (a faust agent with faust tables).")
+    store: Literal["memory", "rocksdb"] = Field("memory", description="faust table store (recognise=faust): memory (rebuilt from changelogs "
+                                                "at start) or rocksdb (on disk, needs rocksdict).")
     processing_guarantee: Literal["at_least_once", "exactly_once"] = Field("at_least_once", description="faust processing guarantee.")
     workers: int = Field(1, ge=1, le=64, description="Worker processes `hub streams run` and `hub up` start (more than one: see the README "
                                                      "on rebalances).")
@@ -83,6 +86,7 @@ class StreamsConfig:
     app_id: str = "heroes-streams"
     topic_prefix: str = ""
     partitions: int = 6
+    recognise: str = "stage"
     store: str = "memory"
     processing_guarantee: str = "at_least_once"
     workers: int = 1

@@ -25,7 +25,7 @@ from streams.monitor import Agenda, StudentMonitor
 from streams.recognition import StudentRecognition
 from streams.recognition.conversion import converter_for
 
-__all__ = ["Live", "PartitionAgendas", "RecogniseStep", "StepResult", "install_recogniser"]
+__all__ = ["Live", "PartitionAgendas", "RecogniseBatch", "RecogniseStep", "StepResult", "esi_of", "install_recogniser"]
 
 
 Live = tuple[StudentRecognition, StudentMonitor]  # a student's rule and monitor objects while a batch folds events into them
@@ -57,8 +57,13 @@ class RecogniseStep:
     def clear(self) -> None:
         self._cache.clear()
 
-    def _load(self, esi: str, value: dict | None) -> tuple[StudentRecognition, StudentMonitor]:
-        hit = self._cache.get(esi)
+    def forget(self, esi: str) -> None:
+        """Drop a student's cached live objects (an event failed half-way through them)."""
+        self._cache.pop(esi, None)
+
+    def load(self, esi: str, value: dict | None, *, cached: bool = True) -> Live:
+        """The live objects of the table value ``value`` (None: a new student); cached ones when ``value`` is what :meth:`snapshot` gave."""
+        hit = self._cache.get(esi) if cached else None
         if hit is not None and value is not None and hit[0] == id(value):
             self._cache.move_to_end(esi)
             return hit[1], hit[2]
@@ -76,7 +81,7 @@ class RecogniseStep:
         the new table value is not built (``state`` stays None): a batch builds it once per
         student at its end with :meth:`snapshot`.
         """
-        rules, monitor = live if live is not None else self._load(esi, value)
+        rules, monitor = live if live is not None else self.load(esi, value)
         try:
             out = self._apply(rules, monitor, agenda, event)
         except BaseException:
@@ -90,12 +95,17 @@ class RecogniseStep:
     def snapshot(self, esi: str, live: Live) -> dict:
         """The table value of live objects; the cache remembers them with it, so loading that value is free."""
         rules, monitor = live
-        value = {"r": rules.to_dict(), "m": monitor.data}
+        value = self.value_of(live)
         self._cache[esi] = (id(value), rules, monitor)
         self._cache.move_to_end(esi)
         if len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
         return value
+
+    @staticmethod
+    def value_of(live: Live) -> dict:
+        """The JSON-ready table value of live objects."""
+        return {"r": live[0].to_dict(), "m": live[1].data}
 
     def _apply(self, rules: StudentRecognition, monitor: StudentMonitor, agenda: Agenda, event: Event) -> StepResult:
         out = StepResult()
@@ -121,14 +131,85 @@ def _ms(event: Event) -> int:
     return int(event.occurred_at.timestamp() * 1000)
 
 
+def esi_of(key: bytes | None, event: Event, topic: str) -> str:
+    """The student a recognise input belongs to: its Kafka key, else the event's ESI."""
+    esi = key.decode() if key else getattr(event, "student_esi", None)
+    if not esi:
+        raise ValueError(f"a {type(event).__name__} without a student key on {topic}")
+    return esi
+
+
 @dataclass
 class _Folded:
-    """One student's share of a batch: live objects, the last Kafka event (its changelog partition), the events folded."""
+    """One student's share of a batch: live objects, where the student's events came from, the events folded."""
 
     esi: str
     live: Live | None = None
-    last: object = None
+    origin: object = None  # the last input the student's events came with (a faust event: its changelog partition)
     events: list[Event] = field(default_factory=list)
+
+
+class RecogniseBatch:
+    """One batch folded into live student states: the framework-free core of the faust agent and of the stage.
+
+    ``load(esi, key)`` gives a student's live objects (cached or from the store),
+    ``reload(esi, key)`` always builds them from the store, and ``agenda_of(partition)``
+    gives a partition's agenda.  The batch keeps the live objects it changed and the
+    last decision per component, status line per mobility and word on an alert: the
+    ones before them were current for less than a batch, and every reader keeps only
+    the latest.
+    """
+
+    def __init__(self, step: RecogniseStep, load, reload, agenda_of) -> None:
+        self.step, self._load, self._reload, self._agenda_of = step, load, reload, agenda_of
+        self.students: dict[bytes, _Folded] = {}
+        self.agendas: dict[int, tuple[Agenda, object]] = {}  # partition -> its agenda, one of its inputs
+        self.decisions: dict[tuple[str, str], RecognitionDecision] = {}
+        self.statuses: dict[str, MobilityStatus] = {}
+        self.alerts: dict[str, DeadlineAlert] = {}
+        self.outputs = 0
+
+    def fold(self, esi: str, partition: int, event: Event, origin: object = None) -> None:
+        """Fold one event into its student; on failure the student is as before the event, and it raises."""
+        key = esi.encode()
+        agenda = self.agendas[partition][0] if partition in self.agendas else self._agenda_of(partition)
+        self.agendas[partition] = (agenda, origin)
+        student = self.students.get(key)
+        live = student.live if student else self._load(esi, key)
+        try:
+            result = self.step.apply(esi, None, agenda, event, snapshot=False, live=live)
+        except Exception:
+            if student:  # rebuild from the store and the batch's earlier events (their outputs stand)
+                student.live = self._reload(esi, key)
+                for earlier in student.events:
+                    student.live = self.step.apply(esi, None, agenda, earlier, snapshot=False, live=student.live).live
+            else:
+                self.step.forget(esi)
+            raise
+        student = self.students.setdefault(key, _Folded(esi))
+        student.live, student.origin = result.live, origin
+        student.events.append(event)
+        self.outputs += len(result.decisions) + len(result.statuses) + len(result.alerts)
+        for d in result.decisions:
+            self.decisions[(d.omobility_id, d.home_component)] = d
+        for s in result.statuses:
+            self.statuses[s.omobility_id] = s
+        for a in result.alerts:
+            self.alerts[a.alert_id] = a
+
+    def sends(self) -> list[tuple[str, bytes, Event]]:
+        """(catalogue topic, key, event) of every output of the batch, in order."""
+        return ([("hub.recognitions", d.omobility_id.encode(), d) for d in self.decisions.values()]
+                + [("hub.mobility-status", s.omobility_id.encode(), s) for s in self.statuses.values()]
+                + [("hub.deadlines", a.omobility_id.encode(), a) for a in self.alerts.values()])
+
+    @property
+    def superseded(self) -> int:
+        return self.outputs - len(self.decisions) - len(self.statuses) - len(self.alerts)
+
+    @property
+    def events(self) -> int:
+        return sum(len(student.events) for student in self.students.values())
 
 
 class PartitionAgendas:
@@ -188,59 +269,25 @@ def install_recogniser(hub, *, batch: int = 1000, within: float = 0.05) -> None:
     async def recognise(stream):
         async for events in stream.take_events(batch, within):
             # The batch keeps its own live objects and agendas: a rebalance may clear the shared caches mid-batch.
+            fold = RecogniseBatch(step, lambda esi, key: step.load(esi, students.get(key)),
+                                  lambda esi, key: step.load(esi, students.get(key), cached=False), agendas.get)
             sent: list = []
-            latest_decisions: dict[tuple[str, str], RecognitionDecision] = {}
-            latest_statuses: dict[str, MobilityStatus] = {}
-            latest_alerts: dict[str, DeadlineAlert] = {}
-            folded: dict[bytes, _Folded] = {}
-            touched: dict[int, tuple[Agenda, object]] = {}  # partition -> its agenda, one of its Kafka events
-            outputs = 0
             for ev in events:
                 msg = ev.message
                 try:
                     event = hub.codec.decode(msg.topic, ev.value, msg.partition, msg.offset)
-                    esi = ev.key.decode() if ev.key else getattr(event, "student_esi", None)
-                    if not esi:
-                        raise ValueError(f"a {type(event).__name__} without a student key on {msg.topic}")
-                    key = esi.encode()
-                    agenda = touched[msg.partition][0] if msg.partition in touched else agendas.get(msg.partition)
-                    touched[msg.partition] = (agenda, ev)
-                    student = folded.get(key)
-                    try:
-                        result = step.apply(esi, students.get(key), agenda, event, snapshot=False, live=student and student.live)
-                    except Exception:
-                        if student:  # rebuild the live objects from the table and the batch's earlier events (outputs already sent)
-                            student.live = None
-                            for earlier in student.events:
-                                student.live = step.apply(esi, students.get(key), agenda, earlier, snapshot=False, live=student.live).live
-                        raise
+                    fold.fold(esi_of(ev.key, event, msg.topic), msg.partition, event, ev)
                 except Exception as exc:  # noqa: BLE001 - every failure of one event is a dead letter, never a crash
                     sent.append(await hub.dead_letter(exc, "streams:recognise", ev.value, msg.topic, msg.partition, msg.offset))
-                    continue
-                student = folded.setdefault(key, _Folded(esi))
-                student.live, student.last = result.live, ev
-                student.events.append(event)
-                outputs += len(result.decisions) + len(result.statuses) + len(result.alerts)
-                for d in result.decisions:
-                    latest_decisions[(d.omobility_id, d.home_component)] = d
-                for s in result.statuses:
-                    latest_statuses[s.omobility_id] = s
-                for a in result.alerts:
-                    latest_alerts[a.alert_id] = a
-            # Only the last decision per component, status line per mobility and word on an alert of a batch go out:
-            # the ones before it were current for less than the batch, and every reader keeps only the latest.
-            sent += [await hub.send("hub.recognitions", d.omobility_id.encode(), d) for d in latest_decisions.values()]
-            sent += [await hub.send("hub.mobility-status", s.omobility_id.encode(), s) for s in latest_statuses.values()]
-            sent += [await hub.send("hub.deadlines", a.omobility_id.encode(), a) for a in latest_alerts.values()]
-            hub.count("superseded_in_batch", outputs - len(latest_decisions) - len(latest_statuses) - len(latest_alerts))
+            sent += [await hub.send(topic, key, value) for topic, key, value in fold.sends()]
+            hub.count("superseded_in_batch", fold.superseded)
             await hub.acked(sent)
-            for key, student in folded.items():
-                if student.live is not None:
-                    hub.write(students, key, step.snapshot(student.esi, student.live), student.last)
-            for partition, (agenda, ev) in touched.items():
+            for key, student in fold.students.items():
+                hub.write(students, key, step.snapshot(student.esi, student.live), student.origin)
+            for partition, (agenda, ev) in fold.agendas.items():
                 agendas.save(hub, partition, agenda, ev)
             await hub.changelog_handed_over()
-            hub.count("recognised", sum(len(student.events) for student in folded.values()))
+            hub.count("recognised", fold.events)
 
     app.agent(source, name=f"{cfg.app_id}.recognise")(recognise)
 

@@ -45,6 +45,7 @@ def child_env(cfg: StreamsConfig) -> dict[str, str]:
         "HUB_STREAMS_APP_ID": cfg.app_id,
         "HUB_STREAMS_TOPIC_PREFIX": cfg.topic_prefix,
         "HUB_STREAMS_STORE": cfg.store,
+        "HUB_STREAMS_RECOGNISE": cfg.recognise,
         "HUB_STREAMS_PROCESSING_GUARANTEE": cfg.processing_guarantee,
         "HUB_STREAMS_STANDBY_REPLICAS": str(cfg.standby_replicas),
         "HUB_STREAMS_SESSION_TIMEOUT": str(cfg.session_timeout),
@@ -107,8 +108,8 @@ class _Child:
 
 
 class Supervisor:
-    """``workers`` faust workers (``w1``..``wN``) and as many normalise stages (``n1``..``nN``), and, with ``ledger``,
-    one ledger writer, as child processes."""
+    """``workers`` faust workers (``w1``..``wN``), as many normalise stages (``n1``..``nN``) and, unless recognise runs
+    in faust, recognise stages (``r1``..``rN``), and, with ``ledger``, one ledger writer, as child processes."""
 
     def __init__(self, cfg: StreamsConfig, workers: int | None = None, *, ledger: bool = True, stream: bool = True,
                  log_dir: Path | None = None, loglevel: str = "warning", keep_alive: bool = True) -> None:
@@ -131,9 +132,11 @@ class Supervisor:
                 name = f"w{i}"
                 self.children[name] = _Child(name, [py, "-m", "streams.worker", "stream", "--name", name, "--loglevel", loglevel],
                                              env, logs / f"streams-{cfg.app_id}-{name}.log")
-                name = f"n{i}"
-                self.children[name] = _Child(name, [py, "-m", "streams.worker", "normalise", "--name", name], env,
-                                             logs / f"normalise-{cfg.app_id}-{name}.log")
+                for role, name in (("normalise", f"n{i}"), ("recognise", f"r{i}")):
+                    if role == "recognise" and cfg.recognise != "stage":
+                        continue
+                    self.children[name] = _Child(name, [py, "-m", "streams.worker", role, "--name", name], env,
+                                                 logs / f"{role}-{cfg.app_id}-{name}.log")
         if ledger:
             self.children["ledger"] = _Child("ledger", [py, "-m", "streams.worker", "ledger"], env, logs / f"ledger-{cfg.app_id}.log")
         atexit.register(self.stop)

@@ -1,7 +1,8 @@
 """Run one stream worker or the ledger writer in this process (what the subprocesses of ``hub streams run`` do).
 
-    python -m streams.worker stream --name w1     # a faust worker: registrar, recognise
+    python -m streams.worker stream --name w1     # a faust worker: registrar (and recognise under HUB_STREAMS_RECOGNISE=faust)
     python -m streams.worker normalise --name n1  # the normalise stage (plain aiokafka)
+    python -m streams.worker recognise --name r1  # the recognise stage (plain aiokafka)
     python -m streams.worker ledger               # the ledger writer
 
 Addresses and knobs come from the environment (``HUB_BOOTSTRAP_SERVERS``,
@@ -17,7 +18,7 @@ from dataclasses import replace
 
 from streams.config import StreamsConfig, StreamsSettings
 
-__all__ = ["run_stream_worker", "run_normalise_stage", "run_ledger_writer", "config_from_env"]
+__all__ = ["config_from_env", "run_ledger_writer", "run_stage", "run_stream_worker"]
 
 
 def config_from_env(**overrides) -> StreamsConfig:
@@ -27,7 +28,7 @@ def config_from_env(**overrides) -> StreamsConfig:
 
 
 def run_stream_worker(cfg: StreamsConfig, loglevel: str = "warning") -> None:
-    """Run a faust worker with every agent until SIGTERM/SIGINT (blocks)."""
+    """Run a faust worker until SIGTERM/SIGINT (blocks): the registrar agent, and recognise when it runs in faust."""
     import faust
 
     from hub.logs import configure_logging
@@ -37,22 +38,25 @@ def run_stream_worker(cfg: StreamsConfig, loglevel: str = "warning") -> None:
     configure_logging(loglevel)
     ensure_streams_topics(cfg)
     (cfg.data_dir / "streams" / cfg.worker_name).mkdir(parents=True, exist_ok=True)
-    hub = create_app(cfg)
+    hub = create_app(cfg, agents=("registrar", "recognise") if cfg.recognise == "faust" else ("registrar",))
     worker = faust.Worker(hub.app, loglevel=loglevel, quiet=True, redirect_stdouts=False, override_logging=False)
     tune_gc()  # the setting python -m bench.recognition measures the rules under
     worker.execute_from_commandline()
 
 
-def run_normalise_stage(cfg: StreamsConfig, loglevel: str = "info") -> None:
-    """Run the normalise stage until SIGTERM/SIGINT (blocks)."""
+def run_stage(cfg: StreamsConfig, role: str, loglevel: str = "info") -> None:
+    """Run the normalise or the recognise stage until SIGTERM/SIGINT (blocks)."""
     from hub.logs import configure_logging
     from streams.app import ensure_streams_topics
-    from streams.normalise_stage import NormaliseStage
     from streams.runtime import tune_gc
 
     configure_logging(loglevel)
     ensure_streams_topics(cfg)
-    stage = NormaliseStage(cfg)
+    if role == "normalise":
+        from streams.normalise_stage import NormaliseStage as Stage
+    else:
+        from streams.recognise_stage import RecogniseStage as Stage
+    stage = Stage(cfg)
     tune_gc()  # as the faust worker does once built
     _run_until_signalled(stage)
 
@@ -87,15 +91,15 @@ def main(argv: list[str]) -> None:
     import argparse
 
     parser = argparse.ArgumentParser(prog="python -m streams.worker")
-    parser.add_argument("role", choices=["stream", "normalise", "ledger"])
+    parser.add_argument("role", choices=["stream", "normalise", "recognise", "ledger"])
     parser.add_argument("--name", default="w1", help="worker name (its table store folder)")
     parser.add_argument("--loglevel", default="warning")
     args = parser.parse_args(argv)
     cfg = config_from_env()
     if args.role == "stream":
         run_stream_worker(replace(cfg, worker_name=args.name), args.loglevel)
-    elif args.role == "normalise":
-        run_normalise_stage(replace(cfg, worker_name=args.name))
+    elif args.role in ("normalise", "recognise"):
+        run_stage(replace(cfg, worker_name=args.name), args.role)
     else:
         run_ledger_writer(cfg)
 

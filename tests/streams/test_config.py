@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from streams.config import ConfigError, load_streams_settings
@@ -42,4 +44,5 @@ def test_exactly_once_runs_one_worker_and_refuses_more(tmp_path, monkeypatch):
                         processing_guarantee="exactly_once")
     with pytest.raises(ConfigError, match="one worker"):
         Supervisor(cfg, 2, ledger=False)
-    assert Supervisor(cfg, 1, ledger=False).children.keys() == {"w1", "n1"}  # a faust worker and its normalise stage
+    assert Supervisor(cfg, 1, ledger=False).children.keys() == {"w1", "n1", "r1"}  # the faust worker (registrar), the two stages
+    assert Supervisor(replace(cfg, recognise="faust"), 1, ledger=False).children.keys() == {"w1", "n1"}  # recognise in faust

@@ -38,8 +38,12 @@ def _diff(expected: dict, rows: dict) -> str:
     return f"missing {len(set(expected) - set(rows))} e.g. {missing}; extra {len(set(rows) - set(expected))} e.g. {extra}; wrong e.g. {wrong}"
 
 
-def test_ledger_equals_expected_decisions(pipeline, events, expected):
-    p = pipeline(workers=1)
+ENGINES = pytest.mark.parametrize("recognise", ["stage", "faust"])  # recognise as a plain Kafka stage or as a faust agent
+
+
+@ENGINES
+def test_ledger_equals_expected_decisions(pipeline, events, expected, recognise):
+    p = pipeline(workers=1, recognise=recognise)
     p.publish(events)
     rows = p.wait_for(expected)
     assert rows == expected, _diff(expected, rows)
@@ -50,8 +54,9 @@ def test_ledger_equals_expected_decisions(pipeline, events, expected):
     assert not [d for d in p.dead_letters(timeout=2) if d.error_kind != "unknown-student"]
 
 
-def test_every_event_twice_and_shuffled_within_partitions_gives_the_same_ledger(pipeline, events, expected):
-    p = pipeline(workers=1)
+@ENGINES
+def test_every_event_twice_and_shuffled_within_partitions_gives_the_same_ledger(pipeline, events, expected, recognise):
+    p = pipeline(workers=1, recognise=recognise)
     twice = shuffled_within_partitions(events + events, p.cfg.partitions, seed=5, prefix=p.cfg.topic_prefix)
     p.publish(twice)
     rows = p.wait_for(expected)
@@ -60,35 +65,39 @@ def test_every_event_twice_and_shuffled_within_partitions_gives_the_same_ledger(
     assert history >= len(expected)
 
 
-def test_two_workers_share_the_partitions_and_give_the_same_ledger_as_one(pipeline, events, expected):
-    """Two faust workers and two normalise stages; a third of the way in, w2 and n2 are killed and rejoin (two rebalances
-    while events flow, in both consumer groups)."""
-    p = pipeline(workers=2)
+@ENGINES
+def test_two_workers_share_the_partitions_and_give_the_same_ledger_as_one(pipeline, events, expected, recognise):
+    """Two of each process; a third of the way in, the second of each (w2, n2 and r2 or the faust w2 that recognises) is
+    killed and rejoins: rebalances while events flow, in every consumer group."""
+    p = pipeline(workers=2, recognise=recognise)
     deliveries = shuffled_within_partitions(events + events, p.cfg.partitions, seed=7, prefix=p.cfg.topic_prefix)
     third = len(deliveries) // 3
     p.publish(deliveries[:third])
     time.sleep(1.5)
-    p.supervisor.kill("w2")
-    p.supervisor.kill("n2")
+    second = [name for name in p.supervisor.children if name.endswith("2")]
+    assert len(second) == (3 if recognise == "stage" else 2)
+    for name in second:
+        p.supervisor.kill(name)
     p.publish(deliveries[third:])
     rows = p.wait_for(expected)
     assert rows == expected, _diff(expected, rows)
-    assert {r.split(" ")[0] for r in p.supervisor.restarts} >= {"w2", "n2"}, p.supervisor.restarts
+    assert {r.split(" ")[0] for r in p.supervisor.restarts} >= set(second), p.supervisor.restarts
 
 
 def test_rocksdb_tables_give_the_same_ledger(pipeline, events, expected):
-    """The tables on disk (rocksdict) instead of in memory."""
+    """recognise in faust with its tables on disk (rocksdict) instead of in memory."""
     pytest.importorskip("rocksdict", reason="rocksdict is not installed: pip install -e '.[rocksdb]'")
-    p = pipeline(workers=1, store="rocksdb")
+    p = pipeline(workers=1, store="rocksdb", recognise="faust")
     p.publish(events)
     rows = p.wait_for(expected)
     assert rows == expected, _diff(expected, rows)
     assert list(p.cfg.data_dir.glob("streams/w*/v*/tables/students-*.db/CURRENT")), "no RocksDB store was written"
 
 
-def test_exactly_once_processing_gives_the_same_ledger(pipeline, apache_kafka, events, expected):
-    """faust's exactly_once (Kafka transactions; the ledger reads committed records only) on Apache Kafka."""
-    p = pipeline(workers=1, processing_guarantee="exactly_once")
+@ENGINES
+def test_exactly_once_processing_gives_the_same_ledger(pipeline, apache_kafka, events, expected, recognise):
+    """exactly_once (Kafka transactions per stage batch, or faust's; the ledger reads committed records only) on Apache Kafka."""
+    p = pipeline(workers=1, processing_guarantee="exactly_once", recognise=recognise)
     p.publish(events)
     rows = p.wait_for(expected)
     assert rows == expected, _diff(expected, rows)

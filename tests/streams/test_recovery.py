@@ -57,11 +57,11 @@ def test_a_poison_event_in_each_input_topic_is_dead_lettered_and_the_stream_goes
     assert "'excellent'" in label.reason and "valid labels" in label.reason
 
 
-@pytest.mark.parametrize("child", ["w1", "n1"])
-def test_a_worker_or_normalise_stage_killed_mid_stream_rebuilds_its_state_and_the_ledger_stays_exact(pipeline, apache_kafka, child):
-    """w1 rebuilds its faust tables from their changelogs; n1 rebuilds who is who (local id -> ESI) and the event ids it
-    saw from its state topic."""
-    p = pipeline(workers=1)
+@pytest.mark.parametrize("child", ["w1", "n1", "r1"])
+def test_a_worker_or_stage_killed_mid_stream_rebuilds_its_state_and_the_ledger_stays_exact(pipeline, apache_kafka, child):
+    """w1 (recognising in faust) rebuilds its faust tables from their changelogs; n1 rebuilds who is who (local id -> ESI)
+    and the event ids it saw, r1 the students' recognition states and the open deadlines, from their state topics."""
+    p = pipeline(workers=1, recognise="faust" if child == "w1" else "stage")
     events = alliance(150, seed=31)
     expected = expected_decisions(events)
     half = len(events) // 2
@@ -76,9 +76,11 @@ def test_a_worker_or_normalise_stage_killed_mid_stream_rebuilds_its_state_and_th
     assert rows == expected
     assert any(r.startswith(f"{child} (exit -9)") for r in p.supervisor.restarts), p.supervisor.restarts
     assert p.ledger.totals()["ects_recognised"] == sum(e for s, e in expected.values() if s == "AUTO_RECOGNISED")
-    if child == "n1":
-        log = (p.cfg.data_dir / "logs" / f"normalise-{p.cfg.app_id}-n1.log").read_text()
-        restored = [int(n) for n in re.findall(r"normalise-restored.*?students=(\d+)", log)]
+    if child != "w1":
+        role = {"n1": "normalise", "r1": "recognise"}[child]
+        log = (p.cfg.data_dir / "logs" / f"{role}-{p.cfg.app_id}-{child}.log").read_text()
+        restored = [int(m.group(1)) for line in log.splitlines() if f"{role}-restored" in line
+                    for m in [re.search(r"\bkeys\W{1,3}(\d+)", line)] if m]  # JSON lines or key=value lines
         assert len(restored) >= 2 and restored[-1] > 0, log[-2000:]  # the restart read back what the first run wrote
 
 

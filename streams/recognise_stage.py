@@ -1,0 +1,120 @@
+"""The recognise stage: ``hub.grades`` + ``hub.mobilities`` + registrar decisions -> decisions, status lines, alerts.
+
+The same fold as the faust agent (:class:`~streams.recognise.RecogniseBatch`
+around the pure rules and monitor), run as a :class:`~streams.batch_stage.BatchStage`
+on plain aiokafka, so an event costs no faust per-event path at all.
+
+State rows on the compacted topic :func:`state_topic`, in the partition of the
+inputs they came from:
+
+- ``s|<ESI>``: a student's rules and monitor state (JSON, parsed on first use;
+  the live objects of the most recently used students are kept);
+- ``d|<mobility>|<kind>``: one open deadline of the partition;
+- ``c``: the partition's event-time clock.
+
+Prefixed keys keep a hostile student key from ever naming a deadline row.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+
+from streams.batch_stage import BatchStage, Changed
+from streams.config import StreamsConfig
+from streams.monitor import Agenda
+from streams.recognise import Live, RecogniseBatch, RecogniseStep, esi_of
+
+__all__ = ["RecogniseStage", "group_id", "state_topic"]
+
+STUDENT, DEADLINE, CLOCK = b"s|", b"d|", b"c"
+
+
+def state_topic(cfg: StreamsConfig) -> str:
+    """The compacted topic of the students' recognition states and the partitions' deadlines."""
+    return f"{cfg.topic_prefix}{cfg.app_id}-recognise-state"
+
+
+def group_id(cfg: StreamsConfig) -> str:
+    return f"{cfg.topic_prefix}{cfg.app_id}-recognise"
+
+
+def _json(value) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
+class RecogniseStage(BatchStage):
+    """Run with ``await stage.run()`` until :meth:`stop`."""
+
+    name = "recognise"
+
+    def __init__(self, cfg: StreamsConfig, *, max_records: int = 2000, live_students: int = 2048) -> None:
+        inputs = [cfg.topic("hub.grades"), cfg.topic("hub.mobilities"), cfg.registrar_by_esi_topic]
+        super().__init__(cfg, inputs=inputs, group=group_id(cfg), state_topic=state_topic(cfg), max_records=max_records)
+        self.codec.add_topic(cfg.registrar_by_esi_topic, "RegistrarDecision")
+        self.step = RecogniseStep(cache_size=0)  # this stage keeps its own bounded set of live students
+        self.live: OrderedDict[bytes, Live] = OrderedDict()
+        self.live_students = live_students
+        self.agendas: dict[int, Agenda] = {}
+        self.where: dict[bytes, int] = {}  # student key -> its partition, for the students of this batch
+        self.counts.update(recognised=0, superseded_in_batch=0)
+
+    def forget(self) -> None:
+        self.live.clear()
+        self.agendas.clear()
+
+    def restored(self, partitions: set[int]) -> None:
+        for p in partitions:
+            rows = self.states[p]
+            items = {k[len(DEADLINE):].decode(): json.loads(v) for k, v in rows.items() if k.startswith(DEADLINE)}
+            for k in [k for k in rows if k.startswith(DEADLINE)]:
+                del rows[k]
+            clock = rows.pop(CLOCK, None)
+            self.agendas[p] = Agenda({"clock": json.loads(clock) if clock else 0, "items": items})
+
+    def _stored(self, esi: str, key: bytes) -> Live:
+        raw = self.states.get(self.where[key], {}).get(STUDENT + key)
+        return self.step.load(esi, json.loads(raw) if raw else None, cached=False)
+
+    def _live(self, esi: str, key: bytes) -> Live:
+        live = self.live.pop(key, None)  # taken out while the batch changes it: a failure must not leave it half-changed
+        return live if live is not None else self._stored(esi, key)
+
+    def _agenda(self, partition: int) -> Agenda:
+        agenda = self.agendas.get(partition)
+        if agenda is None:
+            agenda = self.agendas[partition] = Agenda()
+        return agenda
+
+    async def process(self, polled) -> tuple[list, Changed]:
+        fold = RecogniseBatch(self.step, self._live, self._stored, self._agenda)
+        sends: list = []
+        self.where = {}
+        for tp, records in polled.items():
+            for r in records:
+                try:
+                    event = self.codec.decode(r.topic, r.value, r.partition, r.offset)
+                    esi = esi_of(r.key, event, r.topic)
+                    self.where[esi.encode()] = tp.partition
+                    fold.fold(esi, tp.partition, event)
+                except Exception as exc:  # noqa: BLE001 - every failure of one event is a dead letter, never a crash
+                    sends.append(await self.dead_letter(exc, r.value, r.topic, r.partition, r.offset))
+        for topic, key, value in fold.sends():
+            sends.append(await self.send(self.cfg.topic(topic), key, value))
+        changed: Changed = {}
+        for key, student in fold.students.items():
+            p = self.where[key]
+            raw = self.states.setdefault(p, {})[STUDENT + key] = _json(self.step.value_of(student.live))
+            changed[(p, STUDENT + key)] = raw
+            self.live[key] = student.live
+        while len(self.live) > self.live_students:
+            self.live.popitem(last=False)
+        for p, (agenda, _) in fold.agendas.items():
+            items, clock = agenda.take_changes()
+            for item, entry in items.items():
+                changed[(p, DEADLINE + item.encode())] = None if entry is None else _json(entry)
+            if clock is not None:
+                changed[(p, CLOCK)] = _json(clock)
+        self.counts["recognised"] += fold.events
+        self.counts["superseded_in_batch"] += fold.superseded
+        return sends, changed
