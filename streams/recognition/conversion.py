@@ -148,7 +148,8 @@ class Converter:
                 home = self._homes[home_hei] = home_scheme(home_hei)
         host = self._host
         read = [host(h[0], h[1], h[3] or None, h[4] or None) for h in hosts]
-        normal = tuple([HostResult(h[0], r[0], h[2], h[3] or None, h[4] or None) for h, r in zip(hosts, read)])
+        normal = tuple([_host_result(HostResult, (h[0], r[0], h[2], h[3] or None, h[4] or None))
+                        for h, r in zip(hosts, read)])
         if type(hosts[0]) is HostResult and normal == hosts:  # labels as the scheme spells them: keep one copy
             normal = hosts
         passed = all(r[1] for r in read)
@@ -218,6 +219,7 @@ class Converter:
         return found
 
 
+_host_result = tuple.__new__  # HostResult(*values) without the named tuple's keyword handling
 _NONE = Conversion(method=ConversionMethod.NONE)
 _PASS_FAIL = Conversion(method=ConversionMethod.PASS_FAIL)
 _OVERLAP, _MIDPOINT = ConversionMethod.BAND_OVERLAP, ConversionMethod.WEIGHTED_MIDPOINT
