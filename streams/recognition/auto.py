@@ -33,16 +33,9 @@ def auto_recognised(rules: MobilityRules, la: LaFact, code: str, b, previous: tu
     """
     m = rules.m
     group_id, studied = la.groups[code]
-    memo_key = (la.event_id, studied, b.isced_code)
-    shared = rules._passed.get(memo_key)
-    if shared is None:
-        shared = rules._passed[memo_key] = rules._all_passed(rules._comps[studied], la, b.isced_code)
-    results, _, ordered, occ, converted, clause, passed, corrected = shared
+    results, _, ordered, occ, converted, clause, passed, corrected, joined = rules.group_passed(la, studied, b.isced_code)
     rule = "R4-corrected" if corrected else "R2-all-passed"
     grade = converted.label if converted else None
-    joined = rules._joined.get(memo_key)
-    if joined is None:
-        joined = rules._joined[memo_key] = ",".join(ordered)
     key = "B:" + code
     did = decision_id(m.omobility_id, key, _AUTO_TEXT, rule, b.ects, grade, la.extra_of(code), joined)
     if previous is not None and previous[0] == did:

@@ -26,9 +26,10 @@ from functools import cached_property
 from decimal import Decimal
 from typing import NamedTuple, Sequence
 
-from schemas.grading import home_scheme, scheme
+from schemas.grading import GradingScheme, home_scheme, scheme
 from schemas.models import Band, Conversion, ConversionMethod
 
+from .building import built, setters
 from .tables import GradingTable, GradingTables, default_tables
 
 __all__ = ["Converted", "Converter", "HostResult", "convert", "converter_for"]
@@ -66,11 +67,23 @@ class Converted:
 
 
 class Converter:
-    """Converts with one set of grading tables, caching every answer."""
+    """Converts with one set of grading tables, caching every answer.
+
+    A conversion is worked out from parts kept per table set, each computed once:
+    what a host label reads as (``_host``: label, pass, table, band), each home
+    scheme, and per (host table, label, home table) the band overlap and its clause.
+    So a new combination of several host grades costs a weighted mean and a
+    band scan, not table lookups and model validation.
+    """
 
     def __init__(self, tables: GradingTables | None = None):
         self.tables = tables if tables is not None else default_tables()
         self._cache: dict[tuple, Converted] = {}
+        self._hosts: dict[tuple, tuple] = {}  # (scheme, label, field, year) -> see _host
+        self._homes: dict[str, GradingScheme] = {}
+        self._overlaps: dict[tuple, tuple] = {}  # (host table, label, home table) -> (band, overlap, point, clause)
+        self._tables_text: dict[tuple, str] = {}  # (host tables, home table) -> "(tables: ... → ...)"
+        self._band_text: dict[tuple, str] = {}  # (home table, label) -> "lower–upper %"
 
     def convert(
         self,
@@ -100,47 +113,118 @@ class Converter:
         if found is None:
             if len(self._cache) > 100_000:
                 self._cache.clear()
-            found = self._cache[key] = self._convert(tuple([HostResult(*h) for h in hosts]), home_hei, field, year, None)
+            found = self._cache[key] = self._convert(hosts, home_hei, field, year, None)
+        return found
+
+    def _host(self, scheme_id: str, label: str, field: str | None, year: str | None) -> tuple:
+        """(label as the scheme spells it, passed, pass/fail only, table, band) of one host grade.
+
+        Table and band only for a passing graded label.  Raises UnknownScheme / UnknownGrade
+        (nothing is kept then), as the conversion does.
+        """
+        key = (scheme_id, label, field, year)
+        found = self._hosts.get(key)
+        if found is None:
+            sch = scheme(scheme_id)
+            normal = sch.normalise(label)
+            passed = normal in sch.passing
+            table = band = None
+            if passed and not sch.pass_fail_only:
+                table = self.tables.lookup(scheme_id, field, year)
+                band = table.band(normal)
+            if len(self._hosts) > 100_000:
+                self._hosts.clear()
+            found = self._hosts[key] = (normal, passed, sch.pass_fail_only, table, band)
         return found
 
     def _convert(self, hosts, home_hei, field, year, home_scheme_id) -> Converted:
         if not hosts:
             raise ValueError("nothing to convert: give at least one host grade")
-        home = scheme(home_scheme_id) if home_scheme_id else home_scheme(home_hei)
-        normal = tuple(
-            HostResult(h.scheme_id, scheme(h.scheme_id).normalise(h.label), h.ects, h.field or None, h.year or None)
-            for h in hosts
-        )
-        if normal == hosts:  # labels as the scheme spells them already: keep one copy
-            normal = hosts
-        passed = all(scheme(h.scheme_id).is_pass(h.label) for h in normal)
-        if not passed or home.pass_fail_only:
-            return Converted(None, home.id, passed, Conversion(method=ConversionMethod.NONE), normal)
-        graded = [h for h in normal if not scheme(h.scheme_id).pass_fail_only]
-        if not graded:
-            return Converted(None, home.id, True, Conversion(method=ConversionMethod.PASS_FAIL), normal)
-        host_tables = [self.tables.lookup(h.scheme_id, h.field, h.year) for h in graded]
-        host_bands = [t.band(h.label) for t, h in zip(host_tables, graded)]
-        home_table = self.tables.lookup(home.id, field, year)
-        if len(graded) == 1:
-            band, overlap, point = best_overlap(host_bands[0], home_table)
-            method = ConversionMethod.BAND_OVERLAP
+        if home_scheme_id:
+            home = scheme(home_scheme_id)
         else:
-            weights = [float(h.ects) for h in graded]
+            home = self._homes.get(home_hei)
+            if home is None:
+                home = self._homes[home_hei] = home_scheme(home_hei)
+        host = self._host
+        read = [host(h[0], h[1], h[3] or None, h[4] or None) for h in hosts]
+        normal = tuple([_host_result(HostResult, (h[0], r[0], h[2], h[3] or None, h[4] or None))
+                        for h, r in zip(hosts, read)])
+        if type(hosts[0]) is HostResult and normal == hosts:  # labels as the scheme spells them: keep one copy
+            normal = hosts
+        passed = all(r[1] for r in read)
+        if not passed or home.pass_fail_only:
+            return Converted(None, home.id, passed, _NONE, normal)
+        graded = [(h, r) for h, r in zip(hosts, read) if not r[2]]
+        if not graded:
+            return Converted(None, home.id, True, _PASS_FAIL, normal)
+        home_table = self.tables.lookup(home.id, field or None, year or None)
+        if len(graded) == 1:
+            r = graded[0][1]
+            key = (r[3], r[0], home_table)
+            found = self._overlaps.get(key)
+            if found is None:
+                band, overlap, point = best_overlap(r[4], home_table)
+                clause = (f"as {band.label} ({home.id}) via {_OVERLAP.value}: host band {self._band(r[3], r[4])} "
+                          f"overlaps home band {self._band(home_table, band)} most {self._tables((r[3],), home_table)}")
+                found = self._overlaps[key] = (band, overlap, point, clause)
+            band, overlap, point, clause = found
+            method = _OVERLAP
+            host_tables = (r[3],)
+            host_bands = (r[4],)
+        else:
+            host_tables = tuple([r[3] for _, r in graded])
+            host_bands = tuple([r[4] for _, r in graded])
+            weights = [float(h[2]) for h, _ in graded]
             if sum(weights) <= 0:
                 weights = [1.0] * len(graded)
             point = sum(w * (b.lower + b.upper) / 2 for w, b in zip(weights, host_bands)) / sum(weights)
             band, overlap = band_at(point, home_table), None
-            method = ConversionMethod.WEIGHTED_MIDPOINT
-        conversion = Conversion(
-            method=method,
-            host_tables=tuple(t.ref for t in host_tables),
-            home_table=home_table.ref,
-            host_bands=tuple(host_bands),
-            home_band=band,
-            point=None if point is None else round(point, 6),
-        )
-        return Converted(band.label, home.id, True, conversion, normal, overlap)
+            method = _MIDPOINT
+            clause = None
+        point = None if point is None else round(point, 6)
+        if clause is None:
+            clause = (f"as {band.label} ({home.id}) via {_MIDPOINT.value}: the ECTS-weighted mean of the host bands' "
+                      f"midpoints, {point:.4g} %, lies in home band {self._band(home_table, band)} "
+                      f"{self._tables(host_tables, home_table)}")
+        conversion = built(Conversion, _CONVERSION_FIELDS, _CONVERSION_SET, {
+            "method": method,
+            "host_tables": tuple([t.ref for t in host_tables]),
+            "home_table": home_table.ref,
+            "host_bands": host_bands,
+            "home_band": band,
+            "point": point,
+        })
+        converted = Converted(band.label, home.id, True, conversion, normal, overlap)
+        converted.__dict__["clause"] = clause  # what the cached property would work out (explain.conversion_clause)
+        return converted
+
+    def _band(self, table: GradingTable, band: Band) -> str:
+        key = (table, band.label)
+        found = self._band_text.get(key)
+        if found is None:
+            found = self._band_text[key] = f"{band.lower:.4g}–{band.upper:.4g} %"
+        return found
+
+    def _tables(self, host_tables: tuple, home_table: GradingTable) -> str:
+        key = (host_tables, home_table)
+        found = self._tables_text.get(key)
+        if found is None:
+            from .explain import table_short
+
+            if len(self._tables_text) > 10_000:
+                self._tables_text.clear()
+            hosts = "; ".join(table_short(t) for t in dict.fromkeys(t.ref for t in host_tables))
+            found = self._tables_text[key] = f"(tables: {hosts} → {table_short(home_table.ref)})"
+        return found
+
+
+_host_result = tuple.__new__  # HostResult(*values) without the named tuple's keyword handling
+_NONE = Conversion(method=ConversionMethod.NONE)
+_PASS_FAIL = Conversion(method=ConversionMethod.PASS_FAIL)
+_OVERLAP, _MIDPOINT = ConversionMethod.BAND_OVERLAP, ConversionMethod.WEIGHTED_MIDPOINT
+_CONVERSION_FIELDS = {"method", "host_tables", "home_table", "host_bands", "home_band", "point"}
+_CONVERSION_SET = setters(Conversion)
 
 
 def best_overlap(host: Band, home: GradingTable) -> tuple[Band, float | None, float | None]:

@@ -19,6 +19,7 @@ from typing import Callable
 
 from schemas.models import DecisionStatus, HostGrade, LaComponent, Provenance, RecognitionDecision
 
+from .building import built, setters
 from .conversion import Converted
 
 __all__ = ["Candidate", "build_decision", "build_event", "decision_id", "ects_text", "host_grades"]
@@ -94,36 +95,6 @@ class Ctx:
         self.component, self.decided_by, self.home_scheme_id = component, decided_by, home_scheme_id
 
 
-_new = object.__new__
-_SLOTS = ("__dict__", "__pydantic_fields_set__", "__pydantic_extra__", "__pydantic_private__")
-
-
-def _setters(cls) -> tuple:
-    """The ``__set__`` of each slot ``model_construct`` fills, found once: calling them skips the attribute lookup."""
-    found = []
-    for name in _SLOTS:
-        owner = next(k for k in cls.__mro__ if name in vars(k))
-        found.append(vars(owner)[name].__set__)
-    return tuple(found)
-
-
-def _built(cls, fields: set[str], setters: tuple, values: dict):
-    """A model from values already of the model's field types, without validation.
-
-    ``model_construct`` costs as much as validation here; this sets what it sets.
-    The models are frozen, so the instances of a class share one set of field
-    names (``fields``, the keys of ``values``).  ``setters``: ``_setters(cls)``.
-    The canonical JSON round trip of built decisions is tested.
-    """
-    m = _new(cls)
-    set_dict, set_fields, set_extra, set_private = setters
-    set_dict(m, values)
-    set_fields(m, fields)
-    set_extra(m, None)
-    set_private(m, None)
-    return m
-
-
 _HOST_GRADE_FIELDS = {"result_id", "course_code", "grade_label", "grading_scheme_id", "ects", "attempt", "passed",
                       "event_id"}
 _PROVENANCE_FIELDS = {"la_version", "group_id", "host_grades", "conversion", "input_event_ids"}
@@ -133,8 +104,8 @@ _DECISION_FIELDS = {
     "status", "ects", "converted_grade", "home_scheme_id", "rule", "reason", "supersedes", "decided_by", "provenance",
 }
 
-_HOST_GRADE_SET, _PROVENANCE_SET, _DECISION_SET = (_setters(HostGrade), _setters(Provenance),
-                                                 _setters(RecognitionDecision))
+_HOST_GRADE_SET, _PROVENANCE_SET, _DECISION_SET = (setters(HostGrade), setters(Provenance),
+                                                 setters(RecognitionDecision))
 
 
 def _uuid5(name: str) -> str:
@@ -153,7 +124,7 @@ def _host_grade(g) -> HostGrade:
     if found is None or found.passed is not g.passed:
         if len(_HOST_GRADES) > 4096:  # kept briefly, not per result: long-lived objects cost the collector
             _HOST_GRADES.clear()
-        found = _HOST_GRADES[g.event_id] = _built(HostGrade, _HOST_GRADE_FIELDS, _HOST_GRADE_SET, {
+        found = _HOST_GRADES[g.event_id] = built(HostGrade, _HOST_GRADE_FIELDS, _HOST_GRADE_SET, {
             "result_id": g.result_id, "course_code": g.course_code, "grade_label": g.label,
             "grading_scheme_id": g.scheme_id, "ects": _decimal(g.ects), "attempt": g.attempt, "passed": g.passed,
             "event_id": g.event_id,
@@ -240,14 +211,14 @@ def build_event(did, component, status, rule, ects, grade, reason, occ, la_versi
                 previous, trace_id) -> RecognitionDecision:
     """The RecognitionDecision of an outcome given field by field (``build_decision`` and the rules' common case)."""
     at = _at(occ)
-    provenance = _built(Provenance, _PROVENANCE_FIELDS, _PROVENANCE_SET, {
+    provenance = built(Provenance, _PROVENANCE_FIELDS, _PROVENANCE_SET, {
         "la_version": la_version,
         "group_id": group_id,
         "host_grades": host_grades,
         "conversion": conversion,
         "input_event_ids": inputs,
     })
-    return _built(RecognitionDecision, _DECISION_FIELDS, _DECISION_SET, {
+    return built(RecognitionDecision, _DECISION_FIELDS, _DECISION_SET, {
         "event_id": _uuid5(did),
         "event_type": "RecognitionDecision",
         "source_hei": home_hei,

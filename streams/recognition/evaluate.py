@@ -85,7 +85,6 @@ class MobilityRules:
         self.comp = view.comp
         self._pending: dict[tuple[str, ...], bool] = {}
         self._passed: dict[tuple, tuple] = {}
-        self._joined: dict[tuple, str] = {}  # per group: its input ids joined, as decision ids cite them
         self._comps: dict[tuple[str, ...], tuple] = {}  # per group: the summaries of its courses
         self._regs: dict[str, list[RegistrarFact]] | None = None
         self.chain: set[str] | None = None  # set it to collect the ids registrar decisions could act on
@@ -255,11 +254,8 @@ class MobilityRules:
         host = m.receiving_hei
         if all_passed:
             # the components of an implicit group share their results: worked out once per group and home field
-            memo_key = (la.event_id, studied, b.isced_code)
-            shared = self._passed.get(memo_key)
-            if shared is None:
-                shared = self._passed[memo_key] = self._all_passed(comps, la, b.isced_code)
-            results, inputs, ordered, occ, converted, clause, passed, corrected = shared
+            results, inputs, ordered, occ, converted, clause, passed, corrected, _ = self.group_passed(
+                la, studied, b.isced_code)
             ctx = Ctx(la.version, group_id, results, converted, b, home_scheme_id=converted.home_scheme_id if converted else None)
             cond = b.recognition_conditions
             if cond:
@@ -293,8 +289,21 @@ class MobilityRules:
             return self._at_tor(la, code, b, group_id, comps, extra, registrar)
         return None
 
+    def group_passed(self, la: LaFact, studied: tuple[str, ...], home_field: str | None) -> tuple:
+        """What the decisions on a group whose courses all passed share, worked out once per group and home field.
+
+        (results, inputs, sorted input ids, latest time, conversion, its clause, the sentence saying
+        they passed, whether one was corrected, the input ids joined as decision ids cite them);
+        ``signature`` or ``_table_b`` must have summarised the group.
+        """
+        memo_key = (la.event_id, studied, home_field)
+        shared = self._passed.get(memo_key)
+        if shared is None:
+            shared = self._passed[memo_key] = self._all_passed(self._comps[studied], la, home_field)
+        return shared
+
     def _all_passed(self, comps, la: LaFact, home_field: str | None) -> tuple:
-        """What the decisions on a group whose components all passed share, given its summaries."""
+        """What the decisions on a group whose components all passed share, given its summaries (``group_passed``)."""
         host = self.m.receiving_hei
         results = tuple([c.eff for c in comps])
         inputs = {g.event_id: g.occ for g in results}
@@ -312,7 +321,8 @@ class MobilityRules:
             return text[0]
 
         corrected = any(g.status == "CORRECTED" for g in results)
-        return results, inputs, tuple(sorted(inputs)), max(inputs.values()), converted, clause, passed, corrected
+        ordered = tuple(sorted(inputs))
+        return results, inputs, ordered, max(inputs.values()), converted, clause, passed, corrected, ",".join(ordered)
 
     def _at_tor(self, la, code, b, group_id, comps, extra, registrar) -> Candidate:
         m, host, tor = self.m, self.m.receiving_hei, self.m.tor

@@ -266,6 +266,8 @@ class StudentRecognition:
                             continue
                 out.append(key)
             return out
+        if codes is not None and len(codes) == 1 and m.tor is None and m.cancel is None:
+            return self._open_grade_keys_versions(m, next(iter(codes)), seen, passed, emitted)
         las = list(m.las.values())
         keys = self._candidate_keys(las, codes, seen, emitted)
         pending_b = m.tor is None and m.cancel is None
@@ -335,6 +337,47 @@ class StudentRecognition:
         key = "X:" + code
         prev = emitted.get(key)
         if (prev is not None and prev[2] != "R4-withdrawn") or (code not in la.in_la and code in seen):
+            out.append(key)
+        return out
+
+    def _open_grade_keys_versions(self, m: MobilityFacts, code: str, seen, passed, emitted) -> list[str]:
+        """``_open_keys`` for one course under several LA versions, without ToR or cancellation.
+
+        A component of the current Table B not yet decided opens only if ``_decidable``; its
+        older versions' cutoffs (``_older``) are worked out only when an older group of it
+        passed as a whole, which ``_decidable`` needs before it compares times.
+        """
+        las = m.las
+        cur = las[max(las)]
+        keys: set[str] = set()
+        for la in las.values():
+            needs = la.need_keys.get(code)
+            if needs:
+                keys.update(needs)
+        out = []
+        older = None
+        for key in keys:
+            prev = emitted.get(key)
+            if prev is None or prev[2] == "R4-withdrawn":
+                b = key[2:]
+                if b in cur.table_b:
+                    studied = cur.groups[b][1]
+                    if not studied or not passed.issuperset(studied):
+                        for la in las.values():
+                            group = la.groups.get(b) if la is not cur else None
+                            if group is not None and group[1] and passed.issuperset(group[1]):
+                                break
+                        else:
+                            continue  # no version's group of it passed as a whole: pending
+                        if older is None:
+                            older = self._older(m)
+                        if not self._decidable(cur, older, b, seen, passed):
+                            continue
+            out.append(key)
+        key = "X:" + code
+        prev = emitted.get(key)
+        if (prev is not None and prev[2] != "R4-withdrawn") or (
+                code in seen and not all(code in la.in_la for la in las.values())):
             out.append(key)
         return out
 
