@@ -1,13 +1,14 @@
-"""The hub's stream processors: a plain-Kafka normalise stage and faust workers around pure rules, and the registrar ledger.
+"""The hub's stream processors: plain-Kafka normalise and recognise stages and a faust app around pure rules, and the ledger.
 
 Front door (imported lazily, so ``streams.recognition`` stays free of faust)::
 
-    from streams import StreamsConfig, create_app, NormaliseStage, Supervisor, Ledger, LedgerWriter
+    from streams import StreamsConfig, create_app, NormaliseStage, RecogniseStage, Supervisor, Ledger, LedgerWriter
 
 - ``StreamsConfig.from_settings(hub_settings)``: what a worker needs;
 - ``NormaliseStage(config).run()``: partner topics -> ``hub.*`` keyed by ESI (aiokafka batches);
-- ``create_app(config)``: the faust app (registrar and recognise agents);
-- ``Supervisor(config, workers=2).start()``: normalise stages, workers and the ledger writer as child processes;
+- ``RecogniseStage(config).run()``: ``hub.grades``/``hub.mobilities``/registrar decisions -> decisions, status lines, alerts;
+- ``create_app(config)``: the faust app (the registrar agent, and the recognise agent under ``recognise=faust``);
+- ``Supervisor(config, workers=2).start()``: stages, faust workers and the ledger writer as child processes;
 - ``Ledger(url)`` / ``LedgerWriter(...)``: the ledger database and its Kafka consumer.
 """
 
@@ -16,13 +17,14 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["ConfigError", "HubCodec", "Ledger", "LedgerWriter", "NormaliseStage", "StreamsConfig", "StreamsSettings",
+__all__ = ["ConfigError", "HubCodec", "Ledger", "LedgerWriter", "NormaliseStage", "RecogniseStage", "StreamsConfig", "StreamsSettings",
            "Supervisor", "create_app", "ensure_streams_topics"]
 
 _WHERE = {
     "ConfigError": "streams.config", "StreamsConfig": "streams.config", "StreamsSettings": "streams.config",
     "HubCodec": "streams.codec", "create_app": "streams.app", "ensure_streams_topics": "streams.app",
-    "Supervisor": "streams.supervisor", "NormaliseStage": "streams.normalise_stage", "Ledger": "streams.ledger", "LedgerWriter": "streams.ledger",
+    "Supervisor": "streams.supervisor", "NormaliseStage": "streams.normalise_stage",
+    "RecogniseStage": "streams.recognise_stage", "Ledger": "streams.ledger", "LedgerWriter": "streams.ledger",
 }
 
 

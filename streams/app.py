@@ -5,11 +5,11 @@
 
 Agents (each a few lines around pure rules); the normalise stage before them
 (``sis.<hei>.*`` -> ``hub.*`` keyed by student ESI) is plain aiokafka, see
-``streams.normalise_stage``:
+``streams.normalise_stage``, and so is recognise by default (``streams.recognise_stage``):
 
 - ``registrar``: ``registrar.<hei>.decisions`` -> the same decisions keyed by student ESI;
-- ``recognise``: ``hub.grades`` + ``hub.mobilities`` + re-keyed registrar decisions ->
-  ``hub.recognitions``, ``hub.mobility-status``, ``hub.deadlines``.
+- ``recognise`` (under ``recognise=faust``): ``hub.grades`` + ``hub.mobilities`` + re-keyed
+  registrar decisions -> ``hub.recognitions``, ``hub.mobility-status``, ``hub.deadlines``.
 
 Every agent dead-letters a failed event to ``hub.dlq`` and goes on.
 """

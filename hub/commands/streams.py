@@ -11,24 +11,29 @@ from hub.logs import configure_logging, get_logger
 from hub.settings import load_settings
 
 EPILOG = """\b
-What runs:
+What runs (N = --workers; each is a child process with its log in HUB_DATA_DIR/logs):
   N normalise stages (n1..nN, plain Kafka consumers, batches of up to 2,000):
     sis.<hei>.{enrolments,grades,mobilities} -> hub.* keyed by student ESI
     (validates institutions, grading schemes and labels, resolves the
     student's ESI, drops duplicate event ids, dead-letters the rest)
-  N faust workers (w1..wN), each with two agents:
+  N recognise stages (r1..rN, the same kind of batches; recognise=stage):
+    hub.grades + hub.mobilities + registrar decisions -> the recognition
+    rules and the deadline monitor -> hub.recognitions, hub.mobility-status,
+    hub.deadlines; states on a compacted topic, rebuilt at start
+  N faust workers (w1..wN):
     registrar  registrar.<hei>.decisions -> re-keyed by ESI for recognise
-    recognise  hub.grades + hub.mobilities + registrar decisions ->
-               hub.recognitions, hub.mobility-status, hub.deadlines
+    recognise  (only with recognise=faust) the same as the recognise stage,
+               as a faust agent with faust tables (about half as fast)
   and the ledger writer: hub.recognitions, hub.mobility-status, hub.deadlines
   -> the ledger database (HUB_LEDGER_URL, default SQLite in HUB_DATA_DIR).
-  Stages and workers share the partitions: start more on other machines with
-  the same HUB_STREAMS_APP_ID and they split the work.
+  Everything shares the partitions: start more on other machines with the
+  same HUB_STREAMS_APP_ID and they split the work.
 \b
 Environment:
   HUB_BOOTSTRAP_SERVERS, HUB_SCHEMA_REGISTRY_URL   where Kafka and the registry are (required)
   HUB_LEDGER_URL                                   ledger database (SQLAlchemy URL)
-  HUB_STREAMS_STORE=memory|rocksdb                 table store (default memory)
+  HUB_STREAMS_RECOGNISE=stage|faust                where recognise runs (default stage)
+  HUB_STREAMS_STORE=memory|rocksdb                 faust table store, recognise=faust (default memory)
   HUB_STREAMS_PROCESSING_GUARANTEE                 at_least_once (default) | exactly_once
   HUB_STREAMS_APP_ID, HUB_STREAMS_TOPIC_PREFIX     consumer group / topic name prefix
 \b
@@ -44,12 +49,13 @@ def streams() -> None:
 
 
 @streams.command(epilog=EPILOG)
-@click.option("--workers", type=int, default=None, help="Faust workers and as many normalise stages (default HUB_STREAMS_WORKERS or 1; more share the partitions, see the README).")
+@click.option("--workers", type=int, default=None, help="Of each: normalise stages, recognise stages, faust workers (default HUB_STREAMS_WORKERS or 1; more share the partitions, see the README).")
 @click.option("--ledger/--no-ledger", default=True, show_default=True, help="Also run the ledger writer.")
-@click.option("--store", type=click.Choice(["memory", "rocksdb"]), default=None, help="Table store (default HUB_STREAMS_STORE or memory).")
-@click.option("--guarantee", type=click.Choice(["at_least_once", "exactly_once"]), default=None, help="faust processing guarantee.")
-def run(workers: int | None, ledger: bool, store: str | None, guarantee: str | None) -> None:
-    """Run N normalise stages, N faust workers and the ledger writer as child processes until Ctrl-C."""
+@click.option("--recognise", type=click.Choice(["stage", "faust"]), default=None, help="Where recognise runs (default HUB_STREAMS_RECOGNISE or stage).")
+@click.option("--store", type=click.Choice(["memory", "rocksdb"]), default=None, help="faust table store with --recognise faust (default HUB_STREAMS_STORE or memory).")
+@click.option("--guarantee", type=click.Choice(["at_least_once", "exactly_once"]), default=None, help="Processing guarantee of the stages and faust workers (default HUB_STREAMS_PROCESSING_GUARANTEE or at_least_once; exactly_once needs one worker of each).")
+def run(workers: int | None, ledger: bool, recognise: str | None, store: str | None, guarantee: str | None) -> None:
+    """Run N normalise stages, N recognise stages, N faust workers and the ledger writer as child processes until Ctrl-C."""
     from streams.app import ensure_streams_topics
     from streams.config import ConfigError, StreamsConfig, load_streams_settings
     from streams.supervisor import Supervisor
@@ -57,7 +63,7 @@ def run(workers: int | None, ledger: bool, store: str | None, guarantee: str | N
     settings = load_settings()
     configure_logging(settings.log_level, settings.log_format)
     log = get_logger(component="streams")
-    overrides = {k: v for k, v in {"store": store, "processing_guarantee": guarantee}.items() if v}
+    overrides = {k: v for k, v in {"recognise": recognise, "store": store, "processing_guarantee": guarantee}.items() if v}
     try:
         cfg = StreamsConfig.from_settings(settings, load_streams_settings(), **overrides)
         sup = Supervisor(cfg, workers or cfg.workers, ledger=ledger)

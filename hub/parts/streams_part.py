@@ -24,7 +24,9 @@ class StreamsPart:
         self._sup = Supervisor(cfg, workers, ledger=False).start()
         ctx.extras["streams_config"] = cfg
         pids = ", ".join(f"{n}={p}" for n, p in self._sup.pids().items())
-        return (f"{workers} normalise stage(s) and faust worker(s) ({pids}), {cfg.store} tables, {cfg.processing_guarantee}; "
+        kinds = "normalise stage, recognise stage, faust worker (registrar)" if cfg.recognise == "stage" else \
+            f"normalise stage, faust worker (registrar, recognise; {cfg.store} tables)"
+        return (f"{workers} of each: {kinds} ({pids}), {cfg.processing_guarantee}; "
                 f"logs in {cfg.data_dir / 'logs'}")
 
     def stop(self) -> None:
