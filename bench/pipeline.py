@@ -52,7 +52,7 @@ class Run:
     def __init__(self, args, bootstrap: str, registry: str, work: Path, tag: str) -> None:
         self.cfg = StreamsConfig(bootstrap_servers=bootstrap, registry_url=registry, data_dir=work / tag, app_id=f"bench-{tag}",
                                  topic_prefix=f"b{tag}.", ledger_url=f"sqlite:///{work / tag}-ledger.sqlite", store=args.store,
-                                 processing_guarantee=args.guarantee, session_timeout=6.0)
+                                 recognise=args.recognise, processing_guarantee=args.guarantee, session_timeout=6.0)
         ensure_streams_topics(self.cfg)
         self.ledger = Ledger(self.cfg.ledger_url)
         self.sup = Supervisor(self.cfg, args.workers, ledger=False)
@@ -186,7 +186,8 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m bench.pipeline", description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", default="500,2000", help="alliance sizes (students) for throughput and memory")
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--store", choices=["memory", "rocksdb"], default="memory")
+    ap.add_argument("--recognise", choices=["stage", "faust"], default="stage", help="recognise as a plain Kafka stage or a faust agent")
+    ap.add_argument("--store", choices=["memory", "rocksdb"], default="memory", help="faust table store (with --recognise faust)")
     ap.add_argument("--guarantee", choices=["at_least_once", "exactly_once"], default="at_least_once")
     ap.add_argument("--rate", type=float, default=1000.0, help="steady events/s of the latency run")
     ap.add_argument("--latency-seconds", type=float, default=30.0)
@@ -210,7 +211,7 @@ def main(argv: list[str] | None = None) -> None:
 
         registry_server = serve_registry(work / "registry", port=0)
         registry = registry_server.url
-    result: dict = {"workers": args.workers, "store": args.store, "guarantee": args.guarantee,
+    result: dict = {"workers": args.workers, "recognise": args.recognise, "store": args.store, "guarantee": args.guarantee,
                     "broker": broker.engine if broker else "external", "throughput": [], "baselines": {}}
     try:
         for i, size in enumerate(int(s) for s in args.sizes.split(",")):
@@ -227,7 +228,7 @@ def main(argv: list[str] | None = None) -> None:
         if broker:
             broker.stop()
     args.out.write_text(json.dumps(result, indent=2))
-    print(f"\npipeline ({args.workers} workers, {args.store} store, {args.guarantee}, broker {result['broker']})")
+    print(f"\npipeline ({args.workers} workers, recognise {args.recognise}, {args.store} store, {args.guarantee}, broker {result['broker']})")
     for t in result["throughput"]:
         print(f"  {t['students']:>6} students {t['events']:>7} events  {t['events_per_s']:>8.0f} events/s end to end   peak RSS MB {t['peak_rss_mb']}")
     for kind, b in result["baselines"].items():
