@@ -101,4 +101,5 @@ def test_exactly_once_processing_gives_the_same_ledger(pipeline, apache_kafka, e
     p.publish(events)
     rows = p.wait_for(expected)
     assert rows == expected, _diff(expected, rows)
+    assert not p.supervisor.restarts, p.supervisor.restarts  # no child crash-looped meanwhile
     assert p.ledger.totals()["ects_recognised"] == sum(e for s, e in expected.values() if s == "AUTO_RECOGNISED")

@@ -14,11 +14,14 @@ from bench.alliance import alliance, expected_decisions
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
 
-def test_an_approved_review_item_becomes_manually_recognised_and_the_cli_shows_and_exports_it(pipeline, monkeypatch):
+@pytest.mark.parametrize("guarantee", ["at_least_once", "exactly_once"])
+def test_an_approved_review_item_becomes_manually_recognised_and_the_cli_shows_and_exports_it(pipeline, monkeypatch, guarantee, request):
     from hub.commands.ledger import ledger as ledger_cli
     from streams.ledger.registrar import publish_registrar_decision
 
-    p = pipeline(workers=1)
+    if guarantee == "exactly_once":
+        request.getfixturevalue("apache_kafka")  # transactions: Apache Kafka only
+    p = pipeline(workers=1, processing_guarantee=guarantee)
     events = alliance(60, seed=61)
     expected = expected_decisions(events)
     p.publish(events)
