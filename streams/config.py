@@ -33,7 +33,7 @@ class StreamsSettings(BaseSettings):
                                                  "compacted topic; the faster) or faust (a faust agent with faust tables).")
     store: Literal["memory", "rocksdb"] = Field("memory", description="faust table store (recognise=faust): memory (rebuilt from changelogs "
                                                 "at start) or rocksdb (on disk, needs rocksdict).")
-    processing_guarantee: Literal["at_least_once", "exactly_once"] = Field("at_least_once", description="faust processing guarantee.")
+    processing_guarantee: Literal["at_least_once", "exactly_once"] = Field("at_least_once", description="Processing guarantee of the stages and faust workers.")
     workers: int = Field(1, ge=1, le=64, description="Worker processes `hub streams run` and `hub up` start (more than one: see the README "
                                                      "on rebalances).")
     standby_replicas: int = Field(0, ge=0, le=3, description="Standby table replicas per worker (faster fail-over, more CPU).")

@@ -145,15 +145,16 @@ class _Folded:
 
     esi: str
     live: Live | None = None
-    origin: object = None  # the last input the student's events came with (a faust event: its changelog partition)
+    origin: object = None  # what the student's last event came with: the faust event (its changelog partition), the stage's partition
     events: list[Event] = field(default_factory=list)
 
 
 class RecogniseBatch:
     """One batch folded into live student states: the framework-free core of the faust agent and of the stage.
 
-    ``load(esi, key)`` gives a student's live objects (cached or from the store),
-    ``reload(esi, key)`` always builds them from the store, and ``agenda_of(partition)``
+    ``load(esi, key, origin)`` gives a student's live objects (cached or from the store),
+    ``reload(esi, key, origin)`` always builds them from the store (``origin``: what
+    :meth:`fold` was given with the student's events), and ``agenda_of(partition)``
     gives a partition's agenda.  The batch keeps the live objects it changed and the
     last decision per component, status line per mobility and word on an alert: the
     ones before them were current for less than a batch, and every reader keeps only
@@ -175,12 +176,12 @@ class RecogniseBatch:
         agenda = self.agendas[partition][0] if partition in self.agendas else self._agenda_of(partition)
         self.agendas[partition] = (agenda, origin)
         student = self.students.get(key)
-        live = student.live if student else self._load(esi, key)
+        live = student.live if student else self._load(esi, key, origin)
         try:
             result = self.step.apply(esi, None, agenda, event, snapshot=False, live=live)
         except Exception:
             if student:  # rebuild from the store and the batch's earlier events (their outputs stand)
-                student.live = self._reload(esi, key)
+                student.live = self._reload(esi, key, student.origin)
                 for earlier in student.events:
                     student.live = self.step.apply(esi, None, agenda, earlier, snapshot=False, live=student.live).live
             else:
@@ -269,8 +270,8 @@ def install_recogniser(hub, *, batch: int = 1000, within: float = 0.05) -> None:
     async def recognise(stream):
         async for events in stream.take_events(batch, within):
             # The batch keeps its own live objects and agendas: a rebalance may clear the shared caches mid-batch.
-            fold = RecogniseBatch(step, lambda esi, key: step.load(esi, students.get(key)),
-                                  lambda esi, key: step.load(esi, students.get(key), cached=False), agendas.get)
+            fold = RecogniseBatch(step, lambda esi, key, _: step.load(esi, students.get(key)),
+                                  lambda esi, key, _: step.load(esi, students.get(key), cached=False), agendas.get)
             sent: list = []
             for ev in events:
                 msg = ev.message

@@ -56,7 +56,6 @@ class RecogniseStage(BatchStage):
         self.live: OrderedDict[bytes, Live] = OrderedDict()
         self.live_students = live_students
         self.agendas: dict[int, Agenda] = {}
-        self.where: dict[bytes, int] = {}  # student key -> its partition, for the students of this batch
         self.counts.update(recognised=0, superseded_in_batch=0)
 
     def forget(self) -> None:
@@ -65,20 +64,19 @@ class RecogniseStage(BatchStage):
 
     def restored(self, partitions: set[int]) -> None:
         for p in partitions:
-            rows = self.states[p]
-            items = {k[len(DEADLINE):].decode(): json.loads(v) for k, v in rows.items() if k.startswith(DEADLINE)}
-            for k in [k for k in rows if k.startswith(DEADLINE)]:
-                del rows[k]
+            rows = self.states[p]  # deadline rows and the clock move into the agenda; student rows stay
+            deadlines = [k for k in rows if k.startswith(DEADLINE)]
+            items = {k[len(DEADLINE):].decode(): json.loads(rows.pop(k)) for k in deadlines}
             clock = rows.pop(CLOCK, None)
             self.agendas[p] = Agenda({"clock": json.loads(clock) if clock else 0, "items": items})
 
-    def _stored(self, esi: str, key: bytes) -> Live:
-        raw = self.states.get(self.where[key], {}).get(STUDENT + key)
+    def _stored(self, esi: str, key: bytes, partition: int) -> Live:
+        raw = self.states.get(partition, {}).get(STUDENT + key)
         return self.step.load(esi, json.loads(raw) if raw else None, cached=False)
 
-    def _live(self, esi: str, key: bytes) -> Live:
+    def _live(self, esi: str, key: bytes, partition: int) -> Live:
         live = self.live.pop(key, None)  # taken out while the batch changes it: a failure must not leave it half-changed
-        return live if live is not None else self._stored(esi, key)
+        return live if live is not None else self._stored(esi, key, partition)
 
     def _agenda(self, partition: int) -> Agenda:
         agenda = self.agendas.get(partition)
@@ -89,21 +87,18 @@ class RecogniseStage(BatchStage):
     async def process(self, polled) -> tuple[list, Changed]:
         fold = RecogniseBatch(self.step, self._live, self._stored, self._agenda)
         sends: list = []
-        self.where = {}
         for tp, records in polled.items():
             for r in records:
                 try:
                     event = self.codec.decode(r.topic, r.value, r.partition, r.offset)
-                    esi = esi_of(r.key, event, r.topic)
-                    self.where[esi.encode()] = tp.partition
-                    fold.fold(esi, tp.partition, event)
+                    fold.fold(esi_of(r.key, event, r.topic), tp.partition, event, tp.partition)
                 except Exception as exc:  # noqa: BLE001 - every failure of one event is a dead letter, never a crash
                     sends.append(await self.dead_letter(exc, r.value, r.topic, r.partition, r.offset))
         for topic, key, value in fold.sends():
             sends.append(await self.send(self.cfg.topic(topic), key, value))
         changed: Changed = {}
         for key, student in fold.students.items():
-            p = self.where[key]
+            p = student.origin  # the partition the student's events came from
             raw = self.states.setdefault(p, {})[STUDENT + key] = _json(self.step.value_of(student.live))
             changed[(p, STUDENT + key)] = raw
             self.live[key] = student.live

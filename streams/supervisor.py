@@ -132,9 +132,8 @@ class Supervisor:
                 name = f"w{i}"
                 self.children[name] = _Child(name, [py, "-m", "streams.worker", "stream", "--name", name, "--loglevel", loglevel],
                                              env, logs / f"streams-{cfg.app_id}-{name}.log")
-                for role, name in (("normalise", f"n{i}"), ("recognise", f"r{i}")):
-                    if role == "recognise" and cfg.recognise != "stage":
-                        continue
+                for role in ("normalise", "recognise") if cfg.recognise == "stage" else ("normalise",):
+                    name = f"{role[0]}{i}"
                     self.children[name] = _Child(name, [py, "-m", "streams.worker", role, "--name", name], env,
                                                  logs / f"{role}-{cfg.app_id}-{name}.log")
         if ledger:
