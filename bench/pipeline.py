@@ -2,12 +2,16 @@
 
 Reports, for a synthetic alliance (``bench.alliance``):
 
-- events/s end to end: all partner events published at once, timed until the
-  ledger holds every expected decision (N faust workers as child processes, the
-  ledger writer in this process), at two sizes;
+- events/s end to end: all partner events published at once, timed from the
+  first publish until the ledger holds every expected decision (the workers as
+  child processes, the ledger writer in this process), at two sizes.  The events
+  are encoded to Avro before the clock starts: that is the connectors' work, done
+  at the partners, not on the hub's cores;
 - p50/p99 latency from publishing an event to the ledger row of the decision it
   triggers, at a steady rate (default 1,000 events/s);
-- peak memory (VmHWM) of each worker at both sizes;
+- peak memory (VmHWM) of each worker at both sizes, and the CPU time each
+  process spent per event in the timed window (less sensitive to other load
+  on the machine than events/s);
 - the same records through a bare faust passthrough worker and a plain aiokafka
   decode -> encode -> produce stage, in the same run on the same broker.
 
@@ -21,6 +25,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -46,6 +51,22 @@ def _peak_rss_mb(pid: int | None) -> float | None:
     return None
 
 
+def _cpu_seconds(pid: int | None) -> float | None:
+    """User + system CPU time of a process so far."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_all(run: "Run") -> dict[str, float | None]:
+    cpu = {**{n: _cpu_seconds(p) for n, p in run.sup.pids().items()}, "bench": _cpu_seconds(os.getpid())}
+    if run.broker_pid:
+        cpu["broker"] = _cpu_seconds(run.broker_pid)
+    return cpu
+
+
 class Run:
     """One pipeline on its own topics: workers as children, the ledger writer here."""
 
@@ -56,6 +77,7 @@ class Run:
         ensure_streams_topics(self.cfg)
         self.ledger = Ledger(self.cfg.ledger_url)
         self.sup = Supervisor(self.cfg, args.workers, ledger=False)
+        self.broker_pid = args.broker_pid
         self.committed: dict[str, float] = {}  # decision event id -> wall time its batch committed
         self.committed_keys: set = set()
         self.last_commit = time.monotonic()
@@ -76,25 +98,33 @@ class Run:
     def current(self) -> dict:
         return {(r["omobility_id"], r["home_component"]): (r["status"], r["ects"]) for r in self.ledger.items() if r["rule"] != "R4-withdrawn"}
 
-    async def publish(self, events, rate: float | None = None) -> dict[str, float]:
-        from aiokafka import AIOKafkaProducer
-
+    def encode(self, events) -> list[tuple[str, bytes, bytes, str]]:
+        """(topic, key, Avro value, event id) of each partner event: the connectors' work, done at the partners."""
         from streams.codec import HubCodec
 
         codec = HubCodec(self.cfg.registry_url, self.cfg.topic_prefix)
+        out = []
+        for e in events:
+            topic, key = route(e, self.cfg.topic_prefix)
+            out.append((topic, key, codec.encode(topic, e), e.event_id))
+        codec.close()
+        return out
+
+    async def publish(self, records, rate: float | None = None) -> dict[str, float]:
+        from aiokafka import AIOKafkaProducer
+
         producer = AIOKafkaProducer(bootstrap_servers=self.cfg.bootstrap_servers, linger_ms=5, max_batch_size=262_144, acks="all")
         await producer.start()
         sent: dict[str, float] = {}
         t0 = time.monotonic()
         try:
-            for i, e in enumerate(events):
+            for i, (topic, key, value, event_id) in enumerate(records):
                 if rate:
                     delay = t0 + i / rate - time.monotonic()
                     if delay > 0:
                         await asyncio.sleep(delay)
-                topic, key = route(e, self.cfg.topic_prefix)
-                await producer.send(topic, codec.encode(topic, e), key=key)
-                sent[e.event_id] = time.time()
+                await producer.send(topic, value, key=key)
+                sent[event_id] = time.time()
             await producer.flush()
         finally:
             await producer.stop()
@@ -116,7 +146,7 @@ class Run:
         task = asyncio.create_task(self.writer.run())
         try:
             warm = alliance(5, seed=seed + 1000)
-            await self.publish(warm)
+            await self.publish(self.encode(warm))
             await self.until(expected_decisions(warm), 180)
             yield expected_decisions(warm)
         finally:
@@ -132,13 +162,17 @@ async def throughput(args, bootstrap, registry, work, students: int, seed: int) 
     async with run.warmed_up(seed) as warm:
         events = alliance(students, seed=seed)
         expected = {**warm, **expected_decisions(events)}
+        records = run.encode(events)
+        cpu0 = _cpu_all(run)
         t0 = time.monotonic()
-        await run.publish(events)
+        await run.publish(records)
         t_pub = time.monotonic() - t0
         t1 = await run.until(expected, 900)
+        cpu1 = _cpu_all(run)
         seconds = t1 - t0
+        cpu = {n: round((cpu1[n] - c) * 1e6 / len(events), 1) for n, c in cpu0.items() if c is not None and cpu1.get(n) is not None}
         result = {"students": students, "events": len(events), "decisions": len(expected), "seconds": round(seconds, 2),
-                  "events_per_s": round(len(events) / seconds, 1), "publish_seconds": round(t_pub, 2)}
+                  "events_per_s": round(len(events) / seconds, 1), "publish_seconds": round(t_pub, 2), "cpu_us_per_event": cpu}
     result["peak_rss_mb"] = run.peaks
     result["prefix"] = run.cfg.topic_prefix
     return result
@@ -151,8 +185,9 @@ async def latency(args, bootstrap, registry, work, seed: int) -> dict:
         events = alliance(max(10, int(n / 11.5)), seed=seed)  # a whole alliance, so grades and ToRs trigger decisions
         n = len(events)
         expected = {**warm, **expected_decisions(events)}
+        records = run.encode(events)
         t0 = time.monotonic()
-        sent = await run.publish(events, rate=args.rate)
+        sent = await run.publish(records, rate=args.rate)
         achieved = n / (time.monotonic() - t0)
         try:
             await run.until(expected, 600)
@@ -195,6 +230,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--skip-baselines", action="store_true")
     ap.add_argument("--bootstrap", default=None)
     ap.add_argument("--registry", default=None)
+    ap.add_argument("--broker-pid", type=int, default=None, help="with --bootstrap: the broker's process, to report its CPU time too")
     ap.add_argument("--out", type=Path, default=Path("bench-pipeline.json"))
     args = ap.parse_args(argv)
 
@@ -205,7 +241,7 @@ def main(argv: list[str] | None = None) -> None:
         from hub.broker import start_broker
 
         broker = start_broker("auto", work / "broker", port=0)
-        bootstrap = broker.bootstrap_servers
+        bootstrap, args.broker_pid = broker.bootstrap_servers, broker.pid
     if not registry:
         from hub.registry import serve_registry
 
@@ -231,6 +267,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"\npipeline ({args.workers} workers, recognise {args.recognise}, {args.store} store, {args.guarantee}, broker {result['broker']})")
     for t in result["throughput"]:
         print(f"  {t['students']:>6} students {t['events']:>7} events  {t['events_per_s']:>8.0f} events/s end to end   peak RSS MB {t['peak_rss_mb']}")
+        print(f"  {'':>6} CPU µs per event by process (the bench process publishes and writes the ledger): {t['cpu_us_per_event']}")
     for kind, b in result["baselines"].items():
         print(f"  baseline {kind:<9} {b.get('events_per_s', 'n/a'):>8} events/s (1 process, same records)")
     if "latency" in result:

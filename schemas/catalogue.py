@@ -37,6 +37,11 @@ def sis_topic(hei: str, kind: str) -> str:
     return f"sis.{hei}.{kind}"
 
 
+# The normaliser names each hub.mobilities record's lifecycle (e.g. b"LA_APPROVED") in this Kafka header, so a
+# reader that wants some lifecycles only (the ledger keeps LA approvals) reads past the others without decoding them.
+LIFECYCLE_HEADER = "hub-lifecycle"
+
+
 def registrar_topic(hei: str) -> str:
     """``registrar.<hei>.decisions``: registrars' approvals and rejections at one home institution."""
     return f"registrar.{hei}.decisions"

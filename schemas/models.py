@@ -12,6 +12,7 @@ Conventions that make the round trip exact:
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import date, datetime, timezone
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -34,13 +35,20 @@ def _ects(value: Decimal) -> Decimal:
 
 
 def _utc_millis(value: datetime) -> datetime:
+    if value.tzinfo is timezone.utc and not value.microsecond % 1000:
+        return value  # as Avro decodes it: already UTC milliseconds
     if value.tzinfo is None:
         raise ValueError("timestamps must carry a time zone (use UTC, e.g. 2025-09-01T08:00:00Z)")
     value = value.astimezone(timezone.utc)
     return value.replace(microsecond=value.microsecond // 1000 * 1000)
 
 
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
 def _uuid_text(value: object) -> str:
+    if type(value) is str and _CANONICAL_UUID.fullmatch(value):
+        return value  # already what str(UUID) gives: parsing it again costs more than the rest of the event's validation
     if isinstance(value, uuid.UUID):  # fastavro decodes the uuid logical type to UUID
         return str(value)
     try:
@@ -372,16 +380,18 @@ EVENT_MODELS: dict[str, type[Event]] = {
 
 def to_avro(event: Event) -> dict[str, Any]:
     """The fastavro-ready dict of an event (enums as symbols, Decimal, datetime, date)."""
-    return _lists(event.model_dump(mode="python"))
+    return _lists(event.model_dump(mode="python"))  # a model dumps to a dict
+
+
+_NESTED = (dict, tuple, list)
 
 
 def _lists(value: Any) -> Any:
-    # fastavro reads a tuple inside a union as an explicit (branch, value) pair, so arrays go as lists
-    if isinstance(value, dict):
-        return {k: _lists(v) for k, v in value.items()}
-    if isinstance(value, (tuple, list)):
-        return [_lists(v) for v in value]
-    return value
+    # fastavro reads a tuple inside a union as an explicit (branch, value) pair, so arrays go as lists;
+    # model_dump gives plain dicts, tuples and lists, and scalars are not descended into (most fields are scalars)
+    if type(value) is dict:
+        return {k: _lists(v) if type(v) in _NESTED else v for k, v in value.items()}
+    return [_lists(v) if type(v) in _NESTED else v for v in value]
 
 
 def from_avro(record_name: str, data: dict[str, Any]) -> Event:

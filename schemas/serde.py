@@ -125,6 +125,11 @@ class AvroSerializer:
         """The registry id of the schema (asks the registry on first use)."""
         return int.from_bytes(self._connect()[1:5], "big")
 
+    @property
+    def header(self) -> bytes:
+        """The five framing bytes (magic byte, schema id) every value of this serializer starts with."""
+        return self._header or self._connect()
+
     def serialize(self, record: Mapping[str, Any]) -> bytes:
         header = self._header or self._connect()
         out = io.BytesIO()

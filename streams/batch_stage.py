@@ -5,9 +5,11 @@ more than the work of a stage; a ``getmany`` batch of thousands is decoded,
 decided, encoded and sent in one go (DESIGN.md §9).
 
 A stage subclasses :class:`BatchStage` and implements :meth:`BatchStage.process`.
-State rows live in memory per input partition (``states[p][key]``, raw bytes
-until the stage parses them) and on the compacted :attr:`state_topic`, written to
-the same partition as the input they came from.  A batch is safe to crash
+State rows live on the compacted :attr:`state_topic`, written to the same
+partition as the input they came from, and in a working copy on local disk
+(:class:`~streams.state_store.StateStore`, filled from the topic on each
+assignment), so memory stays flat however many students there are; a stage
+keeps live objects for its most recently used keys only.  A batch is safe to crash
 anywhere in: its outputs are acknowledged first, then its changed state rows,
 then its offsets are committed; a replay re-sends outputs (the same ids: every
 reader keeps the latest) from states that have not seen the batch, or from
@@ -30,6 +32,8 @@ import asyncio
 import time
 from typing import Any
 
+import orjson
+
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
@@ -40,10 +44,22 @@ from hub.logs import get_logger
 from streams.codec import HubCodec
 from streams.config import StreamsConfig
 from streams.dlq import dead_letter
+from streams.partitioning import CachedPartitioner
+from streams.state_store import StateStore
 
-__all__ = ["BatchStage", "Changed"]
+__all__ = ["BatchStage", "Changed", "row_bytes", "row_value"]
 
 Changed = dict[tuple[int, bytes], bytes | None]  # (partition, key) -> the state row's new bytes (None: delete it)
+
+
+def row_bytes(value: Any) -> bytes:
+    """A state row's JSON (orjson: a stage writes a row per changed key per batch, and the stdlib's costs 5x more)."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
+
+
+def row_value(raw: bytes) -> Any:
+    """The JSON value of a state row."""
+    return orjson.loads(raw)
 
 
 class _Rebalance(ConsumerRebalanceListener):
@@ -52,7 +68,7 @@ class _Rebalance(ConsumerRebalanceListener):
 
     async def on_partitions_revoked(self, revoked) -> None:
         async with self.stage.lock:  # the batch in progress ends (outputs, states, offsets) before anyone else reads on
-            self.stage.states.clear()
+            self.stage.store.clear()
             self.stage.forget()
 
     async def on_partitions_assigned(self, assigned) -> None:
@@ -83,7 +99,7 @@ class BatchStage:
         self.exactly_once = cfg.processing_guarantee == "exactly_once"
         self.lock = asyncio.Lock()
         self.failed: BaseException | None = None  # a restore that failed: no batch may run on partial states
-        self.states: dict[int, dict[bytes, Any]] = {}  # partition -> key -> state (bytes until the stage parses it)
+        self.store = StateStore(cfg.data_dir / "state" / f"{group}-{cfg.worker_name}.sqlite")
         self.counts: dict[str, int] = {"dead_letters": 0, "batches": 0}
         self.consumer: AIOKafkaConsumer | None = None  # the group member reading the inputs
         self.restorer: AIOKafkaConsumer | None = None  # reads the state topic back on each assignment
@@ -116,7 +132,8 @@ class BatchStage:
             session_timeout_ms=int(cfg.session_timeout * 1000), heartbeat_interval_ms=int(max(1.0, cfg.session_timeout / 5) * 1000),
             max_partition_fetch_bytes=4 * 1048576,
         )
-        producer_args = dict(bootstrap_servers=cfg.bootstrap_servers, linger_ms=10, max_batch_size=262_144, acks="all")
+        producer_args = dict(bootstrap_servers=cfg.bootstrap_servers, linger_ms=10, max_batch_size=262_144, acks="all",
+                             partitioner=CachedPartitioner())
         if self.exactly_once:
             producer_args["transactional_id"] = f"{self.group}-{cfg.worker_name}"
         self.producer = AIOKafkaProducer(**producer_args)
@@ -145,14 +162,15 @@ class BatchStage:
             await self.restorer.stop()
             await self.producer.stop()
             self.codec.close()
+            self.store.close()
             self.log.info(f"{self.name}-stopped", **self.counts)
         if self.failed is not None:
             raise RuntimeError(f"the {self.name} stage could not rebuild its states from {self.state_topic}") from self.failed
 
     async def restore(self, partitions: set[int]) -> None:
-        """Rebuild the states of ``partitions`` from the state topic (raw bytes, parsed by the stage on first use)."""
+        """Rebuild the state rows of ``partitions`` from the state topic (raw bytes, parsed by the stage on first use)."""
         t0 = time.monotonic()
-        self.states = {p: {} for p in partitions}
+        self.store.clear()
         tps = [TopicPartition(self.state_topic, p) for p in sorted(partitions)]
         rows = 0
         if tps:
@@ -163,17 +181,12 @@ class BatchStage:
             while pending:
                 got = await self.restorer.getmany(*pending, timeout_ms=1000)
                 for tp, records in got.items():
-                    store = self.states[tp.partition]
-                    for r in records:
-                        if r.value is None:
-                            store.pop(r.key, None)
-                        else:
-                            store[r.key] = r.value
-                        rows += 1
+                    self.store.write((tp.partition, r.key, r.value) for r in records)
+                    rows += len(records)
                 pending = [tp for tp in pending if await self.restorer.position(tp) < ends[tp]]
             self.restorer.pause(*tps)  # read once; do not keep fetching what this stage writes
         self.restored(partitions)
-        self.log.info(f"{self.name}-restored", partitions=sorted(partitions), keys=sum(map(len, self.states.values())),
+        self.log.info(f"{self.name}-restored", partitions=sorted(partitions), keys=self.store.count(),
                       records=rows, seconds=round(time.monotonic() - t0, 2))
 
     async def _batch(self, polled: dict[TopicPartition, list]) -> None:
@@ -181,6 +194,7 @@ class BatchStage:
         if self.exactly_once:
             await self.producer.begin_transaction()
         sends, changed = await self.process(polled)
+        self.store.write((p, key, value) for (p, key), value in changed.items())
         offsets = {tp: records[-1].offset + 1 for tp, records in polled.items() if records}
         if not self.exactly_once:
             await asyncio.gather(*sends)  # outputs first: a crash now replays the batch from the old states
@@ -198,9 +212,13 @@ class BatchStage:
                 self.log.warning(f"{self.name}-commit-failed", error=type(exc).__name__, detail=str(exc))
         self.counts["batches"] += 1
 
-    async def send(self, topic: str, key: bytes, event) -> asyncio.Future:
+    async def send(self, topic: str, key: bytes, event, headers: list[tuple[str, bytes]] | None = None) -> asyncio.Future:
         """Send ``event`` as ``topic``'s Avro; returns the future of Kafka's ack."""
-        return await self.producer.send(topic, self.codec.encode(topic, event), key=key)
+        return await self.producer.send(topic, self.codec.encode(topic, event), key=key, headers=headers)
+
+    async def forward(self, topic: str, key: bytes, value: bytes, headers: list[tuple[str, bytes]] | None = None) -> asyncio.Future:
+        """Send an input's Avro value unchanged (the caller checked it is ``topic``'s schema); returns the ack's future."""
+        return await self.producer.send(topic, value, key=key, headers=headers)
 
     async def dead_letter(self, exc: BaseException, payload: bytes | None, topic: str, partition: int | None, offset: int | None):
         """Send the dead letter of one failed input to ``hub.dlq``; returns the send's future."""

@@ -65,12 +65,23 @@ class HubCodec:
             ser = self._serializers[topic] = AvroSerializer(self.client, topic, schema=load_schema(self.record_of(topic)))
         return ser
 
+    def writes_as(self, topic: str, data: bytes | None) -> bool:
+        """Whether ``data`` is framed with the schema ``topic`` writes, so it can go there unchanged."""
+        return bool(data) and data[:5] == self.serializer(topic).header
+
     def decode(self, topic: str, data: bytes | None, partition: int | None = None, offset: int | None = None) -> Event:
         """The typed event in a value; DecodeError (unreadable bytes) or InvalidEvent (readable, not valid)."""
+        return self.event(topic, self.record(topic, data, partition, offset))
+
+    def record(self, topic: str, data: bytes | None, partition: int | None = None, offset: int | None = None) -> dict[str, Any]:
+        """The Avro record in a value, as fastavro reads it (DecodeError), before the model validates it."""
         if self._deserializer is None:
             readers = {t: load_schema(r) for t, r in self.records.items()}
             self._deserializer = AvroDeserializer(self.client, readers)
-        record = self._deserializer.deserialize(data or b"", topic, partition, offset)
+        return self._deserializer.deserialize(data or b"", topic, partition, offset)
+
+    def event(self, topic: str, record: dict[str, Any]) -> Event:
+        """The typed event of a record :meth:`record` read from ``topic`` (InvalidEvent if the model refuses it)."""
         try:
             return from_avro(self.record_of(topic), record)
         except ValidationError as exc:

@@ -135,7 +135,9 @@ class Normaliser:
             raise Rejected("wrong-partner", f"source_hei {event.source_hei!r} on a topic of {partner}: a partner publishes only as itself")
         update: dict[str, object] = {}
         if isinstance(event, Grade):
-            update["grade_label"] = self._grade_label(partner, event)
+            label = self._grade_label(partner, event)
+            if label != event.grade_label:
+                update["grade_label"] = label
         elif isinstance(event, Enrolment):
             self._own_institution(partner, event.hei, "enrolment")
         elif isinstance(event, Mobility):

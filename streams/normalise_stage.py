@@ -1,11 +1,13 @@
 """The normalise stage: ``sis.<hei>.*`` -> ``hub.enrolments|grades|mobilities`` keyed by ESI (a :class:`~streams.batch_stage.BatchStage`).
 
 A ``getmany`` batch of thousands is decoded, validated by the pure
-:class:`~streams.normalise.Normaliser`, encoded and sent in one go.
+:class:`~streams.normalise.Normaliser`, encoded and sent in one go.  An event the
+normaliser leaves as it is, written with the hub topic's schema, goes on as the
+bytes it came in (most do: encoding costs as much as decoding).
 
 State: one :class:`~streams.normalise.PartnerStudent` per (partner, local id),
-parsed from its state row on first use; the rows live on the compacted topic
-:func:`state_topic`.  The range assignor gives partition p of every ``sis.*``
+parsed from its state row on first use (the most recently used stay parsed); the
+rows live on the compacted topic :func:`state_topic`.  The range assignor gives partition p of every ``sis.*``
 topic to the same stage, so a student's enrolments, grades and mobilities meet
 one state.  A replayed batch finds the event ids it has seen and drops them as
 duplicates.
@@ -13,12 +15,13 @@ duplicates.
 
 from __future__ import annotations
 
-import json
+from collections import OrderedDict
 
-from schemas.catalogue import SIS_KINDS, sis_topic
+from schemas.catalogue import LIFECYCLE_HEADER, SIS_KINDS, sis_topic
 from schemas.institutions import SCHAC_CODES
+from schemas.models import Mobility
 
-from streams.batch_stage import BatchStage, Changed
+from streams.batch_stage import BatchStage, Changed, row_bytes, row_value
 from streams.config import StreamsConfig
 from streams.dlq import Rejected
 from streams.normalise import KIND_OF, UNKNOWN_STUDENT, Normaliser, PartnerStudent
@@ -40,11 +43,16 @@ class NormaliseStage(BatchStage):
 
     name = "normalise"
 
-    def __init__(self, cfg: StreamsConfig, *, max_records: int = 2000) -> None:
+    def __init__(self, cfg: StreamsConfig, *, max_records: int = 2000, live_students: int = 4096) -> None:
         self.where = {cfg.topic(sis_topic(hei, kind)): hei for hei in SCHAC_CODES for kind in SIS_KINDS}
         super().__init__(cfg, inputs=list(self.where), group=group_id(cfg), state_topic=state_topic(cfg), max_records=max_records)
         self.normaliser = Normaliser(cfg.dedupe_days, cfg.dedupe_max_ids)
+        self.live: OrderedDict[tuple[int, bytes], PartnerStudent] = OrderedDict()  # the most recently used, parsed
+        self.live_students = live_students
         self.counts.update(normalised=0, duplicates=0, held=0)
+
+    def forget(self) -> None:
+        self.live.clear()
 
     async def process(self, polled) -> tuple[list, Changed]:
         sends, changed = [], {}
@@ -52,14 +60,17 @@ class NormaliseStage(BatchStage):
             hei = self.where[tp.topic]
             for r in records:
                 sends.extend(await self._one(hei, tp.partition, r, changed))
-        rows = {key: json.dumps(state.to_dict(), separators=(",", ":")).encode() for key, state in changed.items()}
+        rows = {key: row_bytes(state.to_dict()) for key, state in changed.items()}
+        while len(self.live) > self.live_students:
+            self.live.popitem(last=False)  # its row is in the store: every changed state is written each batch
         return sends, rows
 
     def _state(self, partition: int, row: bytes) -> PartnerStudent:
-        store = self.states.setdefault(partition, {})
-        state = store.get(row)
-        if not isinstance(state, PartnerStudent):
-            state = store[row] = PartnerStudent.from_dict(json.loads(state) if state else None)
+        state = self.live.pop((partition, row), None)
+        if state is None:
+            raw = self.store.get(partition, row)
+            state = PartnerStudent.from_dict(row_value(raw) if raw else None)
+        self.live[(partition, row)] = state  # most recent last
         return state
 
     async def _one(self, hei: str, partition: int, r, changed: dict) -> list:
@@ -87,6 +98,10 @@ class NormaliseStage(BatchStage):
             sent.append(await self.dead_letter(why, h.payload, h.topic, h.partition, h.offset))
         for e in out.events:
             topic = self.cfg.topic(f"hub.{KIND_OF[type(e)]}")
-            sent.append(await self.send(topic, e.student_esi.encode(), e))
+            headers = [(LIFECYCLE_HEADER, e.lifecycle.value.encode())] if isinstance(e, Mobility) else None
+            if e is event and self.codec.writes_as(topic, r.value):  # unchanged, in the hub's schema: its bytes go as they came
+                sent.append(await self.forward(topic, e.student_esi.encode(), r.value, headers))
+            else:
+                sent.append(await self.send(topic, e.student_esi.encode(), e, headers))
         self.counts["normalised"] += len(out.events)
         return sent

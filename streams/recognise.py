@@ -61,8 +61,11 @@ class RecogniseStep:
         """Drop a student's cached live objects (an event failed half-way through them)."""
         self._cache.pop(esi, None)
 
-    def load(self, esi: str, value: dict | None, *, cached: bool = True) -> Live:
-        """The live objects of the table value ``value`` (None: a new student); cached ones when ``value`` is what :meth:`snapshot` gave."""
+    def load(self, esi: str, value: dict | None, *, cached: bool = True, owned: bool = False) -> Live:
+        """The live objects of the table value ``value`` (None: a new student); cached ones when ``value`` is what :meth:`snapshot` gave.
+
+        ``owned``: ``value`` was parsed for this call alone, so the live objects may keep its parts instead of copies.
+        """
         hit = self._cache.get(esi) if cached else None
         if hit is not None and value is not None and hit[0] == id(value):
             self._cache.move_to_end(esi)
@@ -71,7 +74,7 @@ class RecogniseStep:
             return StudentRecognition(esi, converter=self.converter), StudentMonitor(esi)
         rules = StudentRecognition(esi, converter=self.converter)
         rules.facts = type(rules.facts).from_dict(value["r"])
-        return rules, StudentMonitor(esi, copy.deepcopy(value["m"]))
+        return rules, StudentMonitor(esi, value["m"] if owned else copy.deepcopy(value["m"]))
 
     def apply(self, esi: str, value: dict | None, agenda: Agenda, event: Event, *, snapshot: bool = True,
               live: Live | None = None) -> StepResult:

@@ -17,10 +17,9 @@ Prefixed keys keep a hostile student key from ever naming a deadline row.
 
 from __future__ import annotations
 
-import json
 from collections import OrderedDict
 
-from streams.batch_stage import BatchStage, Changed
+from streams.batch_stage import BatchStage, Changed, row_bytes, row_value
 from streams.config import StreamsConfig
 from streams.monitor import Agenda
 from streams.recognise import Live, RecogniseBatch, RecogniseStep, esi_of
@@ -37,10 +36,6 @@ def state_topic(cfg: StreamsConfig) -> str:
 
 def group_id(cfg: StreamsConfig) -> str:
     return f"{cfg.topic_prefix}{cfg.app_id}-recognise"
-
-
-def _json(value) -> bytes:
-    return json.dumps(value, separators=(",", ":")).encode()
 
 
 class RecogniseStage(BatchStage):
@@ -63,16 +58,14 @@ class RecogniseStage(BatchStage):
         self.agendas.clear()
 
     def restored(self, partitions: set[int]) -> None:
-        for p in partitions:
-            rows = self.states[p]  # deadline rows and the clock move into the agenda; student rows stay
-            deadlines = [k for k in rows if k.startswith(DEADLINE)]
-            items = {k[len(DEADLINE):].decode(): json.loads(rows.pop(k)) for k in deadlines}
-            clock = rows.pop(CLOCK, None)
-            self.agendas[p] = Agenda({"clock": json.loads(clock) if clock else 0, "items": items})
+        for p in partitions:  # a partition's open deadlines and clock live in its agenda; student rows are read on use
+            items = {k[len(DEADLINE):].decode(): row_value(v) for k, v in self.store.prefixed(p, DEADLINE)}
+            clock = self.store.get(p, CLOCK)
+            self.agendas[p] = Agenda({"clock": row_value(clock) if clock else 0, "items": items})
 
     def _stored(self, esi: str, key: bytes, partition: int) -> Live:
-        raw = self.states.get(partition, {}).get(STUDENT + key)
-        return self.step.load(esi, json.loads(raw) if raw else None, cached=False)
+        raw = self.store.get(partition, STUDENT + key)
+        return self.step.load(esi, row_value(raw) if raw else None, cached=False, owned=True)
 
     def _live(self, esi: str, key: bytes, partition: int) -> Live:
         live = self.live.pop(key, None)  # taken out while the batch changes it: a failure must not leave it half-changed
@@ -99,17 +92,16 @@ class RecogniseStage(BatchStage):
         changed: Changed = {}
         for key, student in fold.students.items():
             p = student.origin  # the partition the student's events came from
-            raw = self.states.setdefault(p, {})[STUDENT + key] = _json(self.step.value_of(student.live))
-            changed[(p, STUDENT + key)] = raw
+            changed[(p, STUDENT + key)] = row_bytes(self.step.value_of(student.live))
             self.live[key] = student.live
         while len(self.live) > self.live_students:
             self.live.popitem(last=False)
         for p, (agenda, _) in fold.agendas.items():
             items, clock = agenda.take_changes()
             for item, entry in items.items():
-                changed[(p, DEADLINE + item.encode())] = None if entry is None else _json(entry)
+                changed[(p, DEADLINE + item.encode())] = None if entry is None else row_bytes(entry)
             if clock is not None:
-                changed[(p, CLOCK)] = _json(clock)
+                changed[(p, CLOCK)] = row_bytes(clock)
         self.counts["recognised"] += fold.events
         self.counts["superseded_in_batch"] += fold.superseded
         return sends, changed

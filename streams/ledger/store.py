@@ -24,6 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from schemas.catalogue import LIFECYCLE_HEADER
 from schemas.models import (
     DeadlineAlert,
     Event,
@@ -47,6 +48,23 @@ __all__ = ["RECOGNISED", "Batch", "Ledger", "LedgerUnavailable", "agreement_of"]
 
 RECOGNISED = ("AUTO_RECOGNISED", "MANUALLY_RECOGNISED")
 _LA_EVENTS = (MobilityLifecycle.LA_APPROVED, MobilityLifecycle.LA_CHANGED)
+
+
+def carries_agreement(record: dict[str, Any]) -> bool:
+    """Whether a ``hub.mobilities`` record (as Avro decoded it) approves an LA version, the only ones the ledger keeps."""
+    return record.get("lifecycle") in _LA_SYMBOLS and record.get("learning_agreement") is not None
+
+
+_LA_SYMBOLS = frozenset(e.value for e in _LA_EVENTS)
+_LA_HEADERS = frozenset(e.value.encode() for e in _LA_EVENTS)
+
+
+def may_carry_agreement(headers) -> bool:
+    """False when a ``hub.mobilities`` record's lifecycle header says it approves no LA (it can be read past undecoded)."""
+    for name, value in headers or ():
+        if name == LIFECYCLE_HEADER:
+            return value in _LA_HEADERS
+    return True
 
 
 class LedgerUnavailable(RuntimeError):

@@ -23,7 +23,7 @@ from hub.logs import get_logger
 
 from streams.codec import HubCodec
 from streams.dlq import dead_letter
-from streams.ledger.store import Batch, Ledger
+from streams.ledger.store import Batch, Ledger, carries_agreement, may_carry_agreement
 
 __all__ = ["LedgerWriter", "LEDGER_TOPICS"]
 
@@ -59,6 +59,7 @@ class LedgerWriter:
         self.topics = [f"{topic_prefix}{t}" for t in LEDGER_TOPICS]
         self.codec = HubCodec(registry_url, topic_prefix)
         self.dlq_topic = f"{topic_prefix}hub.dlq"
+        self.mobilities_topic = f"{topic_prefix}hub.mobilities"
         self.bootstrap_servers = bootstrap_servers
         self.max_records = max_records
         self.on_batch = on_batch
@@ -103,7 +104,14 @@ class LedgerWriter:
         for tp, messages in polled.items():
             for m in messages:
                 try:
-                    events.append(self.codec.decode(m.topic, m.value, m.partition, m.offset))
+                    # of the mobilities, only LA approvals are kept: the rest is read past (offsets still count) as cheaply
+                    # as their header, else their Avro, allows; validating every one would cost more than all else here
+                    if m.topic == self.mobilities_topic and not may_carry_agreement(m.headers):
+                        continue
+                    record = self.codec.record(m.topic, m.value, m.partition, m.offset)
+                    if m.topic == self.mobilities_topic and not carries_agreement(record):
+                        continue
+                    events.append(self.codec.event(m.topic, record))
                 except Exception as exc:  # noqa: BLE001 - a poison record is dead-lettered, the batch goes on
                     letter = dead_letter(exc, component="ledger", payload=m.value, topic=m.topic, partition=m.partition, offset=m.offset)
                     await self.producer.send_and_wait(self.dlq_topic, self.codec.encode(self.dlq_topic, letter), key=m.topic.encode())

@@ -59,6 +59,10 @@ class Pipeline:
         return rows
 
     def dead_letters(self, timeout: float = 5.0) -> list:
+        return [event for _, event in self.records("hub.dlq", timeout)]
+
+    def records(self, name: str, timeout: float = 5.0) -> list:
+        """(Kafka record, decoded event) of everything on the catalogue topic ``name`` so far."""
         import asyncio
 
         from aiokafka import AIOKafkaConsumer
@@ -66,7 +70,7 @@ class Pipeline:
         from streams.codec import HubCodec
 
         async def read() -> list:
-            topic = self.cfg.topic("hub.dlq")
+            topic = self.cfg.topic(name)
             codec = HubCodec(self.cfg.registry_url, self.cfg.topic_prefix)
             c = AIOKafkaConsumer(topic, bootstrap_servers=self.cfg.bootstrap_servers, auto_offset_reset="earliest", enable_auto_commit=False)
             await c.start()
@@ -77,7 +81,7 @@ class Pipeline:
                     if not got:
                         return out
                     for msgs in got.values():
-                        out.extend(codec.decode(m.topic, m.value, m.partition, m.offset) for m in msgs)
+                        out.extend((m, codec.decode(m.topic, m.value, m.partition, m.offset)) for m in msgs)
             finally:
                 await c.stop()
                 codec.close()

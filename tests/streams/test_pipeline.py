@@ -13,6 +13,8 @@ import time
 import pytest
 
 from bench.alliance import alliance, expected_decisions, shuffled_within_partitions
+from schemas.catalogue import LIFECYCLE_HEADER
+from schemas.models import Mobility
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
@@ -52,6 +54,10 @@ def test_ledger_equals_expected_decisions(pipeline, events, expected, recognise)
     statuses = {m["omobility_id"] for m in [p.ledger.mobility(k[0]) for k in list(expected)[:20]] if m}
     assert len(statuses) >= 10  # the monitor's status lines reached the ledger too
     assert not [d for d in p.dead_letters(timeout=2) if d.error_kind != "unknown-student"]
+    mobilities = p.records("hub.mobilities", timeout=2)
+    assert len(mobilities) >= len([e for e in events if isinstance(e, Mobility)]) * 0.9
+    # each names its lifecycle in a header, so the ledger reads past those that approve no LA
+    assert all(dict(m.headers)[LIFECYCLE_HEADER] == e.lifecycle.value.encode() for m, e in mobilities)
 
 
 @ENGINES
