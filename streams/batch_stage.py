@@ -47,9 +47,13 @@ from streams.dlq import dead_letter
 from streams.partitioning import CachedPartitioner
 from streams.state_store import StateStore
 
-__all__ = ["BatchStage", "Changed", "row_bytes", "row_value"]
+__all__ = ["BatchStage", "Changed", "FETCH_MAX_BYTES", "FETCH_PARTITION_BYTES", "row_bytes", "row_value"]
 
 Changed = dict[tuple[int, bytes], bytes | None]  # (partition, key) -> the state row's new bytes (None: delete it)
+
+
+FETCH_MAX_BYTES = 4 * 1048576  # per fetch: a batch of 2,000 hub events is about 0.5 MB
+FETCH_PARTITION_BYTES = 1048576
 
 
 def row_bytes(value: Any) -> bytes:
@@ -130,7 +134,8 @@ class BatchStage:
             bootstrap_servers=cfg.bootstrap_servers, group_id=self.group, enable_auto_commit=False,
             auto_offset_reset="earliest", isolation_level=isolation, partition_assignment_strategy=(RangePartitionAssignor,),
             session_timeout_ms=int(cfg.session_timeout * 1000), heartbeat_interval_ms=int(max(1.0, cfg.session_timeout / 5) * 1000),
-            max_partition_fetch_bytes=4 * 1048576,
+            # what a consumer prefetches is bounded in bytes, not by the backlog: a replayed year must not fill memory
+            max_partition_fetch_bytes=FETCH_PARTITION_BYTES, fetch_max_bytes=FETCH_MAX_BYTES,
         )
         producer_args = dict(bootstrap_servers=cfg.bootstrap_servers, linger_ms=10, max_batch_size=262_144, acks="all",
                              partitioner=CachedPartitioner())

@@ -37,6 +37,11 @@ __all__ = ["Converted", "Converter", "HostResult", "convert", "converter_for"]
 _EPS = 1e-9
 
 
+
+# Conversions kept per converter: a few thousand distinct ones decide an alliance's year, and a worker's memory
+# must not grow with the students it has seen (the cache empties when full).
+CACHE_SIZE = 16_384
+
 class HostResult(NamedTuple):
     """One host grade to convert: its scheme, label (any accepted spelling), ECTS, field and year."""
 
@@ -101,7 +106,7 @@ class Converter:
         key = (tuple([tuple(h) for h in hosts]), home_hei, field, year, home_scheme_id)
         found = self._cache.get(key)
         if found is None:
-            if len(self._cache) > 100_000:
+            if len(self._cache) > CACHE_SIZE:
                 self._cache.clear()
             found = self._cache[key] = self._convert(tuple(hosts), home_hei, field, year, home_scheme_id)
         return found
@@ -111,7 +116,7 @@ class Converter:
         key = (hosts, home_hei, field, year, None)
         found = self._cache.get(key)
         if found is None:
-            if len(self._cache) > 100_000:
+            if len(self._cache) > CACHE_SIZE:
                 self._cache.clear()
             found = self._cache[key] = self._convert(hosts, home_hei, field, year, None)
         return found
@@ -132,7 +137,7 @@ class Converter:
             if passed and not sch.pass_fail_only:
                 table = self.tables.lookup(scheme_id, field, year)
                 band = table.band(normal)
-            if len(self._hosts) > 100_000:
+            if len(self._hosts) > CACHE_SIZE:
                 self._hosts.clear()
             found = self._hosts[key] = (normal, passed, sch.pass_fail_only, table, band)
         return found

@@ -65,7 +65,7 @@ def _read(scheme_id: str, raw: str) -> tuple[str, bool, bool]:
             found = (label, True, label in sch.passing)
         except (UnknownGrade, UnknownScheme):
             found = (raw, False, False)
-        if len(_READ) < 100_000:
+        if len(_READ) < 16_384:
             _READ[(scheme_id, raw)] = found
     return found
 
@@ -215,7 +215,7 @@ class LaFact:
         key = (d["event_id"], d["occ"], d["la"]["version"])
         found = _LA_CACHE.get(key)
         if found is None:
-            if len(_LA_CACHE) >= 50_000:
+            if len(_LA_CACHE) >= 4_096:  # the LAs of recently loaded students; a worker's memory must not grow with all it saw
                 _LA_CACHE.clear()
             found = _LA_CACHE[key] = cls(LearningAgreement.model_validate(d["la"]), d["event_id"], d["occ"])
         return found
