@@ -2,8 +2,10 @@
 
 aiokafka's :class:`~aiokafka.partitioner.DefaultPartitioner` hashes every key with
 a pure-Python murmur2, which costs more per record than a stage's own work on it
-(a 40-byte ESI: ~10 µs).  A stage sends many records per student, so the hash of
-each key is kept in a bounded dict.  Partitions are the same as the Java client's.
+(a 40-byte ESI: ~10 µs).  A stage sends several records per student and batch, so
+the hashes of the most recent keys are kept in a small dict (emptied when full: a
+worker's memory must not grow with the students it has seen).  Partitions are the
+same as the Java client's.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ __all__ = ["CachedPartitioner"]
 class CachedPartitioner:
     """``partitioner=`` for an ``AIOKafkaProducer``: murmur2 of the key, as the default, from a cache of ``size`` keys."""
 
-    def __init__(self, size: int = 65_536) -> None:
+    def __init__(self, size: int = 8_192) -> None:
         self.size = size
         self._hashes: dict[bytes, int] = {}
 
