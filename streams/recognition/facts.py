@@ -17,7 +17,7 @@ Everything serialises to a JSON-compatible dict (it lives in a faust table, and 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from schemas.grading import UnknownGrade, UnknownScheme, scheme
@@ -252,25 +252,30 @@ class Moment:
         return (self.occ, self.event_id)
 
 
-@dataclass(slots=True)
 class MobilityFacts:
-    omobility_id: str
-    sending_hei: str = ""
-    receiving_hei: str = ""
-    year: str = ""
-    isced: str | None = None
-    header_order: tuple = ()
-    las: dict[int, LaFact] = field(default_factory=dict)
-    tor: Moment | None = None
-    cancel: Moment | None = None
-    registrar: dict[str, RegistrarFact] = field(default_factory=dict)
-    emitted: dict[str, tuple[str, int, str]] = field(default_factory=dict)  # key -> (decision_id, version, rule)
-    # not persisted: per Table B key, what its last worked-out decision rested on and its id (see rules.py)
-    decided: dict[str, tuple[tuple, str]] = field(default_factory=dict, repr=False, compare=False)
-    # not persisted: per key, the decision ids a registrar decision could act on, as last worked out (see rules.py)
-    chains: dict[str, frozenset[str]] = field(default_factory=dict, repr=False, compare=False)
-    # not persisted: the results this mobility owns, by course (views.CourseView), None until needed
-    view: object = field(default=None, repr=False, compare=False)
+    """What the rules know of one mobility: its header, LA versions, ToR, cancellation, registrar decisions.
+
+    Slots and a plain ``__init__``: every student holds one per mobility for as long as the
+    worker runs, and the collector walks each container it holds.
+    """
+
+    __slots__ = ("omobility_id", "sending_hei", "receiving_hei", "year", "isced", "header_order", "las", "tor",
+                 "cancel", "registrar", "emitted", "memo", "view")
+
+    def __init__(self, omobility_id: str, sending_hei: str = "", receiving_hei: str = "", year: str = "",
+                 isced: str | None = None, header_order: tuple = ()):
+        self.omobility_id, self.sending_hei, self.receiving_hei = omobility_id, sending_hei, receiving_hei
+        self.year, self.isced, self.header_order = year, isced, header_order
+        self.las: dict[int, LaFact] = {}
+        self.tor: Moment | None = None
+        self.cancel: Moment | None = None
+        self.registrar: dict[str, RegistrarFact] = {}
+        self.emitted: dict[str, tuple[str, int, str]] = {}  # key -> (decision_id, version, rule)
+        # not persisted: per key, what its last worked-out decision rested on (signature, decision id, or None
+        # each) and the decision ids a registrar decision could act on (see rules.py)
+        self.memo: dict[str, tuple] = {}
+        # not persisted: the results this mobility owns, by course (views.CourseView), None until needed
+        self.view = None
 
     @property
     def known(self) -> bool:
@@ -346,13 +351,18 @@ class MobilityFacts:
         return m
 
 
-@dataclass
 class StudentFacts:
     """All recognition facts of one student (ESI): mobilities and host results."""
 
-    esi: str
-    mobilities: dict[str, MobilityFacts] = field(default_factory=dict)
-    grades: dict[str, GradeFact] = field(default_factory=dict)  # by result_key(hei, result_id)
+    __slots__ = ("esi", "issuer", "mobilities", "grades")
+
+    def __init__(self, esi: str):
+        self.esi = esi
+        # the HEI that issued the ESI (``...:esi:<schac>:<code>``), or "" for a national ESI
+        parts = esi.rsplit(":", 2)
+        self.issuer = parts[1] if len(parts) == 3 and "." in parts[1] else ""
+        self.mobilities: dict[str, MobilityFacts] = {}
+        self.grades: dict[str, GradeFact] = {}  # by result_key(hei, result_id)
 
     def is_home_result(self, hei: str) -> bool:
         """Whether a result of ``hei`` is the student's own home result (the ESI's issuer, a sending HEI)."""
@@ -362,15 +372,6 @@ class StudentFacts:
             if m.sending_hei == hei:
                 return True
         return False
-
-    @property
-    def issuer(self) -> str:
-        """The HEI that issued the ESI (``...:esi:<schac>:<code>``), or "" for a national ESI."""
-        issuer = self.__dict__.get("_issuer")
-        if issuer is None:
-            parts = self.esi.rsplit(":", 2)
-            issuer = self.__dict__["_issuer"] = parts[1] if len(parts) == 3 and "." in parts[1] else ""
-        return issuer
 
     def mobility(self, omobility_id: str) -> MobilityFacts:
         m = self.mobilities.get(omobility_id)

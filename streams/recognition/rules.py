@@ -279,7 +279,7 @@ class StudentRecognition:
             if prev is None or prev[2] == "R4-withdrawn":
                 code = key[2:]
                 if key[0] == "X":
-                    if code not in seen or all(code in la.in_la for la in las):
+                    if not self._outside_opens(m, cur, code, seen):
                         continue
                 elif pending_b and code in cur.table_b:
                     if older is None:
@@ -288,6 +288,23 @@ class StudentRecognition:
                         continue
             out.append(key)
         return out
+
+    def _outside_opens(self, m: MobilityFacts, cur: LaFact, code: str, seen) -> bool:
+        """Whether host ``code``, with no decision standing, gets one as a course outside the LA (several versions).
+
+        It has a result, and the current version does not cover it (``MobilityRules._outside``) or an
+        older version did not while one of its results came before the later versions were approved
+        (``MobilityRules._from_older``, ``_decided_before``); otherwise ``decide`` returns None for it.
+        """
+        results = seen.get(code)
+        if not results:
+            return False
+        if code not in cur.in_la:
+            return True
+        for la, cutoff in self._older(m):
+            if code not in la.in_la and any(g.first_seen < cutoff for g in results):
+                return True
+        return False
 
     @staticmethod
     def _older(m: MobilityFacts) -> list[tuple]:
@@ -376,8 +393,7 @@ class StudentRecognition:
             out.append(key)
         key = "X:" + code
         prev = emitted.get(key)
-        if (prev is not None and prev[2] != "R4-withdrawn") or (
-                code in seen and not all(code in la.in_la for la in las.values())):
+        if (prev is not None and prev[2] != "R4-withdrawn") or self._outside_opens(m, cur, code, seen):
             out.append(key)
         return out
 
@@ -387,19 +403,18 @@ class StudentRecognition:
         keys = self._open_keys(m, codes)
         if not keys:
             return []
-        chains = m.chains
+        memo = m.memo  # key -> signature + (decision id, registrar chain), or (registrar chain,) alone
         if type(trigger) is RegistrarDecision and len(m.registrar) < MAX_REGISTRAR:
             # a registrar decision acts on one decision id: only keys whose chain holds it can change
             # (a key not worked out since this state was loaded is worked out)
             target = trigger.decision_id
-            keys = [k for k in keys if (chain := chains.get(k)) is None or target in chain]
+            keys = [k for k in keys if (known := memo.get(k)) is None or target in known[-1]]
             if not keys:
                 return []
         rules = MobilityRules(m, m.view or self._view(m), self.converter)
         uncancelled = m.cancel is None
         # under several LA versions only a group that passed as a whole decides by the current version alone
         versions = len(m.las)
-        decided = m.decided
         out = []
         for key in sorted(keys):
             prev = m.emitted.get(key)
@@ -407,25 +422,24 @@ class StudentRecognition:
             if sig is not None and versions > 1 and sig[6] is not None:
                 sig = None
             if sig is not None:  # unchanged inputs of the decision emitted last: nothing to work out
-                known = decided.get(key)
-                if known is not None and prev is not None and known[1] == prev[0] and known[0] == sig:
+                known = memo.get(key)
+                if known is not None and prev is not None and len(known) == 10 and known[8] == prev[0] \
+                        and known[:8] == sig:
                     continue
                 if sig[6] is None:  # the whole group passed
                     b = rules.cur.table_b[key[2:]]
                     if not b.recognition_conditions:  # the common case, without a Candidate (auto.py)
                         did, rule, event = auto_recognised(rules, rules.cur, key[2:], b, prev, self.facts.esi,
                                                            trigger.trace_id or trigger.event_id)
-                        chains[key] = _NO_CHAIN
-                        decided[key] = (sig, did)
+                        memo[key] = sig + (did, _NO_CHAIN)  # one tuple: the collector walks each kept
                         if event is not None:
                             out.append(event)
                             m.emitted[key] = (did, prev[1] + 1 if prev else 1, rule)
                         continue
             rules.chain = chain = set()
             d = rules.decide(key)
-            chains[key] = frozenset(chain) if chain else _NO_CHAIN
-            if sig is not None and d is not None:
-                decided[key] = (sig, d.id)
+            chain = frozenset(chain) if chain else _NO_CHAIN
+            memo[key] = sig + (d.id, chain) if sig is not None and d is not None else (chain,)
             if d is None:
                 if prev is None or prev[2] == "R4-withdrawn":
                     continue
