@@ -17,13 +17,14 @@ Everything serialises to a JSON-compatible dict (it lives in a faust table, and 
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from datetime import datetime
 
 from schemas.grading import UnknownGrade, UnknownScheme, scheme
 from schemas.models import GradeStatus, LaComponent, LearningAgreement
 
-__all__ = ["GradeFact", "LaFact", "MobilityFacts", "RegistrarFact", "StudentFacts", "millis", "result_key"]
+__all__ = ["GradeFact", "LaFact", "MobilityFacts", "RegistrarFact", "StudentFacts", "millis", "result_key", "shared"]
 
 MAX_LA_VERSIONS = 16
 MAX_REGISTRAR = 64
@@ -42,6 +43,11 @@ def result_key(hei: str, result_id: str) -> str:
 
 _READ: dict[tuple[str, str], tuple[str, bool, bool]] = {}
 _STATUS = {s: s.value for s in GradeStatus}
+# Codes with few values (institutions, courses, schemes, years, fields) are kept as one shared string each:
+# a result then refers to strings in use anyway, so the collector walking it touches less cold memory.
+shared = sys.intern
+
+
 _DAYS: dict = {}
 
 
@@ -91,21 +97,21 @@ class GradeFact:
         status = _STATUS[g.status]
         passed = passed and status != "REVOKED"
         f = cls.__new__(cls)
-        f.hei = g.hei
+        f.hei = shared(g.hei)
         f.result_id = g.result_id
-        f.course_code = g.course_code
+        f.course_code = shared(g.course_code)
         f.label = label
-        f.scheme_id = g.grading_scheme_id
+        f.scheme_id = shared(g.grading_scheme_id)
         f.readable = readable
         f.passed = passed
-        f.ects = str(g.ects)
+        f.ects = shared(str(g.ects))  # not by Decimal: 5 and 5.0 are equal but print apart
         f.attempt = g.attempt
         f.assessed_on = _day(g.assessed_on)
         f.status = status
         f.occ = occ
         f.event_id = g.event_id
-        f.isced = g.isced_code or None
-        f.year = g.academic_year or None
+        f.isced = shared(g.isced_code) if g.isced_code else None
+        f.year = shared(g.academic_year) if g.academic_year else None
         f.omobility_id = g.omobility_id or None
         f.trace_id = g.trace_id or ""
         f.first_pass = occ if passed else None
@@ -144,7 +150,14 @@ class GradeFact:
 
     @classmethod
     def from_list(cls, values: list) -> "GradeFact":
-        return cls(**dict(zip(cls.FIELDS, values)))
+        f = cls.__new__(cls)
+        (hei, f.result_id, course_code, label, scheme_id, f.readable, f.passed, ects, f.attempt, f.assessed_on,
+         f.status, f.occ, f.event_id, isced, year, f.omobility_id, f.trace_id, f.first_pass, f.first_seen) = values
+        f.hei, f.course_code, f.label, f.scheme_id, f.ects = shared(hei), shared(course_code), shared(label), \
+            shared(scheme_id), shared(ects)
+        f.isced = shared(isced) if isced else isced
+        f.year = shared(year) if year else year
+        return f
 
 
 _LA_CACHE: dict[tuple, "LaFact"] = {}
@@ -158,17 +171,18 @@ class LaFact:
 
     def __init__(self, la: LearningAgreement, event_id: str, occ: int):
         self.version, self.la, self.event_id, self.occ = la.version, la, event_id, occ
-        self.table_a: dict[str, LaComponent] = {c.course_code: c for c in la.components_studied}
-        self.table_b: dict[str, LaComponent] = {c.course_code: c for c in la.components_recognized}
+        # codes and decision keys as shared strings (see shared): looked up and compared on every event
+        self.table_a: dict[str, LaComponent] = {shared(c.course_code): c for c in la.components_studied}
+        self.table_b: dict[str, LaComponent] = {shared(c.course_code): c for c in la.components_recognized}
         explicit = la.recognition_groups
         # per Table B code: (group id, Table A codes it needs); without an explicit group: all of Table A
         all_a = tuple(self.table_a)
         if not explicit:
-            self.in_la: frozenset[str] = frozenset(all_a)  # host codes the LA covers
+            self.in_la: frozenset[str] | dict = self.table_a  # host codes the LA covers (only asked "in")
             self.groups: dict[str, tuple[str, tuple[str, ...]]] = {
-                code: ("implicit:" + code, all_a) for code in self.table_b
+                code: (shared("implicit:" + code), all_a) for code in self.table_b
             }
-            every_b = tuple(["B:" + b for b in sorted(self.table_b)])
+            every_b = tuple([shared("B:" + b) for b in sorted(self.table_b)])
             # host code -> the keys of the Table B components whose group needs it
             self.need_keys: dict[str, tuple[str, ...]] = dict.fromkeys(all_a, every_b) if every_b else {}
         else:
@@ -183,14 +197,15 @@ class LaFact:
                 for g in explicit:
                     if code in g.recognized:
                         ids.append(g.group_id)
-                        studied.extend(a for a in g.studied if a not in studied)
-                self.groups[code] = ("+".join(ids), tuple(studied)) if ids else (f"implicit:{code}", all_a)
+                        studied.extend(shared(a) for a in g.studied if a not in studied)
+                self.groups[code] = (shared("+".join(ids)), tuple(studied)) if ids else (
+                    shared(f"implicit:{code}"), all_a)
             needs: dict[str, set[str]] = {}
             for b, (_, studied_codes) in self.groups.items():
                 for a in studied_codes:
                     needs.setdefault(a, set()).add(b)
-            self.need_keys = {a: tuple(["B:" + b for b in sorted(bs)]) for a, bs in needs.items()}
-        self.b_keys: tuple[str, ...] = tuple(["B:" + b for b in self.table_b])  # as decision keys
+            self.need_keys = {a: tuple([shared("B:" + b) for b in sorted(bs)]) for a, bs in needs.items()}
+        self.b_keys: tuple[str, ...] = tuple([shared("B:" + b) for b in self.table_b])  # as decision keys
         self.extra: dict[str, str] | None = None
 
     def extra_of(self, code: str) -> str:
@@ -294,6 +309,7 @@ class MobilityFacts:
                 self.header_order = order
             return False
         values = {"sending_hei": sending, "receiving_hei": receiving, "year": year, "isced": isced}
+        values = {k: shared(v) if v else v for k, v in values.items()}  # see shared
         changed = False
         for name, value in values.items():
             if value and (newer or not getattr(self, name)) and getattr(self, name) != value:

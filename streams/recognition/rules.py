@@ -24,7 +24,7 @@ from .auto import auto_recognised
 from .conversion import Converter, converter_for
 from .decisions import build_decision
 from .facts import (MAX_HELD_GRADES, MAX_REGISTRAR, GradeFact, LaFact, MobilityFacts, Moment, RegistrarFact,
-                    StudentFacts, millis)
+                    StudentFacts, millis, shared)
 from .evaluate import MobilityRules
 from .views import CourseView
 from .tables import GradingTables
@@ -219,10 +219,10 @@ class StudentRecognition:
         """Every Table B key of ``las``, outside-LA key of a course with results and emitted key; or those of ``codes``."""
         if codes is None:
             keys = {k for la in las for k in la.b_keys}
-            keys.update(["X:" + c for c in seen])
+            keys.update([shared("X:" + c) for c in seen])
             keys.update(emitted)
         else:
-            keys = {"X:" + c for c in codes}
+            keys = {shared("X:" + c) for c in codes}
             for la in las:
                 for c in codes:
                     keys.update(la.need_keys.get(c, ()))
@@ -351,7 +351,7 @@ class StudentRecognition:
                 if not studied or not passed.issuperset(studied):
                     continue
             out.append(key)
-        key = "X:" + code
+        key = shared("X:" + code)
         prev = emitted.get(key)
         if (prev is not None and prev[2] != "R4-withdrawn") or (code not in la.in_la and code in seen):
             out.append(key)
@@ -391,7 +391,7 @@ class StudentRecognition:
                         if not self._decidable(cur, older, b, seen, passed):
                             continue
             out.append(key)
-        key = "X:" + code
+        key = shared("X:" + code)
         prev = emitted.get(key)
         if (prev is not None and prev[2] != "R4-withdrawn") or self._outside_opens(m, cur, code, seen):
             out.append(key)
