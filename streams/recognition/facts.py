@@ -161,6 +161,17 @@ class GradeFact:
 
 
 _LA_CACHE: dict[tuple, "LaFact"] = {}
+_B_KEYS: dict[str, str] = {}
+
+
+def _b_key(code: str) -> str:
+    """``"B:" + code`` as a shared string; LAs use few course codes."""
+    found = _B_KEYS.get(code)
+    if found is None:
+        if len(_B_KEYS) > 10_000:
+            _B_KEYS.clear()
+        found = _B_KEYS[code] = shared("B:" + code)
+    return found
 
 
 class LaFact:
@@ -182,7 +193,7 @@ class LaFact:
             self.groups: dict[str, tuple[str, tuple[str, ...]]] = {
                 code: (shared("implicit:" + code), all_a) for code in self.table_b
             }
-            every_b = tuple([shared("B:" + b) for b in sorted(self.table_b)])
+            every_b = tuple([_b_key(b) for b in sorted(self.table_b)])
             # host code -> the keys of the Table B components whose group needs it
             self.need_keys: dict[str, tuple[str, ...]] = dict.fromkeys(all_a, every_b) if every_b else {}
         else:
@@ -204,17 +215,16 @@ class LaFact:
             for b, (_, studied_codes) in self.groups.items():
                 for a in studied_codes:
                     needs.setdefault(a, set()).add(b)
-            self.need_keys = {a: tuple([shared("B:" + b) for b in sorted(bs)]) for a, bs in needs.items()}
-        self.b_keys: tuple[str, ...] = tuple([shared("B:" + b) for b in self.table_b])  # as decision keys
-        self.extra: dict[str, str] | None = None
+            self.need_keys = {a: tuple([_b_key(b) for b in sorted(bs)]) for a, bs in needs.items()}
+        self.b_keys: tuple[str, ...] = tuple([_b_key(b) for b in self.table_b])  # as decision keys
+        # what a decision id records of each group: worked out now, while the LA's components are in cache
+        self.extra: dict[str, str] = {
+            b: f"{group_id}|{','.join(studied_codes)}|{self.table_b[b].recognition_conditions or ''}"
+            for b, (group_id, studied_codes) in self.groups.items()
+        }
 
     def extra_of(self, code: str) -> str:
         """What a decision id records of the group of Table B ``code`` (what the LA asked of it)."""
-        if self.extra is None:
-            self.extra = {
-                b: f"{group_id}|{','.join(studied_codes)}|{self.table_b[b].recognition_conditions or ''}"
-                for b, (group_id, studied_codes) in self.groups.items()
-            }
         return self.extra[code]
 
     @property

@@ -219,7 +219,8 @@ class StudentRecognition:
         """Every Table B key of ``las``, outside-LA key of a course with results and emitted key; or those of ``codes``."""
         if codes is None:
             keys = {k for la in las for k in la.b_keys}
-            keys.update([shared("X:" + c) for c in seen])
+            # a course every version covers has no outside-LA key unless one was emitted
+            keys.update([shared("X:" + c) for c in seen if not all(c in la.in_la for la in las)])
             keys.update(emitted)
         else:
             keys = {shared("X:" + c) for c in codes}
