@@ -189,7 +189,7 @@ class LaFact:
         # per Table B code: (group id, Table A codes it needs); without an explicit group: all of Table A
         all_a = tuple(self.table_a)
         if not explicit:
-            self.in_la: frozenset[str] | dict = self.table_a  # host codes the LA covers (only asked "in")
+            self.in_la: dict = self.table_a  # host codes the LA covers (only asked "in")
             self.groups: dict[str, tuple[str, tuple[str, ...]]] = {
                 code: (shared("implicit:" + code), all_a) for code in self.table_b
             }
@@ -200,7 +200,7 @@ class LaFact:
             codes = set(all_a)
             for g in explicit:
                 codes.update(g.studied)
-            self.in_la = frozenset(codes)  # Table A and any code a group names
+            self.in_la = dict.fromkeys(codes)  # Table A and any code a group names (a dict of strings is untracked)
             self.groups = {}
             for code in self.table_b:
                 ids: list[str] = []

@@ -26,13 +26,14 @@ from .decisions import build_decision
 from .facts import (MAX_HELD_GRADES, MAX_REGISTRAR, GradeFact, LaFact, MobilityFacts, Moment, RegistrarFact,
                     StudentFacts, millis, shared)
 from .evaluate import MobilityRules
-from .views import CourseView
+from .views import CourseView, all_in
 from .tables import GradingTables
 
 __all__ = ["StudentRecognition", "apply"]
 
 _LA = (MobilityLifecycle.LA_APPROVED, MobilityLifecycle.LA_CHANGED)
 _NO_CHAIN: frozenset[str] = frozenset()
+_NO_CHAIN_MEMO = (_NO_CHAIN,)
 _TOR, _CANCELLED = MobilityLifecycle.TOR_ISSUED, MobilityLifecycle.CANCELLED
 
 
@@ -263,7 +264,7 @@ class StudentRecognition:
                             continue
                     elif pending_b:
                         group = groups.get(code)
-                        if group is None or not group[1] or not passed.issuperset(group[1]):
+                        if group is None or not group[1] or not all_in(group[1], passed):
                             continue
                 out.append(key)
             return out
@@ -330,12 +331,12 @@ class StudentRecognition:
         (``MobilityRules._decided_before``; ``older`` from ``_older``).
         """
         studied = cur.groups[code][1]
-        if studied and passed.issuperset(studied):
+        if studied and all_in(studied, passed):
             return True
         for la, cutoff in older:
             group = la.groups.get(code)
             # a course never passed has no pass before the cutoff: the set test spares the scan
-            if group is not None and group[1] and passed.issuperset(group[1]) and all(
+            if group is not None and group[1] and all_in(group[1], passed) and all(
                 any(g.first_pass is not None and g.first_pass < cutoff for g in seen.get(a, ())) for a in group[1]
             ):
                 return True
@@ -349,7 +350,7 @@ class StudentRecognition:
             prev = emitted.get(key)
             if prev is None or prev[2] == "R4-withdrawn":
                 studied = la.groups[key[2:]][1]
-                if not studied or not passed.issuperset(studied):
+                if not studied or not all_in(studied, passed):
                     continue
             out.append(key)
         key = shared("X:" + code)
@@ -380,10 +381,10 @@ class StudentRecognition:
                 b = key[2:]
                 if b in cur.table_b:
                     studied = cur.groups[b][1]
-                    if not studied or not passed.issuperset(studied):
+                    if not studied or not all_in(studied, passed):
                         for la in las.values():
                             group = la.groups.get(b) if la is not cur else None
-                            if group is not None and group[1] and passed.issuperset(group[1]):
+                            if group is not None and group[1] and all_in(group[1], passed):
                                 break
                         else:
                             continue  # no version's group of it passed as a whole: pending
@@ -440,7 +441,8 @@ class StudentRecognition:
             rules.chain = chain = set()
             d = rules.decide(key)
             chain = frozenset(chain) if chain else _NO_CHAIN
-            memo[key] = sig + (d.id, chain) if sig is not None and d is not None else (chain,)
+            memo[key] = sig + (d.id, chain) if sig is not None and d is not None else (
+                (chain,) if chain else _NO_CHAIN_MEMO)
             if d is None:
                 if prev is None or prev[2] == "R4-withdrawn":
                     continue
