@@ -284,13 +284,16 @@ class MobilityFacts:
     worker runs, and the collector walks each container it holds.
     """
 
-    __slots__ = ("omobility_id", "sending_hei", "receiving_hei", "year", "isced", "header_order", "las", "tor",
-                 "cancel", "registrar", "emitted", "memo", "view")
+    __slots__ = ("omobility_id", "sending_hei", "receiving_hei", "year", "isced", "header_occ", "header_event", "las",
+                 "tor", "cancel", "registrar", "emitted", "memo", "view")
 
     def __init__(self, omobility_id: str, sending_hei: str = "", receiving_hei: str = "", year: str = "",
-                 isced: str | None = None, header_order: tuple = ()):
+                 isced: str | None = None, header_order: tuple | list = ()):
         self.omobility_id, self.sending_hei, self.receiving_hei = omobility_id, sending_hei, receiving_hei
-        self.year, self.isced, self.header_order = year, isced, header_order
+        self.year, self.isced = year, isced
+        # the (time, event id) of the latest header seen, as two slots rather than a tuple replaced by every event
+        self.header_occ: int | None = header_order[0] if header_order else None
+        self.header_event: str = header_order[1] if header_order else ""
         self.las: dict[int, LaFact] = {}
         self.tor: Moment | None = None
         self.cancel: Moment | None = None
@@ -303,6 +306,10 @@ class MobilityFacts:
         self.view = None
 
     @property
+    def header_order(self) -> tuple:
+        return () if self.header_occ is None else (self.header_occ, self.header_event)
+
+    @property
     def known(self) -> bool:
         return bool(self.receiving_hei)
 
@@ -311,12 +318,14 @@ class MobilityFacts:
         return self.las[max(self.las)] if self.las else None
 
     def merge_header(self, m, occ: int | None = None) -> bool:
-        order = (millis(m.occurred_at) if occ is None else occ, m.event_id)
+        if occ is None:
+            occ = millis(m.occurred_at)
+        event_id, last = m.event_id, self.header_occ
+        newer = last is None or occ > last or (occ == last and event_id > self.header_event)
         sending, receiving, year, isced = m.sending_hei, m.receiving_hei, m.receiving_academic_year or "", m.isced_code or None
-        newer = order > self.header_order
         if sending == self.sending_hei and receiving == self.receiving_hei and year == self.year and isced == self.isced:
             if newer:  # most lifecycle events repeat the header
-                self.header_order = order
+                self.header_occ, self.header_event = occ, event_id
             return False
         values = {"sending_hei": sending, "receiving_hei": receiving, "year": year, "isced": isced}
         values = {k: shared(v) if v else v for k, v in values.items()}  # see shared
@@ -326,7 +335,7 @@ class MobilityFacts:
                 setattr(self, name, value)
                 changed = True
         if newer:
-            self.header_order = order
+            self.header_occ, self.header_event = occ, event_id
         return changed
 
     def merge_la(self, la: LearningAgreement, event_id: str, occ: int) -> bool:
