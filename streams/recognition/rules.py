@@ -346,11 +346,14 @@ class StudentRecognition:
     def _open_grade_keys(la, code: str, seen, passed, emitted) -> list[str]:
         """``_open_keys`` for one course under one LA version, without ToR or cancellation."""
         out = []
+        tested, complete = None, False  # the components of an implicit group share one studied tuple: test it once
         for key in la.need_keys.get(code, ()):
             prev = emitted.get(key)
             if prev is None or prev[2] == "R4-withdrawn":
                 studied = la.groups[key[2:]][1]
-                if not studied or not all_in(studied, passed):
+                if studied is not tested:
+                    tested, complete = studied, bool(studied) and all_in(studied, passed)
+                if not complete:
                     continue
             out.append(key)
         key = shared("X:" + code)
