@@ -72,7 +72,7 @@ class Converted:
 
 
 class Converter:
-    """Converts with one set of grading tables, caching every answer.
+    """Converts with one set of grading tables, caching every answer (the rules' several-grade ones excepted).
 
     A conversion is worked out from parts kept per table set, each computed once:
     what a host label reads as (``_host``: label, pass, table, band), each home
@@ -112,7 +112,14 @@ class Converter:
         return found
 
     def convert_plain(self, hosts: tuple[tuple, ...], home_hei: str, field: str | None, year: str | None) -> Converted:
-        """``convert`` of host grades given as plain ``(scheme_id, label, ects, field, year)`` tuples (the rules' form)."""
+        """``convert`` of host grades given as plain ``(scheme_id, label, ects, field, year)`` tuples (the rules' form).
+
+        Several host grades are converted anew each time: their combinations rarely recur (80 % were new
+        in the benchmark's stream even after another alliance's), and keeping each cost more, in the
+        collector's walks and cache misses, than working it out again from the kept parts.
+        """
+        if len(hosts) > 1:
+            return self._convert(hosts, home_hei, field, year, None)
         key = (hosts, home_hei, field, year, None)
         found = self._cache.get(key)
         if found is None:
@@ -152,17 +159,22 @@ class Converter:
             if home is None:
                 home = self._homes[home_hei] = home_scheme(home_hei)
         host = self._host
-        read = [host(h[0], h[1], h[3] or None, h[4] or None) for h in hosts]
-        normal = tuple([_host_result(HostResult, (h[0], r[0], h[2], h[3] or None, h[4] or None))
-                        for h, r in zip(hosts, read)])
+        read, normal, passed = [], [], True  # one pass: a new combination of host grades is the common miss
+        for h in hosts:
+            f, y = h[3] or None, h[4] or None
+            r = host(h[0], h[1], f, y)
+            read.append(r)
+            normal.append(_host_result(HostResult, (h[0], r[0], h[2], f, y)))
+            if not r[1]:
+                passed = False
+        normal = tuple(normal)
         if type(hosts[0]) is HostResult and normal == hosts:  # labels as the scheme spells them: keep one copy
             normal = hosts
-        passed = all(r[1] for r in read)
         if not passed or home.pass_fail_only:
-            return Converted(None, home.id, passed, _NONE, normal)
+            return _converted(None, home.id, passed, _NONE, normal)
         graded = [(h, r) for h, r in zip(hosts, read) if not r[2]]
         if not graded:
-            return Converted(None, home.id, True, _PASS_FAIL, normal)
+            return _converted(None, home.id, True, _PASS_FAIL, normal)
         home_table = self.tables.lookup(home.id, field or None, year or None)
         if len(graded) == 1:
             r = graded[0][1]
@@ -200,7 +212,7 @@ class Converter:
             "home_band": band,
             "point": point,
         })
-        converted = Converted(band.label, home.id, True, conversion, normal, overlap)
+        converted = _converted(band.label, home.id, True, conversion, normal, overlap)
         converted.__dict__["clause"] = clause  # what the cached property would work out (explain.conversion_clause)
         return converted
 
@@ -225,6 +237,14 @@ class Converter:
 
 
 _host_result = tuple.__new__  # HostResult(*values) without the named tuple's keyword handling
+
+
+def _converted(label, home_scheme_id, passed, conversion, hosts, overlap=None) -> Converted:
+    """``Converted(...)`` with its fields set directly (the frozen dataclass sets each through ``object.__setattr__``)."""
+    c = object.__new__(Converted)
+    c.__dict__.update(label=label, home_scheme_id=home_scheme_id, passed=passed, conversion=conversion, hosts=hosts,
+                      overlap=overlap)
+    return c
 _NONE = Conversion(method=ConversionMethod.NONE)
 _PASS_FAIL = Conversion(method=ConversionMethod.PASS_FAIL)
 _OVERLAP, _MIDPOINT = ConversionMethod.BAND_OVERLAP, ConversionMethod.WEIGHTED_MIDPOINT

@@ -115,21 +115,17 @@ def _uuid5(name: str) -> str:
     return f"{x[:8]}-{x[8:12]}-5{x[13:16]}-{_VARIANT[x[16]]}{x[17:20]}-{x[20:32]}"
 
 
-_HOST_GRADES: dict[str, HostGrade] = {}
-
-
 def _host_grade(g) -> HostGrade:
-    """The HostGrade of a result's current event (a grade event never changes; the decisions of an event cite the same)."""
-    found = _HOST_GRADES.get(g.event_id)
-    if found is None or found.passed is not g.passed:
-        if len(_HOST_GRADES) > 4096:  # kept briefly, not per result: long-lived objects cost the collector
-            _HOST_GRADES.clear()
-        found = _HOST_GRADES[g.event_id] = built(HostGrade, _HOST_GRADE_FIELDS, _HOST_GRADE_SET, {
-            "result_id": g.result_id, "course_code": g.course_code, "grade_label": g.label,
-            "grading_scheme_id": g.scheme_id, "ects": _decimal(g.ects), "attempt": g.attempt, "passed": g.passed,
-            "event_id": g.event_id,
-        })
-    return found
+    """The HostGrade of a result's current event.
+
+    Built anew for each event's decisions (which share them, see ``host_grades``): kept across events,
+    they cost the collector and the cache more than building them (measured with cachegrind).
+    """
+    return built(HostGrade, _HOST_GRADE_FIELDS, _HOST_GRADE_SET, {
+        "result_id": g.result_id, "course_code": g.course_code, "grade_label": g.label,
+        "grading_scheme_id": g.scheme_id, "ects": _decimal(g.ects), "attempt": g.attempt, "passed": g.passed,
+        "event_id": g.event_id,
+    })
 
 
 def _decimal(text: str) -> Decimal:

@@ -71,6 +71,23 @@ def _failed_text(g: GradeFact) -> str:
     return f"{g.course_code} ({g.label}{attempt})"
 
 
+# Reasons are worked out only for decisions that are emitted, so candidates carry them as callables; these are
+# made here (or as a string's ``__str__``) rather than as lambdas in the rules, whose every call would otherwise
+# make a cell for each name a lambda in it captures.
+def _conditions_reason(passed, code: str, version: int, cond: str, ects, clause: str):
+    return lambda: (f"{passed()}, but {code} has recognition conditions in LA version {version} (\"{cond}\"), so a "
+                    f"registrar decides; automatic recognition would give {fmt_ects(ects)} ECTS {clause}.")
+
+
+def _recognised_reason(passed, after: str, ects, code: str, clause: str):
+    return lambda: f"{passed()}{after}; {fmt_ects(ects)} ECTS recognised for {code} {clause}."
+
+
+def _cancelled_reason(omobility_id: str, code: str):
+    return lambda: (f"Mobility {omobility_id} was cancelled: {code} is not recognised "
+                    f"and any earlier decision on it is withdrawn.")
+
+
 def _names(codes) -> str:
     codes = list(codes)
     return codes[0] if len(codes) == 1 else ", ".join(codes[:-1]) + " and " + codes[-1]
@@ -137,8 +154,7 @@ class MobilityRules:
             inputs[m.cancel.event_id] = m.cancel.occ
             ctx = d.ctx if d is not None else Ctx(cur.version, cur.groups[code][0], (), None, cur.table_b[code])
             d = Candidate(m.omobility_id, key, S.REVOKED, "R4-cancelled", inputs,
-                          lambda: f"Mobility {m.omobility_id} was cancelled: {code} is not recognised "
-                                  f"and any earlier decision on it is withdrawn.",
+                          _cancelled_reason(m.omobility_id, code),
                           extra=d.id if d is not None else "", ctx=Ctx(cur.version, ctx.group_id, ctx.host, None, ctx.component))
         return d
 
@@ -212,7 +228,7 @@ class MobilityRules:
             why = (f"LA version {successor.version} changed what {code} needs; under version {cur.version} it waits "
                    f"for a passing result of {_names(waiting) if waiting else 'its components'}, so its decision "
                    f"under version {old_version} is withdrawn.")
-        return Candidate(self.m.omobility_id, key, S.REVOKED, "R4-la-changed", inputs, lambda: why, extra=old.id,
+        return Candidate(self.m.omobility_id, key, S.REVOKED, "R4-la-changed", inputs, why.__str__, extra=old.id,
                          ctx=Ctx(cur.version, old.ctx.group_id, old.ctx.host, None, old.ctx.component))
 
     # --- one LA version -----------------------------------------------------------
@@ -260,15 +276,13 @@ class MobilityRules:
             cond = b.recognition_conditions
             if cond:
                 base = Candidate(m.omobility_id, key, S.NEEDS_REVIEW, "R2-conditions", inputs,
-                                 lambda: f"{passed()}, but {code} has recognition conditions in LA version {la.version} "
-                                         f"(\"{cond}\"), so a registrar decides; automatic recognition would give "
-                                         f"{fmt_ects(b.ects)} ECTS {clause}.",
+                                 _conditions_reason(passed, code, la.version, cond, b.ects, clause),
                                  extra=extra, ctx=ctx, ordered=ordered, occ=occ)
                 return self._registrar(base, b.ects, converted) if registrar else base
             rule = "R4-corrected" if corrected else "R2-all-passed"
             after = " after a correction" if corrected else ""
             return Candidate(m.omobility_id, key, S.AUTO_RECOGNISED, rule, inputs,
-                             lambda: f"{passed()}{after}; {fmt_ects(b.ects)} ECTS recognised for {code} {clause}.",
+                             _recognised_reason(passed, after, b.ects, code, clause),
                              ects=b.ects, grade=converted.label if converted else None, extra=extra, ctx=ctx,
                              ordered=ordered, occ=occ)
         lost = [c for c in comps if c.eff is None]
@@ -283,7 +297,7 @@ class MobilityRules:
                 else:
                     rule, why = "R4-corrected", (f"{host} changed {_names(_grade_text(c.latest) for c in lost)} to a failing "
                                                  f"grade: {code} is not recognised until a passing result arrives.")
-                return Candidate(m.omobility_id, key, S.REVOKED, rule, inputs, lambda: why, extra=extra,
+                return Candidate(m.omobility_id, key, S.REVOKED, rule, inputs, why.__str__, extra=extra,
                                  ctx=Ctx(la.version, group_id, [c.latest for c in comps], None, b))
         if m.tor is not None:
             return self._at_tor(la, code, b, group_id, comps, extra, registrar)
@@ -348,7 +362,7 @@ class MobilityRules:
             if not comps:
                 gaps.append(f"the LA names no Table A component for {code}")
             why = f"{host} issued the Transcript of Records but {'; '.join(gaps)}: a registrar checks {code}."
-        base = Candidate(m.omobility_id, "B:" + code, status, rule, inputs, lambda: why, extra=extra, ctx=ctx)
+        base = Candidate(m.omobility_id, "B:" + code, status, rule, inputs, why.__str__, extra=extra, ctx=ctx)
         return self._registrar(base, b.ects, None) if registrar else base
 
     def _outside(self, la: LaFact, code: str, registrar: bool) -> Candidate | None:

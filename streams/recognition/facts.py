@@ -17,13 +17,14 @@ Everything serialises to a JSON-compatible dict (it lives in a faust table, and 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import sys
+from dataclasses import dataclass
 from datetime import datetime
 
 from schemas.grading import UnknownGrade, UnknownScheme, scheme
 from schemas.models import GradeStatus, LaComponent, LearningAgreement
 
-__all__ = ["GradeFact", "LaFact", "MobilityFacts", "RegistrarFact", "StudentFacts", "millis", "result_key"]
+__all__ = ["GradeFact", "LaFact", "MobilityFacts", "RegistrarFact", "StudentFacts", "millis", "result_key", "shared"]
 
 MAX_LA_VERSIONS = 16
 MAX_REGISTRAR = 64
@@ -42,6 +43,11 @@ def result_key(hei: str, result_id: str) -> str:
 
 _READ: dict[tuple[str, str], tuple[str, bool, bool]] = {}
 _STATUS = {s: s.value for s in GradeStatus}
+# Codes with few values (institutions, courses, schemes, years, fields) are kept as one shared string each:
+# a result then refers to strings in use anyway, so the collector walking it touches less cold memory.
+shared = sys.intern
+
+
 _DAYS: dict = {}
 
 
@@ -91,21 +97,21 @@ class GradeFact:
         status = _STATUS[g.status]
         passed = passed and status != "REVOKED"
         f = cls.__new__(cls)
-        f.hei = g.hei
+        f.hei = shared(g.hei)
         f.result_id = g.result_id
-        f.course_code = g.course_code
+        f.course_code = shared(g.course_code)
         f.label = label
-        f.scheme_id = g.grading_scheme_id
+        f.scheme_id = shared(g.grading_scheme_id)
         f.readable = readable
         f.passed = passed
-        f.ects = str(g.ects)
+        f.ects = shared(str(g.ects))  # not by Decimal: 5 and 5.0 are equal but print apart
         f.attempt = g.attempt
         f.assessed_on = _day(g.assessed_on)
         f.status = status
         f.occ = occ
         f.event_id = g.event_id
-        f.isced = g.isced_code or None
-        f.year = g.academic_year or None
+        f.isced = shared(g.isced_code) if g.isced_code else None
+        f.year = shared(g.academic_year) if g.academic_year else None
         f.omobility_id = g.omobility_id or None
         f.trace_id = g.trace_id or ""
         f.first_pass = occ if passed else None
@@ -144,10 +150,28 @@ class GradeFact:
 
     @classmethod
     def from_list(cls, values: list) -> "GradeFact":
-        return cls(**dict(zip(cls.FIELDS, values)))
+        f = cls.__new__(cls)
+        (hei, f.result_id, course_code, label, scheme_id, f.readable, f.passed, ects, f.attempt, f.assessed_on,
+         f.status, f.occ, f.event_id, isced, year, f.omobility_id, f.trace_id, f.first_pass, f.first_seen) = values
+        f.hei, f.course_code, f.label, f.scheme_id, f.ects = shared(hei), shared(course_code), shared(label), \
+            shared(scheme_id), shared(ects)
+        f.isced = shared(isced) if isced else isced
+        f.year = shared(year) if year else year
+        return f
 
 
 _LA_CACHE: dict[tuple, "LaFact"] = {}
+_B_KEYS: dict[str, str] = {}
+
+
+def _b_key(code: str) -> str:
+    """``"B:" + code`` as a shared string; LAs use few course codes."""
+    found = _B_KEYS.get(code)
+    if found is None:
+        if len(_B_KEYS) > 10_000:
+            _B_KEYS.clear()
+        found = _B_KEYS[code] = shared("B:" + code)
+    return found
 
 
 class LaFact:
@@ -158,24 +182,25 @@ class LaFact:
 
     def __init__(self, la: LearningAgreement, event_id: str, occ: int):
         self.version, self.la, self.event_id, self.occ = la.version, la, event_id, occ
-        self.table_a: dict[str, LaComponent] = {c.course_code: c for c in la.components_studied}
-        self.table_b: dict[str, LaComponent] = {c.course_code: c for c in la.components_recognized}
+        # codes and decision keys as shared strings (see shared): looked up and compared on every event
+        self.table_a: dict[str, LaComponent] = {shared(c.course_code): c for c in la.components_studied}
+        self.table_b: dict[str, LaComponent] = {shared(c.course_code): c for c in la.components_recognized}
         explicit = la.recognition_groups
         # per Table B code: (group id, Table A codes it needs); without an explicit group: all of Table A
         all_a = tuple(self.table_a)
         if not explicit:
-            self.in_la: frozenset[str] = frozenset(all_a)  # host codes the LA covers
+            self.in_la: dict = self.table_a  # host codes the LA covers (only asked "in")
             self.groups: dict[str, tuple[str, tuple[str, ...]]] = {
-                code: ("implicit:" + code, all_a) for code in self.table_b
+                code: (shared("implicit:" + code), all_a) for code in self.table_b
             }
-            every_b = tuple(["B:" + b for b in sorted(self.table_b)])
+            every_b = tuple([_b_key(b) for b in sorted(self.table_b)])
             # host code -> the keys of the Table B components whose group needs it
             self.need_keys: dict[str, tuple[str, ...]] = dict.fromkeys(all_a, every_b) if every_b else {}
         else:
             codes = set(all_a)
             for g in explicit:
                 codes.update(g.studied)
-            self.in_la = frozenset(codes)  # Table A and any code a group names
+            self.in_la = dict.fromkeys(codes)  # Table A and any code a group names (a dict of strings is untracked)
             self.groups = {}
             for code in self.table_b:
                 ids: list[str] = []
@@ -183,23 +208,23 @@ class LaFact:
                 for g in explicit:
                     if code in g.recognized:
                         ids.append(g.group_id)
-                        studied.extend(a for a in g.studied if a not in studied)
-                self.groups[code] = ("+".join(ids), tuple(studied)) if ids else (f"implicit:{code}", all_a)
+                        studied.extend(shared(a) for a in g.studied if a not in studied)
+                self.groups[code] = (shared("+".join(ids)), tuple(studied)) if ids else (
+                    shared(f"implicit:{code}"), all_a)
             needs: dict[str, set[str]] = {}
             for b, (_, studied_codes) in self.groups.items():
                 for a in studied_codes:
                     needs.setdefault(a, set()).add(b)
-            self.need_keys = {a: tuple(["B:" + b for b in sorted(bs)]) for a, bs in needs.items()}
-        self.b_keys: tuple[str, ...] = tuple(["B:" + b for b in self.table_b])  # as decision keys
-        self.extra: dict[str, str] | None = None
+            self.need_keys = {a: tuple([_b_key(b) for b in sorted(bs)]) for a, bs in needs.items()}
+        self.b_keys: tuple[str, ...] = tuple([_b_key(b) for b in self.table_b])  # as decision keys
+        # what a decision id records of each group: worked out now, while the LA's components are in cache
+        self.extra: dict[str, str] = {
+            b: f"{group_id}|{','.join(studied_codes)}|{self.table_b[b].recognition_conditions or ''}"
+            for b, (group_id, studied_codes) in self.groups.items()
+        }
 
     def extra_of(self, code: str) -> str:
         """What a decision id records of the group of Table B ``code`` (what the LA asked of it)."""
-        if self.extra is None:
-            self.extra = {
-                b: f"{group_id}|{','.join(studied_codes)}|{self.table_b[b].recognition_conditions or ''}"
-                for b, (group_id, studied_codes) in self.groups.items()
-            }
         return self.extra[code]
 
     @property
@@ -252,25 +277,37 @@ class Moment:
         return (self.occ, self.event_id)
 
 
-@dataclass(slots=True)
 class MobilityFacts:
-    omobility_id: str
-    sending_hei: str = ""
-    receiving_hei: str = ""
-    year: str = ""
-    isced: str | None = None
-    header_order: tuple = ()
-    las: dict[int, LaFact] = field(default_factory=dict)
-    tor: Moment | None = None
-    cancel: Moment | None = None
-    registrar: dict[str, RegistrarFact] = field(default_factory=dict)
-    emitted: dict[str, tuple[str, int, str]] = field(default_factory=dict)  # key -> (decision_id, version, rule)
-    # not persisted: per Table B key, what its last worked-out decision rested on and its id (see rules.py)
-    decided: dict[str, tuple[tuple, str]] = field(default_factory=dict, repr=False, compare=False)
-    # not persisted: per key, the decision ids a registrar decision could act on, as last worked out (see rules.py)
-    chains: dict[str, frozenset[str]] = field(default_factory=dict, repr=False, compare=False)
-    # not persisted: the results this mobility owns, by course (views.CourseView), None until needed
-    view: object = field(default=None, repr=False, compare=False)
+    """What the rules know of one mobility: its header, LA versions, ToR, cancellation, registrar decisions.
+
+    Slots and a plain ``__init__``: every student holds one per mobility for as long as the
+    worker runs, and the collector walks each container it holds.
+    """
+
+    __slots__ = ("omobility_id", "sending_hei", "receiving_hei", "year", "isced", "header_occ", "header_event", "las",
+                 "tor", "cancel", "registrar", "emitted", "memo", "view")
+
+    def __init__(self, omobility_id: str, sending_hei: str = "", receiving_hei: str = "", year: str = "",
+                 isced: str | None = None, header_order: tuple | list = ()):
+        self.omobility_id, self.sending_hei, self.receiving_hei = omobility_id, sending_hei, receiving_hei
+        self.year, self.isced = year, isced
+        # the (time, event id) of the latest header seen, as two slots rather than a tuple replaced by every event
+        self.header_occ: int | None = header_order[0] if header_order else None
+        self.header_event: str = header_order[1] if header_order else ""
+        self.las: dict[int, LaFact] = {}
+        self.tor: Moment | None = None
+        self.cancel: Moment | None = None
+        self.registrar: dict[str, RegistrarFact] = {}
+        self.emitted: dict[str, tuple[str, int, str]] = {}  # key -> (decision_id, version, rule)
+        # not persisted: per key, what its last worked-out decision rested on (signature, decision id, or None
+        # each) and the decision ids a registrar decision could act on (see rules.py)
+        self.memo: dict[str, tuple] = {}
+        # not persisted: the results this mobility owns, by course (views.CourseView), None until needed
+        self.view = None
+
+    @property
+    def header_order(self) -> tuple:
+        return () if self.header_occ is None else (self.header_occ, self.header_event)
 
     @property
     def known(self) -> bool:
@@ -281,21 +318,24 @@ class MobilityFacts:
         return self.las[max(self.las)] if self.las else None
 
     def merge_header(self, m, occ: int | None = None) -> bool:
-        order = (millis(m.occurred_at) if occ is None else occ, m.event_id)
+        if occ is None:
+            occ = millis(m.occurred_at)
+        event_id, last = m.event_id, self.header_occ
+        newer = last is None or occ > last or (occ == last and event_id > self.header_event)
         sending, receiving, year, isced = m.sending_hei, m.receiving_hei, m.receiving_academic_year or "", m.isced_code or None
-        newer = order > self.header_order
         if sending == self.sending_hei and receiving == self.receiving_hei and year == self.year and isced == self.isced:
             if newer:  # most lifecycle events repeat the header
-                self.header_order = order
+                self.header_occ, self.header_event = occ, event_id
             return False
         values = {"sending_hei": sending, "receiving_hei": receiving, "year": year, "isced": isced}
+        values = {k: shared(v) if v else v for k, v in values.items()}  # see shared
         changed = False
         for name, value in values.items():
             if value and (newer or not getattr(self, name)) and getattr(self, name) != value:
                 setattr(self, name, value)
                 changed = True
         if newer:
-            self.header_order = order
+            self.header_occ, self.header_event = occ, event_id
         return changed
 
     def merge_la(self, la: LearningAgreement, event_id: str, occ: int) -> bool:
@@ -346,13 +386,18 @@ class MobilityFacts:
         return m
 
 
-@dataclass
 class StudentFacts:
     """All recognition facts of one student (ESI): mobilities and host results."""
 
-    esi: str
-    mobilities: dict[str, MobilityFacts] = field(default_factory=dict)
-    grades: dict[str, GradeFact] = field(default_factory=dict)  # by result_key(hei, result_id)
+    __slots__ = ("esi", "issuer", "mobilities", "grades")
+
+    def __init__(self, esi: str):
+        self.esi = esi
+        # the HEI that issued the ESI (``...:esi:<schac>:<code>``), or "" for a national ESI
+        parts = esi.rsplit(":", 2)
+        self.issuer = parts[1] if len(parts) == 3 and "." in parts[1] else ""
+        self.mobilities: dict[str, MobilityFacts] = {}
+        self.grades: dict[str, GradeFact] = {}  # by result_key(hei, result_id)
 
     def is_home_result(self, hei: str) -> bool:
         """Whether a result of ``hei`` is the student's own home result (the ESI's issuer, a sending HEI)."""
@@ -362,15 +407,6 @@ class StudentFacts:
             if m.sending_hei == hei:
                 return True
         return False
-
-    @property
-    def issuer(self) -> str:
-        """The HEI that issued the ESI (``...:esi:<schac>:<code>``), or "" for a national ESI."""
-        issuer = self.__dict__.get("_issuer")
-        if issuer is None:
-            parts = self.esi.rsplit(":", 2)
-            issuer = self.__dict__["_issuer"] = parts[1] if len(parts) == 3 and "." in parts[1] else ""
-        return issuer
 
     def mobility(self, omobility_id: str) -> MobilityFacts:
         m = self.mobilities.get(omobility_id)

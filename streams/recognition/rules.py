@@ -24,15 +24,16 @@ from .auto import auto_recognised
 from .conversion import Converter, converter_for
 from .decisions import build_decision
 from .facts import (MAX_HELD_GRADES, MAX_REGISTRAR, GradeFact, LaFact, MobilityFacts, Moment, RegistrarFact,
-                    StudentFacts, millis)
+                    StudentFacts, millis, shared)
 from .evaluate import MobilityRules
-from .views import CourseView
+from .views import CourseView, all_in
 from .tables import GradingTables
 
 __all__ = ["StudentRecognition", "apply"]
 
 _LA = (MobilityLifecycle.LA_APPROVED, MobilityLifecycle.LA_CHANGED)
 _NO_CHAIN: frozenset[str] = frozenset()
+_NO_CHAIN_MEMO = (_NO_CHAIN,)
 _TOR, _CANCELLED = MobilityLifecycle.TOR_ISSUED, MobilityLifecycle.CANCELLED
 
 
@@ -219,10 +220,11 @@ class StudentRecognition:
         """Every Table B key of ``las``, outside-LA key of a course with results and emitted key; or those of ``codes``."""
         if codes is None:
             keys = {k for la in las for k in la.b_keys}
-            keys.update(["X:" + c for c in seen])
+            # a course every version covers has no outside-LA key unless one was emitted
+            keys.update([shared("X:" + c) for c in seen if not all(c in la.in_la for la in las)])
             keys.update(emitted)
         else:
-            keys = {"X:" + c for c in codes}
+            keys = {shared("X:" + c) for c in codes}
             for la in las:
                 for c in codes:
                     keys.update(la.need_keys.get(c, ()))
@@ -262,7 +264,7 @@ class StudentRecognition:
                             continue
                     elif pending_b:
                         group = groups.get(code)
-                        if group is None or not group[1] or not passed.issuperset(group[1]):
+                        if group is None or not group[1] or not all_in(group[1], passed):
                             continue
                 out.append(key)
             return out
@@ -279,7 +281,7 @@ class StudentRecognition:
             if prev is None or prev[2] == "R4-withdrawn":
                 code = key[2:]
                 if key[0] == "X":
-                    if code not in seen or all(code in la.in_la for la in las):
+                    if not self._outside_opens(m, cur, code, seen):
                         continue
                 elif pending_b and code in cur.table_b:
                     if older is None:
@@ -288,6 +290,23 @@ class StudentRecognition:
                         continue
             out.append(key)
         return out
+
+    def _outside_opens(self, m: MobilityFacts, cur: LaFact, code: str, seen) -> bool:
+        """Whether host ``code``, with no decision standing, gets one as a course outside the LA (several versions).
+
+        It has a result, and the current version does not cover it (``MobilityRules._outside``) or an
+        older version did not while one of its results came before the later versions were approved
+        (``MobilityRules._from_older``, ``_decided_before``); otherwise ``decide`` returns None for it.
+        """
+        results = seen.get(code)
+        if not results:
+            return False
+        if code not in cur.in_la:
+            return True
+        for la, cutoff in self._older(m):
+            if code not in la.in_la and any(g.first_seen < cutoff for g in results):
+                return True
+        return False
 
     @staticmethod
     def _older(m: MobilityFacts) -> list[tuple]:
@@ -312,12 +331,12 @@ class StudentRecognition:
         (``MobilityRules._decided_before``; ``older`` from ``_older``).
         """
         studied = cur.groups[code][1]
-        if studied and passed.issuperset(studied):
+        if studied and all_in(studied, passed):
             return True
         for la, cutoff in older:
             group = la.groups.get(code)
             # a course never passed has no pass before the cutoff: the set test spares the scan
-            if group is not None and group[1] and passed.issuperset(group[1]) and all(
+            if group is not None and group[1] and all_in(group[1], passed) and all(
                 any(g.first_pass is not None and g.first_pass < cutoff for g in seen.get(a, ())) for a in group[1]
             ):
                 return True
@@ -327,14 +346,17 @@ class StudentRecognition:
     def _open_grade_keys(la, code: str, seen, passed, emitted) -> list[str]:
         """``_open_keys`` for one course under one LA version, without ToR or cancellation."""
         out = []
+        tested, complete = None, False  # the components of an implicit group share one studied tuple: test it once
         for key in la.need_keys.get(code, ()):
             prev = emitted.get(key)
             if prev is None or prev[2] == "R4-withdrawn":
                 studied = la.groups[key[2:]][1]
-                if not studied or not passed.issuperset(studied):
+                if studied is not tested:
+                    tested, complete = studied, bool(studied) and all_in(studied, passed)
+                if not complete:
                     continue
             out.append(key)
-        key = "X:" + code
+        key = shared("X:" + code)
         prev = emitted.get(key)
         if (prev is not None and prev[2] != "R4-withdrawn") or (code not in la.in_la and code in seen):
             out.append(key)
@@ -362,10 +384,10 @@ class StudentRecognition:
                 b = key[2:]
                 if b in cur.table_b:
                     studied = cur.groups[b][1]
-                    if not studied or not passed.issuperset(studied):
+                    if not studied or not all_in(studied, passed):
                         for la in las.values():
                             group = la.groups.get(b) if la is not cur else None
-                            if group is not None and group[1] and passed.issuperset(group[1]):
+                            if group is not None and group[1] and all_in(group[1], passed):
                                 break
                         else:
                             continue  # no version's group of it passed as a whole: pending
@@ -374,10 +396,9 @@ class StudentRecognition:
                         if not self._decidable(cur, older, b, seen, passed):
                             continue
             out.append(key)
-        key = "X:" + code
+        key = shared("X:" + code)
         prev = emitted.get(key)
-        if (prev is not None and prev[2] != "R4-withdrawn") or (
-                code in seen and not all(code in la.in_la for la in las.values())):
+        if (prev is not None and prev[2] != "R4-withdrawn") or self._outside_opens(m, cur, code, seen):
             out.append(key)
         return out
 
@@ -387,19 +408,18 @@ class StudentRecognition:
         keys = self._open_keys(m, codes)
         if not keys:
             return []
-        chains = m.chains
+        memo = m.memo  # key -> signature + (decision id, registrar chain), or (registrar chain,) alone
         if type(trigger) is RegistrarDecision and len(m.registrar) < MAX_REGISTRAR:
             # a registrar decision acts on one decision id: only keys whose chain holds it can change
             # (a key not worked out since this state was loaded is worked out)
             target = trigger.decision_id
-            keys = [k for k in keys if (chain := chains.get(k)) is None or target in chain]
+            keys = [k for k in keys if (known := memo.get(k)) is None or target in known[-1]]
             if not keys:
                 return []
         rules = MobilityRules(m, m.view or self._view(m), self.converter)
         uncancelled = m.cancel is None
         # under several LA versions only a group that passed as a whole decides by the current version alone
         versions = len(m.las)
-        decided = m.decided
         out = []
         for key in sorted(keys):
             prev = m.emitted.get(key)
@@ -407,25 +427,25 @@ class StudentRecognition:
             if sig is not None and versions > 1 and sig[6] is not None:
                 sig = None
             if sig is not None:  # unchanged inputs of the decision emitted last: nothing to work out
-                known = decided.get(key)
-                if known is not None and prev is not None and known[1] == prev[0] and known[0] == sig:
+                known = memo.get(key)
+                if known is not None and prev is not None and len(known) == 10 and known[8] == prev[0] \
+                        and known[:8] == sig:
                     continue
                 if sig[6] is None:  # the whole group passed
                     b = rules.cur.table_b[key[2:]]
                     if not b.recognition_conditions:  # the common case, without a Candidate (auto.py)
                         did, rule, event = auto_recognised(rules, rules.cur, key[2:], b, prev, self.facts.esi,
                                                            trigger.trace_id or trigger.event_id)
-                        chains[key] = _NO_CHAIN
-                        decided[key] = (sig, did)
+                        memo[key] = sig + (did, _NO_CHAIN)  # one tuple: the collector walks each kept
                         if event is not None:
                             out.append(event)
                             m.emitted[key] = (did, prev[1] + 1 if prev else 1, rule)
                         continue
             rules.chain = chain = set()
             d = rules.decide(key)
-            chains[key] = frozenset(chain) if chain else _NO_CHAIN
-            if sig is not None and d is not None:
-                decided[key] = (sig, d.id)
+            chain = frozenset(chain) if chain else _NO_CHAIN
+            memo[key] = sig + (d.id, chain) if sig is not None and d is not None else (
+                (chain,) if chain else _NO_CHAIN_MEMO)
             if d is None:
                 if prev is None or prev[2] == "R4-withdrawn":
                     continue

@@ -14,7 +14,12 @@ from __future__ import annotations
 
 from .facts import GradeFact
 
-__all__ = ["Comp", "CourseView"]
+__all__ = ["Comp", "CourseView", "all_in"]
+
+
+def all_in(codes, passed: dict) -> bool:
+    """Whether every one of ``codes`` is a key of ``passed`` (``CourseView.passed``)."""
+    return all(map(passed.__contains__, codes))
 
 
 class Comp:
@@ -57,11 +62,12 @@ class CourseView:
 
     def __init__(self, grades: list[GradeFact]):
         self.by_code: dict[str, list[GradeFact]] = {}
-        self.passed: set[str] = set()
+        # codes as dict keys (values None), not a set: a dict of strings is never tracked by the collector
+        self.passed: dict[str, None] = {}
         for g in grades:
             self.by_code.setdefault(g.course_code, []).append(g)
             if g.first_pass is not None:
-                self.passed.add(g.course_code)
+                self.passed[g.course_code] = None
         self.comps: dict[str, Comp] = {}
 
     def comp(self, code: str) -> Comp:
@@ -81,4 +87,4 @@ class CourseView:
         code = g.course_code
         self.comps.pop(code, None)
         if g.first_pass is not None:
-            self.passed.add(code)
+            self.passed[code] = None

@@ -95,6 +95,19 @@ def test_a_state_stored_before_course_views_loads_and_decides_as_then():
     assert got == stored["decisions"]
 
 
+def test_states_stored_by_the_code_before_compact_facts_load_and_decide_as_then():
+    """Five bench students (two LA versions, a registrar decision, a course outside the LA, a correction,
+    a cancellation), stored by commit 272533f before their last events."""
+    stored = json.loads((DATA / "state_272533f.json").read_text())
+    assert len(stored["students"]) == 5
+    for student in stored["students"]:
+        state = StudentRecognition.from_dict(student["state"])
+        assert json.loads(json.dumps(state.to_dict())) == student["state"]  # the layout is unchanged
+        events = [from_json(json.dumps(e)) for e in student["events"]]
+        got = [json.loads(to_json(d)) for e in events for d in state.apply(e)]
+        assert got == student["decisions"] and got
+
+
 def test_tune_gc_freezes_what_exists_and_collects_young_objects_less_often():
     before_threshold = gc.get_threshold()
     before_frozen = gc.get_freeze_count()
