@@ -8,8 +8,8 @@ A stage subclasses :class:`BatchStage` and implements :meth:`BatchStage.process`
 State rows live on the compacted :attr:`state_topic`, written to the same
 partition as the input they came from, and in a working copy on local disk
 (:class:`~streams.state_store.StateStore`, filled from the topic on each
-assignment), so memory stays flat however many students there are; a stage
-keeps live objects for its most recently used keys only.  A batch is safe to crash
+assignment), so a worker does not hold every student's state in memory; a
+stage keeps live objects for its most recently used keys only.  A batch is safe to crash
 anywhere in: its outputs are acknowledged first, then its changed state rows,
 then its offsets are committed; a replay re-sends outputs (the same ids: every
 reader keeps the latest) from states that have not seen the batch, or from
@@ -33,7 +33,6 @@ import time
 from typing import Any
 
 import orjson
-
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor

@@ -1,4 +1,4 @@
-"""A stage's state rows on local disk, so its memory does not grow with the number of students.
+"""A stage's state rows on local disk, so a worker does not hold every student's state in memory.
 
 The state topic is the durable copy of every row; this is the worker's working copy
 of the rows of its assigned partitions, in a SQLite file of its own that is
