@@ -16,7 +16,8 @@ Reports, for a synthetic alliance (``bench.alliance``):
   decode -> encode -> produce stage, in the same run on the same broker.
 
 Writes JSON (``--out``) and prints a short table.  Starts its own Apache Kafka
-broker and registry unless ``--bootstrap``/``--registry`` are given.
+broker and registry unless ``--bootstrap``/``--registry`` are given, in a work
+directory it removes after a run that succeeded (``--keep-work`` keeps it).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import asyncio
 import contextlib
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -232,6 +234,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--registry", default=None)
     ap.add_argument("--broker-pid", type=int, default=None, help="with --bootstrap: the broker's process, to report its CPU time too")
     ap.add_argument("--out", type=Path, default=Path("bench-pipeline.json"))
+    ap.add_argument("--keep-work", action="store_true",
+                    help="keep the work directory (broker data, ledgers, worker logs) after a run that succeeded; a failed run always keeps it")
     args = ap.parse_args(argv)
 
     work = Path(tempfile.mkdtemp(prefix="hub-bench-"))
@@ -255,7 +259,7 @@ def main(argv: list[str] | None = None) -> None:
         if not args.skip_baselines:
             big = result["throughput"][-1]
             for kind in ("faust", "aiokafka"):
-                result["baselines"][kind] = baseline(kind, bootstrap, registry, big["prefix"], big["events"] + 5 * 0, work)
+                result["baselines"][kind] = baseline(kind, bootstrap, registry, big["prefix"], big["events"], work)
         if not args.skip_latency:
             result["latency"] = asyncio.run(latency(args, bootstrap, registry, work, seed=300))
     finally:
@@ -274,6 +278,10 @@ def main(argv: list[str] | None = None) -> None:
         lat = result["latency"]
         print(f"  latency at {lat['achieved_rate']:.0f} events/s: p50 {lat['p50_ms']} ms  p99 {lat['p99_ms']} ms  (n={lat['decisions_timed']})")
     print(f"  written to {args.out}")
+    if args.keep_work:
+        print(f"  work directory kept: {work}")
+    else:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
