@@ -131,9 +131,8 @@ class AvroSerializer:
         return self._header or self._connect()
 
     def serialize(self, record: Mapping[str, Any]) -> bytes:
-        header = self._header or self._connect()
         out = io.BytesIO()
-        out.write(header)
+        out.write(self.header)
         try:
             fastavro.schemaless_writer(out, self._parsed, self._hint(record), strict_allow_default=True)
         except Exception as exc:  # fastavro raises ValueError, TypeError, AttributeError, ... for bad records

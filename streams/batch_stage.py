@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import OrderedDict
 from typing import Any
 
 import orjson
@@ -89,7 +90,8 @@ class BatchStage:
 
     name = "stage"
 
-    def __init__(self, cfg: StreamsConfig, *, inputs: list[str], group: str, state_topic: str, max_records: int = 2000) -> None:
+    def __init__(self, cfg: StreamsConfig, *, inputs: list[str], group: str, state_topic: str, max_records: int = 2000,
+                 live_keys: int = 2048) -> None:
         self.cfg = cfg
         self.inputs = inputs
         self.group = group
@@ -103,6 +105,8 @@ class BatchStage:
         self.lock = asyncio.Lock()
         self.failed: BaseException | None = None  # a restore that failed: no batch may run on partial states
         self.store = StateStore(cfg.data_dir / "state" / f"{group}-{cfg.worker_name}.sqlite")
+        self.live: OrderedDict[Any, Any] = OrderedDict()  # parsed states of the most recently used keys, most recent last
+        self.live_keys = live_keys
         self.counts: dict[str, int] = {"dead_letters": 0, "batches": 0}
         self.consumer: AIOKafkaConsumer | None = None  # the group member reading the inputs
         self.restorer: AIOKafkaConsumer | None = None  # reads the state topic back on each assignment
@@ -117,6 +121,7 @@ class BatchStage:
 
     def forget(self) -> None:
         """Drop what the stage derived from its states (partitions are being revoked)."""
+        self.live.clear()
 
     def restored(self, partitions: set[int]) -> None:
         """``states`` hold the rows of ``partitions`` now; derive what the stage needs from them."""
@@ -199,6 +204,8 @@ class BatchStage:
             await self.producer.begin_transaction()
         sends, changed = await self.process(polled)
         self.store.write((p, key, value) for (p, key), value in changed.items())
+        while len(self.live) > self.live_keys:  # the oldest ones' rows are in the store: every changed state was just written
+            self.live.popitem(last=False)
         offsets = {tp: records[-1].offset + 1 for tp, records in polled.items() if records}
         if not self.exactly_once:
             await asyncio.gather(*sends)  # outputs first: a crash now replays the batch from the old states

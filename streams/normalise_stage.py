@@ -15,8 +15,6 @@ duplicates.
 
 from __future__ import annotations
 
-from collections import OrderedDict
-
 from schemas.catalogue import LIFECYCLE_HEADER, SIS_KINDS, sis_topic
 from schemas.institutions import SCHAC_CODES
 from schemas.models import Mobility
@@ -45,14 +43,10 @@ class NormaliseStage(BatchStage):
 
     def __init__(self, cfg: StreamsConfig, *, max_records: int = 2000, live_students: int = 4096) -> None:
         self.where = {cfg.topic(sis_topic(hei, kind)): hei for hei in SCHAC_CODES for kind in SIS_KINDS}
-        super().__init__(cfg, inputs=list(self.where), group=group_id(cfg), state_topic=state_topic(cfg), max_records=max_records)
+        super().__init__(cfg, inputs=list(self.where), group=group_id(cfg), state_topic=state_topic(cfg), max_records=max_records,
+                         live_keys=live_students)
         self.normaliser = Normaliser(cfg.dedupe_days, cfg.dedupe_max_ids)
-        self.live: OrderedDict[tuple[int, bytes], PartnerStudent] = OrderedDict()  # the most recently used, parsed
-        self.live_students = live_students
         self.counts.update(normalised=0, duplicates=0, held=0)
-
-    def forget(self) -> None:
-        self.live.clear()
 
     async def process(self, polled) -> tuple[list, Changed]:
         sends, changed = [], {}
@@ -61,8 +55,6 @@ class NormaliseStage(BatchStage):
             for r in records:
                 sends.extend(await self._one(hei, tp.partition, r, changed))
         rows = {key: row_bytes(state.to_dict()) for key, state in changed.items()}
-        while len(self.live) > self.live_students:
-            self.live.popitem(last=False)  # its row is in the store: every changed state is written each batch
         return sends, rows
 
     def _state(self, partition: int, row: bytes) -> PartnerStudent:
@@ -70,7 +62,7 @@ class NormaliseStage(BatchStage):
         if state is None:
             raw = self.store.get(partition, row)
             state = PartnerStudent.from_dict(row_value(raw) if raw else None)
-        self.live[(partition, row)] = state  # most recent last
+        self.live[(partition, row)] = state
         return state
 
     async def _one(self, hei: str, partition: int, r, changed: dict) -> list:

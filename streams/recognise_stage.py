@@ -17,8 +17,6 @@ Prefixed keys keep a hostile student key from ever naming a deadline row.
 
 from __future__ import annotations
 
-from collections import OrderedDict
-
 from streams.batch_stage import BatchStage, Changed, row_bytes, row_value
 from streams.config import StreamsConfig
 from streams.monitor import Agenda
@@ -45,16 +43,15 @@ class RecogniseStage(BatchStage):
 
     def __init__(self, cfg: StreamsConfig, *, max_records: int = 2000, live_students: int = 2048) -> None:
         inputs = [cfg.topic("hub.grades"), cfg.topic("hub.mobilities"), cfg.registrar_by_esi_topic]
-        super().__init__(cfg, inputs=inputs, group=group_id(cfg), state_topic=state_topic(cfg), max_records=max_records)
+        super().__init__(cfg, inputs=inputs, group=group_id(cfg), state_topic=state_topic(cfg), max_records=max_records,
+                         live_keys=live_students)
         self.codec.add_topic(cfg.registrar_by_esi_topic, "RegistrarDecision")
         self.step = RecogniseStep(cache_size=0)  # this stage keeps its own bounded set of live students
-        self.live: OrderedDict[bytes, Live] = OrderedDict()
-        self.live_students = live_students
         self.agendas: dict[int, Agenda] = {}
         self.counts.update(recognised=0, superseded_in_batch=0)
 
     def forget(self) -> None:
-        self.live.clear()
+        super().forget()
         self.agendas.clear()
 
     def restored(self, partitions: set[int]) -> None:
@@ -94,8 +91,6 @@ class RecogniseStage(BatchStage):
             p = student.origin  # the partition the student's events came from
             changed[(p, STUDENT + key)] = row_bytes(self.step.value_of(student.live))
             self.live[key] = student.live
-        while len(self.live) > self.live_students:
-            self.live.popitem(last=False)
         for p, (agenda, _) in fold.agendas.items():
             items, clock = agenda.take_changes()
             for item, entry in items.items():

@@ -50,13 +50,13 @@ RECOGNISED = ("AUTO_RECOGNISED", "MANUALLY_RECOGNISED")
 _LA_EVENTS = (MobilityLifecycle.LA_APPROVED, MobilityLifecycle.LA_CHANGED)
 
 
+_LA_SYMBOLS = frozenset(e.value for e in _LA_EVENTS)
+_LA_HEADERS = frozenset(e.value.encode() for e in _LA_EVENTS)
+
+
 def carries_agreement(record: dict[str, Any]) -> bool:
     """Whether a ``hub.mobilities`` record (as Avro decoded it) approves an LA version, the only ones the ledger keeps."""
     return record.get("lifecycle") in _LA_SYMBOLS and record.get("learning_agreement") is not None
-
-
-_LA_SYMBOLS = frozenset(e.value for e in _LA_EVENTS)
-_LA_HEADERS = frozenset(e.value.encode() for e in _LA_EVENTS)
 
 
 def may_carry_agreement(headers) -> bool:

@@ -108,10 +108,11 @@ class LedgerWriter:
                 try:
                     # of the mobilities, only LA approvals are kept: the rest is read past (offsets still count) as cheaply
                     # as their header, else their Avro, allows; validating every one would cost more than all else here
-                    if m.topic == self.mobilities_topic and not may_carry_agreement(m.headers):
+                    mobility = m.topic == self.mobilities_topic
+                    if mobility and not may_carry_agreement(m.headers):
                         continue
                     record = self.codec.record(m.topic, m.value, m.partition, m.offset)
-                    if m.topic == self.mobilities_topic and not carries_agreement(record):
+                    if mobility and not carries_agreement(record):
                         continue
                     events.append(self.codec.event(m.topic, record))
                 except Exception as exc:  # noqa: BLE001 - a poison record is dead-lettered, the batch goes on
