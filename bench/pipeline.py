@@ -2,11 +2,14 @@
 
 Reports, for a synthetic alliance (``bench.alliance``):
 
-- events/s end to end: all partner events published at once, timed from the
-  first publish until the ledger holds every expected decision (the workers as
-  child processes, the ledger writer in this process), at two sizes.  The events
-  are encoded to Avro before the clock starts: that is the connectors' work, done
-  at the partners, not on the hub's cores;
+- events/s end to end, at two sizes: timed until the ledger holds every expected
+  decision (the workers as child processes, the ledger writer in this process).
+  ``--mode replay`` (the default): the year is in the partner topics when the
+  clock starts, as for the baselines: the stages are paused (SIGSTOP) while it is
+  published and the clock starts when they resume; the hub's cores do the hub's
+  work only.  ``--mode live``: timed from the first publish, the publisher
+  sharing this process and the cores.  Either way the events are encoded to Avro
+  before the clock starts: that is the connectors' work, done at the partners;
 - p50/p99 latency from publishing an event to the ledger row of the decision it
   triggers, at a steady rate (default 1,000 events/s);
 - peak memory (VmHWM) of each worker at both sizes, and the CPU time each
@@ -28,6 +31,7 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -72,10 +76,10 @@ def _cpu_all(run: "Run") -> dict[str, float | None]:
 class Run:
     """One pipeline on its own topics: workers as children, the ledger writer here."""
 
-    def __init__(self, args, bootstrap: str, registry: str, work: Path, tag: str) -> None:
+    def __init__(self, args, bootstrap: str, registry: str, work: Path, tag: str, session_timeout: float = 6.0) -> None:
         self.cfg = StreamsConfig(bootstrap_servers=bootstrap, registry_url=registry, data_dir=work / tag, app_id=f"bench-{tag}",
                                  topic_prefix=f"b{tag}.", ledger_url=f"sqlite:///{work / tag}-ledger.sqlite", store=args.store,
-                                 recognise=args.recognise, processing_guarantee=args.guarantee, session_timeout=6.0)
+                                 recognise=args.recognise, processing_guarantee=args.guarantee, session_timeout=session_timeout)
         ensure_streams_topics(self.cfg)
         self.ledger = Ledger(self.cfg.ledger_url)
         self.sup = Supervisor(self.cfg, args.workers, ledger=False)
@@ -160,20 +164,32 @@ class Run:
 
 
 async def throughput(args, bootstrap, registry, work, students: int, seed: int) -> dict:
-    run = Run(args, bootstrap, registry, work, f"{students}-{uuid.uuid4().hex[:6]}")
+    # paused stages send no heartbeats: their group sessions must outlast the publishing
+    run = Run(args, bootstrap, registry, work, f"{students}-{uuid.uuid4().hex[:6]}", session_timeout=120.0 if args.mode == "replay" else 6.0)
     async with run.warmed_up(seed) as warm:
         events = alliance(students, seed=seed)
         expected = {**warm, **expected_decisions(events)}
         records = run.encode(events)
+        stages = [pid for name, pid in run.sup.pids().items() if name[0] in "nr" and pid]
+        if args.mode == "replay":
+            for pid in stages:
+                os.kill(pid, signal.SIGSTOP)
+            t0 = time.monotonic()
+            await run.publish(records)
+            t_pub = time.monotonic() - t0
         cpu0 = _cpu_all(run)
         t0 = time.monotonic()
-        await run.publish(records)
-        t_pub = time.monotonic() - t0
+        if args.mode == "replay":
+            for pid in stages:
+                os.kill(pid, signal.SIGCONT)
+        else:
+            await run.publish(records)
+            t_pub = time.monotonic() - t0
         t1 = await run.until(expected, 900)
         cpu1 = _cpu_all(run)
         seconds = t1 - t0
         cpu = {n: round((cpu1[n] - c) * 1e6 / len(events), 1) for n, c in cpu0.items() if c is not None and cpu1.get(n) is not None}
-        result = {"students": students, "events": len(events), "decisions": len(expected), "seconds": round(seconds, 2),
+        result = {"mode": args.mode, "students": students, "events": len(events), "decisions": len(expected), "seconds": round(seconds, 2),
                   "events_per_s": round(len(events) / seconds, 1), "publish_seconds": round(t_pub, 2), "cpu_us_per_event": cpu}
     result["peak_rss_mb"] = run.peaks
     result["prefix"] = run.cfg.topic_prefix
@@ -223,6 +239,9 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m bench.pipeline", description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", default="500,2000", help="alliance sizes (students) for throughput and memory")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--mode", choices=["replay", "live"], default="replay",
+                    help="replay: the events are in the partner topics when the clock starts (the stages paused while they are "
+                         "published); live: the clock starts at the first publish and the publisher shares the cores")
     ap.add_argument("--recognise", choices=["stage", "faust"], default="stage", help="recognise as a plain Kafka stage or a faust agent")
     ap.add_argument("--store", choices=["memory", "rocksdb"], default="memory", help="faust table store (with --recognise faust)")
     ap.add_argument("--guarantee", choices=["at_least_once", "exactly_once"], default="at_least_once")
@@ -271,7 +290,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"\npipeline ({args.workers} workers, recognise {args.recognise}, {args.store} store, {args.guarantee}, broker {result['broker']})")
     for t in result["throughput"]:
         print(f"  {t['students']:>6} students {t['events']:>7} events  {t['events_per_s']:>8.0f} events/s end to end   peak RSS MB {t['peak_rss_mb']}")
-        print(f"  {'':>6} CPU µs per event by process (the bench process publishes and writes the ledger): {t['cpu_us_per_event']}")
+        who = "writes the ledger" if t["mode"] == "replay" else "publishes and writes the ledger"
+        print(f"  {'':>6} CPU µs per event by process ({t['mode']}; the bench process {who}): {t['cpu_us_per_event']}")
     for kind, b in result["baselines"].items():
         print(f"  baseline {kind:<9} {b.get('events_per_s', 'n/a'):>8} events/s (1 process, same records)")
     if "latency" in result:

@@ -13,6 +13,8 @@ Conventions that make the round trip exact:
 from __future__ import annotations
 
 import re
+import types
+import typing
 import uuid
 from datetime import date, datetime, timezone
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -380,7 +382,31 @@ EVENT_MODELS: dict[str, type[Event]] = {
 
 def to_avro(event: Event) -> dict[str, Any]:
     """The fastavro-ready dict of an event (enums as symbols, Decimal, datetime, date)."""
+    if type(event) in _FLAT:  # every field a scalar: its values are already what model_dump would give
+        return dict(event.__dict__)
     return _lists(event.model_dump(mode="python"))  # a model dumps to a dict
+
+
+def _flat(model: type[BaseModel]) -> bool:
+    """Whether no field of ``model`` holds a model, list, tuple or dict (so dumping it copies its values as they are)."""
+    def scalar(annotation: Any) -> bool:
+        if annotation is None or annotation is type(None):
+            return True
+        if isinstance(annotation, type):
+            return not issubclass(annotation, (BaseModel, list, tuple, dict, set))
+        args = typing.get_args(annotation)
+        origin = typing.get_origin(annotation)
+        if origin in (typing.Union, types.UnionType):
+            return all(scalar(a) for a in args)
+        if origin is typing.Literal:
+            return True
+        if origin is typing.Annotated:
+            return scalar(args[0])
+        return False
+    return all(scalar(f.annotation) for f in model.model_fields.values())
+
+
+_FLAT = frozenset(m for m in EVENT_MODELS.values() if _flat(m))
 
 
 _NESTED = (dict, tuple, list)

@@ -57,7 +57,7 @@ class HubCodec:
 
     def encode(self, topic: str, event: Event) -> bytes:
         """The Avro value of ``event`` for ``topic`` (raises EncodeError)."""
-        return self.serializer(topic).serialize(to_avro(event))
+        return self.serializer(topic).serialize(to_avro(event), complete=True)  # a model's dump has every field
 
     def serializer(self, topic: str) -> AvroSerializer:
         ser = self._serializers.get(topic)

@@ -20,6 +20,7 @@ from decimal import Decimal
 from schemas.models import (DeadlineAlert, DeadlineKind, DecisionStatus, Event, Mobility, MobilityState, MobilityStatus, RecognitionDecision)
 
 from streams.deadlines import Due, make_alert, moments
+from streams.recognition.building import built, setters
 
 __all__ = ["StudentMonitor", "Agenda", "MonitorChanges"]
 
@@ -27,6 +28,8 @@ _NS = uuid.uuid5(uuid.NAMESPACE_URL, "https://heroes-hub.eu/streams/mobility-sta
 _RANK = {"NOMINATED": 0, "LA_APPROVED": 1, "LA_CHANGED": 1, "STARTED": 2, "ENDED": 3, "TOR_ISSUED": 4}
 _STATE_OF_RANK = [MobilityState.NOMINATED, MobilityState.LA_APPROVED, MobilityState.STARTED, MobilityState.ENDED, MobilityState.TOR_ISSUED]
 _RECOGNISED = {DecisionStatus.AUTO_RECOGNISED.value, DecisionStatus.MANUALLY_RECOGNISED.value}
+_STATUS_FIELDS = set(MobilityStatus.model_fields)
+_STATUS_SET = setters(MobilityStatus)
 _FINAL = _RECOGNISED | {DecisionStatus.NOT_RECOGNISED.value, DecisionStatus.REJECTED.value, DecisionStatus.REVOKED.value}
 
 
@@ -139,13 +142,15 @@ class StudentMonitor:
         if digest == m["last"]:
             return None
         m["last"] = digest
-        return MobilityStatus(
-            event_id=str(uuid.uuid5(_NS, line)), source_hei="hub", occurred_at=trigger.occurred_at,
-            recorded_at=trigger.occurred_at, trace_id=trigger.trace_id or trigger.event_id,
-            omobility_id=omobility_id, student_esi=self.esi, sending_hei=m["s"], receiving_hei=m["r"], state=state,
-            la_version=m["la"] or None, ects_planned=Decimal(m["planned"]), ects_recognised=recognised,
-            started_on=_day(steps.get("STARTED")), ended_on=_day(steps.get("ENDED")), tor_issued_on=_day(steps.get("TOR_ISSUED")),
-        )
+        # every value is of its field's type already (validated events, sums of quantised ECTS): no second validation
+        return built(MobilityStatus, _STATUS_FIELDS, _STATUS_SET, {
+            "event_id": str(uuid.uuid5(_NS, line)), "event_type": "MobilityStatus", "source_hei": "hub",
+            "occurred_at": trigger.occurred_at, "recorded_at": trigger.occurred_at, "schema_version": 1,
+            "trace_id": trigger.trace_id or trigger.event_id, "omobility_id": omobility_id, "student_esi": self.esi,
+            "sending_hei": m["s"], "receiving_hei": m["r"], "state": state, "la_version": m["la"] or None,
+            "ects_planned": Decimal(m["planned"]), "ects_recognised": recognised, "started_on": _day(steps.get("STARTED")),
+            "ended_on": _day(steps.get("ENDED")), "tor_issued_on": _day(steps.get("TOR_ISSUED")),
+        })
 
 
 def _key(omobility_id: str, kind: str) -> str:

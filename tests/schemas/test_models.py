@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from schemas.canonical import BadLine, CanonicalJsonError, from_json, read_jsonl, to_json
-from schemas.models import EVENT_MODELS, from_avro, to_avro
+from schemas.models import _FLAT, EVENT_MODELS, _lists, from_avro, to_avro
 from tests.schemas.avro_strategies import strategy
 
 AVRO_DIR = Path(__file__).resolve().parents[2] / "schemas" / "avro"
@@ -54,6 +54,23 @@ def test_avro_and_json_round_trip(name, data):
     assert _avro_bytes(parsed, to_avro(from_avro(name, decoded))) == wire
     # canonical JSON round-trips too
     assert from_json(to_json(event)) == event
+
+
+@pytest.mark.parametrize("name", sorted(EVENT_MODELS))
+@settings(max_examples=30, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_to_avro_of_flat_models_is_what_model_dump_gives(name, data):
+    raw = _schema(name)
+    event = from_avro(name, data.draw(strategy(raw, overrides={"event_type": st.just(name)})))
+    record = to_avro(event)
+    assert record == _lists(event.model_dump(mode="python"))
+    assert [type(v) for v in record.values()] == [type(v) for v in _lists(event.model_dump(mode="python")).values()]
+    record.clear()  # a copy: the event keeps its values
+    assert to_avro(event)
+
+
+def test_flat_models_are_the_ones_without_nested_records():
+    assert {m.__name__ for m in _FLAT} == {"Enrolment", "Grade", "MobilityStatus", "DeadlineAlert", "DeadLetter", "RegistrarDecision"}
 
 
 def test_canonical_json_rejects_what_it_cannot_read():

@@ -190,6 +190,27 @@ def test_monitor_tracks_state_and_ects_planned_vs_recognised_and_opens_deadlines
     assert mon.apply(_decision("H2", DecisionStatus.MANUALLY_RECOGNISED.value, "5", version=2)).statuses == []  # unchanged: no line
 
 
+def test_status_lines_built_without_validation_are_what_validation_gives():
+    """The monitor builds its lines unvalidated (they come from validated events): each must equal its validated self."""
+    from bench.alliance import alliance
+    from schemas.canonical import from_json, to_json
+    from schemas.models import MobilityStatus
+    from streams.recognition import StudentRecognition
+
+    lines, students = [], {}
+    for event in alliance(40, seed=3):
+        esi = getattr(event, "student_esi", None)
+        if not esi or not isinstance(event, (Grade, Mobility)):
+            continue
+        rules, mon = students.setdefault(esi, (StudentRecognition(esi), StudentMonitor(esi)))
+        for e in [event, *rules.apply(event)]:
+            lines += mon.apply(e).statuses
+    assert len(lines) > 100 and len({s.state for s in lines}) >= 5
+    for s in lines:
+        assert MobilityStatus.model_validate(s.model_dump()) == s
+        assert from_json(to_json(s)) == s
+
+
 def test_a_late_tor_raises_its_alerts_whatever_order_the_events_come_in():
     """A ToR 50 days after the end missed the 35-day deadline: warning and breach, even when it is read before the end."""
     def alerts(order: list) -> list:
