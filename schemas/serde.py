@@ -3,7 +3,11 @@
 Records are Avro-ready dicts in fastavro's representation (``Decimal`` for
 decimals, aware ``datetime`` for timestamp-millis, ``date`` for date, ``str``
 for uuid). The registry is asked once per schema and process; the per-record
-path is one header check, one dict lookup and fastavro.
+path is one header check, one dict lookup and the codec.  fastavro writes,
+and reads where the writer's schema differs from the reader's (it resolves
+them); a value written with the reader's own schema (nearly all) is read by
+cavro, which gives the same dict in about half the time (a test holds the two
+to each other on generated records of every schema).
 
     >>> ser = AvroSerializer(client, "hub.grades")                  # doctest: +SKIP
     >>> data = ser.serialize(grade)                                 # doctest: +SKIP
@@ -23,6 +27,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol, cast, runtime_checkable
 
+import cavro
 import fastavro
 
 from schemas.avro_files import UnknownRecord, load_schema, parsed_schema
@@ -155,6 +160,11 @@ class AvroSerializer:
         return self._header
 
 
+# records as plain dicts and uuids as str: what fastavro gives for the same schema
+_CAVRO_OPTIONS = cavro.DEFAULT_OPTIONS.replace(record_decodes_to_dict=True, return_uuid_object=False)
+_ONE_BYTE = cavro.Schema('{"type": "fixed", "name": "OneByte", "size": 1}')
+
+
 class AvroDeserializer:
     """Decodes values of any topic: the writer's schema comes by id, the reader's from the catalogue.
 
@@ -166,7 +176,7 @@ class AvroDeserializer:
     def __init__(self, client: RegistryClient, reader_schemas: Mapping[str, dict[str, Any]] | None = None) -> None:
         self._client = client
         self._readers = dict(reader_schemas or {})
-        self._plans: dict[tuple[int, str | None], tuple[Any, Any]] = {}
+        self._plans: dict[tuple[int, str | None], tuple[Any, Any, cavro.Schema | None]] = {}
 
     def deserialize(self, data: bytes, topic: str | None = None, partition: int | None = None, offset: int | None = None) -> dict[str, Any]:
         if not data or len(data) < 5 or data[0] != MAGIC_BYTE:
@@ -175,6 +185,8 @@ class AvroDeserializer:
         plan = self._plans.get((schema_id, topic))
         if plan is None:
             plan = self._plan(schema_id, data, topic, partition, offset)
+        if plan[2] is not None:
+            return self._read_fast(plan[2], data, schema_id, topic, partition, offset)
         stream = io.BytesIO(data)
         stream.seek(5)
         try:
@@ -185,24 +197,39 @@ class AvroDeserializer:
             raise DecodeError(f"{len(data) - stream.tell()} bytes left after the record (schema {schema_id})", data, topic, partition, offset, schema_id)
         return cast(dict[str, Any], record)
 
+    @staticmethod
+    def _read_fast(schema: cavro.Schema, data: bytes, schema_id: int, topic: str | None, partition: int | None,
+                   offset: int | None) -> dict[str, Any]:
+        reader = cavro.MemoryReader(memoryview(data)[5:])
+        try:
+            record = schema.binary_read(reader)
+        except Exception as exc:  # EOFError, UnicodeDecodeError, ValueError, cavro.CavroException, ...
+            raise DecodeError(f"Avro body unreadable with schema {schema_id}: {type(exc).__name__}: {exc}", data, topic, partition, offset, schema_id) from exc
+        try:
+            _ONE_BYTE.binary_read(reader)  # the end of the value must be the end of the record
+        except EOFError:
+            return cast(dict[str, Any], record)
+        raise DecodeError(f"bytes left after the record (schema {schema_id})", data, topic, partition, offset, schema_id)
+
     def _fail_header(self, data: bytes, topic: str | None, partition: int | None, offset: int | None) -> None:
         try:
             schema_id_of(data)
         except DecodeError as exc:
             raise DecodeError(exc.reason, data, topic, partition, offset) from None
 
-    def _plan(self, schema_id: int, data: bytes, topic: str | None, partition: int | None, offset: int | None) -> tuple[Any, Any]:
+    def _plan(self, schema_id: int, data: bytes, topic: str | None, partition: int | None, offset: int | None) -> tuple[Any, Any, cavro.Schema | None]:
         try:
             writer = self._client.get_schema(schema_id)
         except SchemaNotFound as exc:
             raise DecodeError(f"schema id {schema_id} is unknown to the registry at {self._client.display_url}", data, topic, partition, offset, schema_id) from exc
         reader = self._reader(topic)
-        plan: tuple[Any, Any]
+        plan: tuple[Any, Any, cavro.Schema | None]
         try:
             if reader is None or _key(_without_uuid(writer)) == _key(_without_uuid(reader)):
-                plan = (fastavro.parse_schema(_without_uuid(reader if reader is not None else writer)), None)
+                schema = _without_uuid(reader if reader is not None else writer)
+                plan = (fastavro.parse_schema(schema), None, _fast_reader(schema))
             else:
-                plan = (fastavro.parse_schema(_without_uuid(writer)), fastavro.parse_schema(_without_uuid(reader)))
+                plan = (fastavro.parse_schema(_without_uuid(writer)), fastavro.parse_schema(_without_uuid(reader)), None)
         except Exception as exc:  # a registered schema fastavro cannot use
             raise DecodeError(f"schema {schema_id} cannot be used: {exc}", data, topic, partition, offset, schema_id) from exc
         self._plans[(schema_id, topic)] = plan
@@ -213,6 +240,14 @@ class AvroDeserializer:
             return self._readers[topic]
         if topic in BY_NAME:
             return load_schema(BY_NAME[topic].value_schema)
+        return None
+
+
+def _fast_reader(schema: Any) -> cavro.Schema | None:
+    """cavro's reader of ``schema``, or None where cavro refuses a schema fastavro takes (fastavro then reads it)."""
+    try:
+        return cavro.Schema(json.dumps(schema), options=_CAVRO_OPTIONS)
+    except Exception:  # noqa: BLE001 - cavro is stricter about names and defaults; fastavro is the reference
         return None
 
 
