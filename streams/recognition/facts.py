@@ -178,10 +178,11 @@ class LaFact:
     """One approved LA version with the lookups the rules need (computed once: LAs are few, events many)."""
 
     __slots__ = ("version", "la", "event_id", "occ", "table_a", "table_b", "in_la", "groups", "b_keys", "need_keys",
-                 "extra")
+                 "extra", "dumped")
 
     def __init__(self, la: LearningAgreement, event_id: str, occ: int):
         self.version, self.la, self.event_id, self.occ = la.version, la, event_id, occ
+        self.dumped: dict | None = None  # the LA's JSON form, kept once made: a state is written after every batch that changed it
         # codes and decision keys as shared strings (see shared): looked up and compared on every event
         self.table_a: dict[str, LaComponent] = {shared(c.course_code): c for c in la.components_studied}
         self.table_b: dict[str, LaComponent] = {shared(c.course_code): c for c in la.components_recognized}
@@ -232,7 +233,9 @@ class LaFact:
         return (self.occ, self.event_id)
 
     def to_dict(self) -> dict:
-        return {"event_id": self.event_id, "occ": self.occ, "la": self.la.model_dump(mode="json")}
+        if self.dumped is None:
+            self.dumped = self.la.model_dump(mode="json")
+        return {"event_id": self.event_id, "occ": self.occ, "la": self.dumped}
 
     @classmethod
     def from_dict(cls, d: dict) -> "LaFact":
