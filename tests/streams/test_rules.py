@@ -243,3 +243,17 @@ def test_a_tor_in_time_read_after_the_clock_passed_its_moments_withdraws_the_ale
     assert sorted((a.alert_id, a.withdrawn) for a in withdrawn) == sorted((a.alert_id, True) for a in early)
     assert not {a.event_id for a in withdrawn} & {a.event_id for a in early}  # a withdrawal is an event of its own
     assert agenda.advance(int((T0 + timedelta(days=90)).timestamp() * 1000)) == []  # met: nothing fires again
+
+
+def test_uuid5_text_is_the_standard_name_based_uuid():
+    import uuid
+
+    from hypothesis import given, strategies as st
+
+    from streams.recognition.ids import uuid5_text
+
+    @given(st.uuids(), st.text())
+    def check(namespace, name):
+        assert uuid5_text(namespace, name) == str(uuid.uuid5(namespace, name)) == uuid5_text(namespace.bytes, name)
+
+    check()
