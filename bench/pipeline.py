@@ -137,10 +137,16 @@ class Run:
         return sent
 
     async def until(self, expected: dict, timeout: float) -> float:
-        """Wall time when the ledger first equals ``expected`` (a cheap count first: polling must not eat the CPU it measures)."""
+        """When the ledger's last batch committed, once the ledger equals ``expected``.
+
+        Polling must not eat the CPU it measures: the ledger is read whole only once every
+        expected key has arrived and no batch has come for half a second (the answer is the
+        time of the last batch, so waiting for the quiet does not count).
+        """
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if len(self.committed_keys) >= len(expected) and await asyncio.to_thread(self.current) == expected:
+            quiet = time.monotonic() - self.last_commit > 0.5
+            if quiet and len(self.committed_keys) >= len(expected) and await asyncio.to_thread(self.current) == expected:
                 return self.last_commit
             await asyncio.sleep(0.5)
         raise TimeoutError(f"the ledger did not reach the expected decisions in {timeout:.0f} s; see {self.cfg.data_dir / 'logs'}")
