@@ -44,6 +44,7 @@ from bench.alliance import alliance, expected_decisions, route
 from streams.app import ensure_streams_topics
 from streams.config import StreamsConfig
 from streams.ledger import Ledger, LedgerWriter
+from streams.runtime import tune_gc
 from streams.supervisor import Supervisor
 
 
@@ -176,6 +177,7 @@ async def throughput(args, bootstrap, registry, work, students: int, seed: int) 
         events = alliance(students, seed=seed)
         expected = {**warm, **expected_decisions(events)}
         records = run.encode(events)
+        tune_gc()  # the ledger writer runs here: as in its own process (streams.worker), and past the records made above
         stages = [pid for name, pid in run.sup.pids().items() if name[0] in "nr" and pid]
         if args.mode == "replay":
             for pid in stages:
@@ -210,6 +212,7 @@ async def latency(args, bootstrap, registry, work, seed: int) -> dict:
         n = len(events)
         expected = {**warm, **expected_decisions(events)}
         records = run.encode(events)
+        tune_gc()
         t0 = time.monotonic()
         sent = await run.publish(records, rate=args.rate)
         achieved = n / (time.monotonic() - t0)
