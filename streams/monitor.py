@@ -14,7 +14,7 @@ import hashlib
 import heapq
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from decimal import Decimal
 
 from schemas.models import (DeadlineAlert, DeadlineKind, DecisionStatus, Event, Mobility, MobilityState, MobilityStatus, RecognitionDecision)
@@ -29,6 +29,11 @@ _NS_BYTES = uuid.uuid5(uuid.NAMESPACE_URL, "https://heroes-hub.eu/streams/mobili
 _RANK = {"NOMINATED": 0, "LA_APPROVED": 1, "LA_CHANGED": 1, "STARTED": 2, "ENDED": 3, "TOR_ISSUED": 4}
 _STATE_OF_RANK = [MobilityState.NOMINATED, MobilityState.LA_APPROVED, MobilityState.STARTED, MobilityState.ENDED, MobilityState.TOR_ISSUED]
 _RECOGNISED = {DecisionStatus.AUTO_RECOGNISED.value, DecisionStatus.MANUALLY_RECOGNISED.value}
+_SYMBOL = {state: state.value for state in MobilityState}  # an enum's .value is a Python-level property
+_NEEDS_REVIEW = DecisionStatus.NEEDS_REVIEW.value
+_TOR_ISSUE, _RECOGNITION = DeadlineKind.TOR_ISSUE.value, DeadlineKind.RECOGNITION.value
+_ZERO = Decimal("0.00")
+_UNDECIDED = (0, "")
 _STATUS_FIELDS = set(MobilityStatus.model_fields)
 _STATUS_SET = setters(MobilityStatus)
 _FINAL = _RECOGNISED | {DecisionStatus.NOT_RECOGNISED.value, DecisionStatus.REJECTED.value, DecisionStatus.REVOKED.value}
@@ -44,8 +49,13 @@ class MonitorChanges:
     met: list[tuple[Due, int]] = field(default_factory=list)  # deadlines met, with when (ms): late ones still raise
 
 
+_EPOCH_DAY = date(1970, 1, 1).toordinal()
+_MS_PER_DAY = 86_400_000
+
+
 def _day(ms: int | None) -> date | None:
-    return None if ms is None else datetime.fromtimestamp(ms / 1000, tz=timezone.utc).date()
+    """The UTC day of a moment in milliseconds (integer arithmetic: a status line needs up to five)."""
+    return None if ms is None else date.fromordinal(_EPOCH_DAY + ms // _MS_PER_DAY)
 
 
 def _ms(at: datetime) -> int:
@@ -103,41 +113,42 @@ class StudentMonitor:
         out = MonitorChanges()
         steps = m["steps"]
         cancelled = "CANCELLED" in steps
-        needs_review = any(v[1] == DecisionStatus.NEEDS_REVIEW.value for v in m["decisions"].values())
         if m["s"] and m["r"]:
-            ended, tor = _day(steps.get("ENDED")), _day(steps.get("TOR_ISSUED"))
-            if ended and not tor and not cancelled:
-                out.opened.append(Due.tor(omobility_id, m["s"], m["r"], ended, m["tor_days"]))
-            elif ended and tor and not cancelled:
+            ended_ms, tor_ms = steps.get("ENDED"), steps.get("TOR_ISSUED")
+            at_ms = _ms(trigger.occurred_at)
+            if ended_ms is not None and tor_ms is None and not cancelled:
+                out.opened.append(Due.tor(omobility_id, m["s"], m["r"], _day(ended_ms), m["tor_days"]))
+            elif ended_ms is not None and tor_ms is not None and not cancelled:
                 # met, perhaps late: the ToR's own time says which alerts were due before it, whatever order the events came in
-                due = Due.tor(omobility_id, m["s"], m["r"], ended, m["tor_days"])
-                if m.get("met") != [due.due_on.isoformat(), steps["TOR_ISSUED"]]:
-                    m["met"] = [due.due_on.isoformat(), steps["TOR_ISSUED"]]
-                    out.met.append((due, steps["TOR_ISSUED"]))
+                due = Due.tor(omobility_id, m["s"], m["r"], _day(ended_ms), m["tor_days"])
+                if m.get("met") != [due.due_on.isoformat(), tor_ms]:
+                    m["met"] = [due.due_on.isoformat(), tor_ms]
+                    out.met.append((due, tor_ms))
             else:
-                out.closed.append((omobility_id, DeadlineKind.TOR_ISSUE.value, _ms(trigger.occurred_at)))
-            if tor and needs_review and not cancelled:
-                out.opened.append(Due.recognition(omobility_id, m["s"], m["r"], tor, m["rec_days"]))
+                out.closed.append((omobility_id, _TOR_ISSUE, at_ms))
+            if tor_ms is not None and not cancelled and any(v[1] == _NEEDS_REVIEW for v in m["decisions"].values()):
+                out.opened.append(Due.recognition(omobility_id, m["s"], m["r"], _day(tor_ms), m["rec_days"]))
             else:
-                out.closed.append((omobility_id, DeadlineKind.RECOGNITION.value, _ms(trigger.occurred_at)))
+                out.closed.append((omobility_id, _RECOGNITION, at_ms))
         status = self._status(omobility_id, m, cancelled, trigger)
         if status is not None:
             out.statuses.append(status)
         return out
 
     def _status(self, omobility_id: str, m: dict, cancelled: bool, trigger: Event) -> MobilityStatus | None:
-        if not (m["s"] and m["r"]) or not m["steps"]:
-            return None
         steps = m["steps"]
-        recognised = sum((Decimal(v[2]) for v in m["decisions"].values() if v[1] in _RECOGNISED), Decimal("0.00"))
+        if not (m["s"] and m["r"]) or not steps:
+            return None
+        decided = m["decisions"]
+        recognised = sum([Decimal(v[2]) for v in decided.values() if v[1] in _RECOGNISED], _ZERO)
         if cancelled:
             state = MobilityState.CANCELLED
         else:
-            state = _STATE_OF_RANK[max(_RANK[s] for s in steps if s in _RANK)] if any(s in _RANK for s in steps) else MobilityState.NOMINATED
-            decided = m["decisions"]
-            if "TOR_ISSUED" in steps and m["table_b"] and all(decided.get(c, [0, ""])[1] in _FINAL for c in m["table_b"]):
+            ranks = [_RANK[s] for s in steps if s in _RANK]
+            state = _STATE_OF_RANK[max(ranks)] if ranks else MobilityState.NOMINATED
+            if "TOR_ISSUED" in steps and m["table_b"] and all(decided.get(c, _UNDECIDED)[1] in _FINAL for c in m["table_b"]):
                 state = MobilityState.RECOGNISED
-        line = "|".join((omobility_id, state.value, str(m["la"]), m["planned"], str(recognised),
+        line = "|".join((omobility_id, _SYMBOL[state], str(m["la"]), m["planned"], str(recognised),
                          str(steps.get("STARTED")), str(steps.get("ENDED")), str(steps.get("TOR_ISSUED"))))
         digest = hashlib.sha256(line.encode()).hexdigest()[:16]
         if digest == m["last"]:
