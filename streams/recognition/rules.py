@@ -120,7 +120,7 @@ class StudentRecognition:
         m = self.facts.mobilities.get(ev.omobility_id) or self.facts.mobility(ev.omobility_id)
         was_host, was_year = m.receiving_hei, m.year
         occ = int(ev.occurred_at.timestamp() * 1000)
-        changed = m.merge_header(ev, occ)
+        header_changed = changed = m.merge_header(ev, occ)
         lifecycle = ev.lifecycle
         is_la = lifecycle in _LA
         if is_la:
@@ -128,6 +128,8 @@ class StudentRecognition:
                 changed = m.merge_la(ev.learning_agreement, ev.event_id, occ) or changed
         elif lifecycle is _TOR:
             changed = m.merge_moment("tor", Moment(ev.event_id, occ, ev.trace_id)) or changed
+            if changed and not header_changed and was_host and len(m.las) == 1 and m.cancel is None:
+                return self._recompute(m, None, ev, self._tor_keys(m))
         elif lifecycle is _CANCELLED:
             changed = m.merge_moment("cancel", Moment(ev.event_id, occ, ev.trace_id)) or changed
         if not changed:
@@ -402,10 +404,36 @@ class StudentRecognition:
             out.append(key)
         return out
 
-    def _recompute(self, m: MobilityFacts, codes: set[str] | None, trigger) -> list[RecognitionDecision]:
+    def _tor_keys(self, m: MobilityFacts) -> list[str]:
+        """The keys a (new or earlier) ToR can change under one LA version without cancellation.
+
+        Only a Table B component whose group has not all passed reads the ToR (``_table_b``:
+        rules 3 and 4, and its ``signature``); a group that all passed and a course outside
+        the LA are decided as before, so their decisions stand without being worked out.
+        """
+        la = next(iter(m.las.values()))
+        comp = (m.view or self._view(m)).comp
+        out = []
+        tested, complete = None, False  # implicit groups share one studied tuple: test it once
+        for key, (_, studied) in zip(la.b_keys, la.groups.values()):
+            if studied is not tested:
+                tested = studied
+                complete = bool(studied)
+                for a in studied:
+                    if comp(a).eff is None:
+                        complete = False
+                        break
+            if not complete:
+                out.append(key)
+        return out
+
+    def _recompute(self, m: MobilityFacts, codes: set[str] | None, trigger,
+                   keys: list[str] | None = None) -> list[RecognitionDecision]:
+        """The changed decisions of ``m`` after ``trigger``: of host ``codes`` (None: any), or of ``keys`` if given."""
         if not m.receiving_hei or not m.las:  # not known yet, or no LA
             return []
-        keys = self._open_keys(m, codes)
+        if keys is None:
+            keys = self._open_keys(m, codes)
         if not keys:
             return []
         memo = m.memo  # key -> signature + (decision id, registrar chain), or (registrar chain,) alone

@@ -147,3 +147,26 @@ def test_the_common_case_path_decides_as_the_general_rules(monkeypatch):
     assert {"R2-all-passed", "R4-corrected"} <= set(calls)
     assert len(calls) > 100
     assert fast == slow
+
+
+def test_a_tor_works_out_only_the_groups_that_did_not_all_pass(monkeypatch):
+    """Under one LA version a ToR re-decides only groups not all passed; re-deciding every key gives the same bytes."""
+    from bench.recognition import generate
+    from schemas.models import Mobility
+    from streams.recognition import RecognitionEngine
+
+    events = generate(200, seed=11)
+    assert sum(1 for e in events if isinstance(e, Mobility) and e.lifecycle.value == "TOR_ISSUED") > 100
+    chosen = []
+    original = StudentRecognition._tor_keys
+
+    def counted(self, m):
+        keys = original(self, m)
+        chosen.append((len(keys), len(self._open_keys(m, None))))
+        return keys
+
+    monkeypatch.setattr(StudentRecognition, "_tor_keys", counted)
+    fast = [to_json(d) for d in RecognitionEngine().run(events)]
+    assert any(k == 0 < every for k, every in chosen) and any(0 < k < every for k, every in chosen)
+    monkeypatch.setattr(StudentRecognition, "_tor_keys", lambda self, m: self._open_keys(m, None))
+    assert [to_json(d) for d in RecognitionEngine().run(events)] == fast
