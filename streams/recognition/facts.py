@@ -327,13 +327,16 @@ class MobilityFacts:
             if newer:  # most lifecycle events repeat the header
                 self.header_occ, self.header_event = occ, event_id
             return False
-        values = {"sending_hei": sending, "receiving_hei": receiving, "year": year, "isced": isced}
-        values = {k: shared(v) if v else v for k, v in values.items()}  # see shared
+        # a field is set when the event is newer or it is still empty; values as shared strings (see shared)
         changed = False
-        for name, value in values.items():
-            if value and (newer or not getattr(self, name)) and getattr(self, name) != value:
-                setattr(self, name, value)
-                changed = True
+        if sending and (newer or not self.sending_hei) and self.sending_hei != sending:
+            self.sending_hei, changed = shared(sending), True
+        if receiving and (newer or not self.receiving_hei) and self.receiving_hei != receiving:
+            self.receiving_hei, changed = shared(receiving), True
+        if year and (newer or not self.year) and self.year != year:
+            self.year, changed = shared(year), True
+        if isced and (newer or not self.isced) and self.isced != isced:
+            self.isced, changed = shared(isced), True
         if newer:
             self.header_occ, self.header_event = occ, event_id
         return changed

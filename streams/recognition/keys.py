@@ -107,6 +107,11 @@ class OpenKeys:
             return False
         if code not in cur.in_la:
             return True
+        for la in m.las.values():  # the cutoffs only matter for an older version that does not cover it
+            if code not in la.in_la:
+                break
+        else:
+            return False
         for la, cutoff in self._older(m):
             if code not in la.in_la and any(g.first_seen < cutoff for g in results):
                 return True
