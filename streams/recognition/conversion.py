@@ -89,6 +89,9 @@ class Converter:
         self._overlaps: dict[tuple, tuple] = {}  # (host table, label, home table) -> (band, overlap, point, clause)
         self._tables_text: dict[tuple, str] = {}  # (host tables, home table) -> "(tables: ... → ...)"
         self._band_text: dict[tuple, str] = {}  # (home table, label) -> "lower–upper %"
+        # the rules' plain host tuple -> (its _host reading, its HostResult): one lookup per host grade of a new
+        # combination (only plain tuples, whose ECTS are floats: a HostResult may carry a Decimal that equals them)
+        self._plain: dict[tuple, tuple] = {}
 
     def convert(
         self,
@@ -119,7 +122,7 @@ class Converter:
         collector's walks and cache misses, than working it out again from the kept parts.
         """
         if len(hosts) > 1:
-            return self._convert(hosts, home_hei, field, year, None)
+            return self._convert(hosts, home_hei, field, year, None, self._plain)
         key = (hosts, home_hei, field, year, None)
         found = self._cache.get(key)
         if found is None:
@@ -149,7 +152,8 @@ class Converter:
             found = self._hosts[key] = (normal, passed, sch.pass_fail_only, table, band)
         return found
 
-    def _convert(self, hosts, home_hei, field, year, home_scheme_id) -> Converted:
+    def _convert(self, hosts, home_hei, field, year, home_scheme_id, plain: dict | None = None) -> Converted:
+        """The conversion of ``hosts``; ``plain``: ``self._plain`` when they are the rules' plain tuples."""
         if not hosts:
             raise ValueError("nothing to convert: give at least one host grade")
         if home_scheme_id:
@@ -158,14 +162,20 @@ class Converter:
             home = self._homes.get(home_hei)
             if home is None:
                 home = self._homes[home_hei] = home_scheme(home_hei)
-        host = self._host
         read, normal, passed = [], [], True  # one pass: a new combination of host grades is the common miss
         for h in hosts:
-            f, y = h[3] or None, h[4] or None
-            r = host(h[0], h[1], f, y)
-            read.append(r)
-            normal.append(_host_result(HostResult, (h[0], r[0], h[2], f, y)))
-            if not r[1]:
+            found = plain.get(h) if plain is not None else None
+            if found is None:
+                f, y = h[3] or None, h[4] or None
+                r = self._host(h[0], h[1], f, y)
+                found = (r, _host_result(HostResult, (h[0], r[0], h[2], f, y)))
+                if plain is not None:
+                    if len(plain) > CACHE_SIZE:
+                        plain.clear()
+                    plain[h] = found
+            read.append(found[0])
+            normal.append(found[1])
+            if not found[0][1]:
                 passed = False
         normal = tuple(normal)
         if type(hosts[0]) is HostResult and normal == hosts:  # labels as the scheme spells them: keep one copy
