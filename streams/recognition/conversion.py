@@ -30,11 +30,11 @@ from schemas.grading import GradingScheme, home_scheme, scheme
 from schemas.models import Band, Conversion, ConversionMethod
 
 from .building import built, setters
-from .tables import GradingTable, GradingTables, default_tables
+from .tables import BAND_EPS, GradingTable, GradingTables, default_tables
 
 __all__ = ["Converted", "Converter", "HostResult", "convert", "converter_for"]
 
-_EPS = 1e-9
+_EPS = BAND_EPS
 
 
 
@@ -162,18 +162,21 @@ class Converter:
             home = self._homes.get(home_hei)
             if home is None:
                 home = self._homes[home_hei] = home_scheme(home_hei)
-        read, normal, passed = [], [], True  # one pass: a new combination of host grades is the common miss
+        # one pass: a new combination of host grades is the common miss.  Each grade read is (its _host
+        # reading, its HostResult, its ECTS as a weight, its band's lower + upper bound or None)
+        reads, normal, passed = [], [], True
         for h in hosts:
             found = plain.get(h) if plain is not None else None
             if found is None:
                 f, y = h[3] or None, h[4] or None
                 r = self._host(h[0], h[1], f, y)
-                found = (r, _host_result(HostResult, (h[0], r[0], h[2], f, y)))
+                found = (r, _host_result(HostResult, (h[0], r[0], h[2], f, y)), float(h[2]),
+                         None if r[4] is None else r[4].lower + r[4].upper)
                 if plain is not None:
                     if len(plain) > CACHE_SIZE:
                         plain.clear()
                     plain[h] = found
-            read.append(found[0])
+            reads.append(found)
             normal.append(found[1])
             if not found[0][1]:
                 passed = False
@@ -182,12 +185,12 @@ class Converter:
             normal = hosts
         if not passed or home.pass_fail_only:
             return _converted(None, home.id, passed, _NONE, normal)
-        graded = [(h, r) for h, r in zip(hosts, read) if not r[2]]
+        graded = [g for g in reads if not g[0][2]]
         if not graded:
             return _converted(None, home.id, True, _PASS_FAIL, normal)
         home_table = self.tables.lookup(home.id, field or None, year or None)
         if len(graded) == 1:
-            r = graded[0][1]
+            r = graded[0][0]
             key = (r[3], r[0], home_table)
             found = self._overlaps.get(key)
             if found is None:
@@ -200,13 +203,19 @@ class Converter:
             host_tables = (r[3],)
             host_bands = (r[4],)
         else:
-            host_tables = tuple([r[3] for _, r in graded])
-            host_bands = tuple([r[4] for _, r in graded])
-            weights = [float(h[2]) for h, _ in graded]
+            host_tables = tuple([g[0][3] for g in graded])
+            host_bands = tuple([g[0][4] for g in graded])
+            weights = [g[2] for g in graded]
             if sum(weights) <= 0:
                 weights = [1.0] * len(graded)
-            point = sum(w * (b.lower + b.upper) / 2 for w, b in zip(weights, host_bands)) / sum(weights)
-            band, overlap = band_at(point, home_table), None
+            # as band_at's arithmetic: the bounds' sum and each span were worked out once, in the same float operations
+            point = sum([w * g[3] / 2 for w, g in zip(weights, graded)]) / sum(weights)
+            for lower, upper, band in home_table.spans:
+                if lower <= point <= upper:
+                    break
+            else:
+                band = home_table.bands[-1]
+            overlap = None
             method = _MIDPOINT
             clause = None
         point = None if point is None else round(point, 6)
