@@ -195,7 +195,7 @@ class Converter:
             found = self._overlaps.get(key)
             if found is None:
                 band, overlap, point = best_overlap(r[4], home_table)
-                clause = (f"as {band.label} ({home.id}) via {_OVERLAP.value}: host band {self._band(r[3], r[4])} "
+                clause = (f"as {band.label} ({home.id}) via {_OVERLAP_TEXT}: host band {self._band(r[3], r[4])} "
                           f"overlaps home band {self._band(home_table, band)} most {self._tables((r[3],), home_table)}")
                 found = self._overlaps[key] = (band, overlap, point, clause)
             band, overlap, point, clause = found
@@ -220,7 +220,7 @@ class Converter:
             clause = None
         point = None if point is None else round(point, 6)
         if clause is None:
-            clause = (f"as {band.label} ({home.id}) via {_MIDPOINT.value}: the ECTS-weighted mean of the host bands' "
+            clause = (f"as {band.label} ({home.id}) via {_MIDPOINT_TEXT}: the ECTS-weighted mean of the host bands' "
                       f"midpoints, {point:.4g} %, lies in home band {self._band(home_table, band)} "
                       f"{self._tables(host_tables, home_table)}")
         conversion = built(Conversion, _CONVERSION_FIELDS, _CONVERSION_SET, {
@@ -267,6 +267,7 @@ def _converted(label, home_scheme_id, passed, conversion, hosts, overlap=None) -
 _NONE = Conversion(method=ConversionMethod.NONE)
 _PASS_FAIL = Conversion(method=ConversionMethod.PASS_FAIL)
 _OVERLAP, _MIDPOINT = ConversionMethod.BAND_OVERLAP, ConversionMethod.WEIGHTED_MIDPOINT
+_OVERLAP_TEXT, _MIDPOINT_TEXT = _OVERLAP.value, _MIDPOINT.value  # an enum's value is a property: read once
 _CONVERSION_FIELDS = {"method", "host_tables", "home_table", "host_bands", "home_band", "point"}
 _CONVERSION_SET = setters(Conversion)
 

@@ -188,12 +188,13 @@ class LaFact:
         explicit = la.recognition_groups
         # per Table B code: (group id, Table A codes it needs); without an explicit group: all of Table A
         all_a = tuple(self.table_a)
+        self.b_keys: tuple[str, ...] = tuple([_b_key(b) for b in self.table_b])  # as decision keys
         if not explicit:
             self.in_la: dict = self.table_a  # host codes the LA covers (only asked "in")
             self.groups: dict[str, tuple[str, tuple[str, ...]]] = {
                 code: (shared("implicit:" + code), all_a) for code in self.table_b
             }
-            every_b = tuple([_b_key(b) for b in sorted(self.table_b)])
+            every_b = tuple(sorted(self.b_keys))  # "B:" + code sorts as the codes do
             # host code -> the keys of the Table B components whose group needs it
             self.need_keys: dict[str, tuple[str, ...]] = dict.fromkeys(all_a, every_b) if every_b else {}
         else:
@@ -216,7 +217,6 @@ class LaFact:
                 for a in studied_codes:
                     needs.setdefault(a, set()).add(b)
             self.need_keys = {a: tuple([_b_key(b) for b in sorted(bs)]) for a, bs in needs.items()}
-        self.b_keys: tuple[str, ...] = tuple([_b_key(b) for b in self.table_b])  # as decision keys
         # what a decision id records of each group: worked out now, while the LA's components are in cache
         self.extra: dict[str, str] = {
             b: f"{group_id}|{','.join(studied_codes)}|{self.table_b[b].recognition_conditions or ''}"

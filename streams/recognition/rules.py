@@ -78,22 +78,23 @@ class StudentRecognition(OpenKeys):
         for o in facts.mobilities.values():
             if o.sending_hei == hei:
                 return []
-        fact = GradeFact.from_event(g)
+        stored = GradeFact.from_event(g)
         if old is None:
-            codes = {fact.course_code}
+            codes = {stored.course_code}
             grades = facts.grades  # facts.merge_grade of a new result
-            grades[key] = fact
+            grades[key] = stored
             if len(grades) > MAX_HELD_GRADES:
                 facts._bound()
+                if key not in grades:  # dropped at once as the oldest held result
+                    return []
+            in_place = True
         else:
-            codes = {fact.course_code, old.course_code}
+            codes = {stored.course_code, old.course_code}
             was = (old.course_code, old.omobility_id)
-            if not old.merge(fact):
+            if not old.merge(stored):
                 return []
-        stored = facts.grades.get(key)
-        if stored is None:  # dropped at once as the oldest held result
-            return []
-        in_place = old is None or was == (stored.course_code, stored.omobility_id)
+            stored = old  # merged in place
+            in_place = was == (stored.course_code, stored.omobility_id)
         if len(facts.mobilities) == 1:  # most students: one mobility, which owns the result or not
             m = next(iter(facts.mobilities.values()))
             if m.receiving_hei != stored.hei:
@@ -104,7 +105,7 @@ class StudentRecognition(OpenKeys):
                 return []
             view = m.view
             if view is not None:
-                if stored in view.by_code.get(stored.course_code, ()):
+                if old is not None and stored in view.by_code.get(stored.course_code, ()):
                     view.changed(stored)
                 else:
                     view.added(stored)
