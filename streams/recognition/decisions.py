@@ -31,6 +31,7 @@ _STATUS_TEXT = {s: s.value for s in DecisionStatus}
 _DECIMALS: dict[str, Decimal] = {}
 _NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://heroes-hub.eu/recognition/decisions")
 _NAMESPACE_BYTES = _NAMESPACE.bytes
+_NAMESPACE_SHA1 = hashlib.sha1(_NAMESPACE_BYTES)
 _VARIANT = {d: "89ab"[int(d, 16) & 3] for d in "0123456789abcdef"}
 
 
@@ -110,7 +111,9 @@ _HOST_GRADE_SET, _PROVENANCE_SET, _DECISION_SET = (setters(HostGrade), setters(P
 
 def _uuid5(name: str) -> str:
     """``str(uuid.uuid5(_NAMESPACE, name))``, without building UUID objects."""
-    x = hashlib.sha1(_NAMESPACE_BYTES + name.encode()).hexdigest()
+    h = _NAMESPACE_SHA1.copy()  # the namespace hashed once
+    h.update(name.encode())
+    x = h.hexdigest()
     # version 5 in the 13th hex digit, the RFC 4122 variant in the top bits of the 17th
     return f"{x[:8]}-{x[8:12]}-5{x[13:16]}-{_VARIANT[x[16]]}{x[17:20]}-{x[20:32]}"
 

@@ -13,6 +13,18 @@ from .views import all_in
 
 __all__ = ["OpenKeys"]
 
+_X_KEYS: dict[str, str] = {}
+
+
+def _x_key(code: str) -> str:
+    """``"X:" + code`` as a shared string (see facts.shared), kept: every grade event asks for its course's."""
+    found = _X_KEYS.get(code)
+    if found is None:
+        if len(_X_KEYS) > 10_000:
+            _X_KEYS.clear()
+        found = _X_KEYS[code] = shared("X:" + code)
+    return found
+
 
 class OpenKeys:
     """The key selection of ``StudentRecognition`` (see the module docstring); needs its ``_view``."""
@@ -25,10 +37,10 @@ class OpenKeys:
         if codes is None:
             keys = {k for la in las for k in la.b_keys}
             # a course every version covers has no outside-LA key unless one was emitted
-            keys.update([shared("X:" + c) for c in seen if not all(c in la.in_la for la in las)])
+            keys.update([_x_key(c) for c in seen if not all(c in la.in_la for la in las)])
             keys.update(emitted)
         else:
-            keys = {shared("X:" + c) for c in codes}
+            keys = {_x_key(c) for c in codes}
             for la in las:
                 for c in codes:
                     keys.update(la.need_keys.get(c, ()))
@@ -165,7 +177,7 @@ class OpenKeys:
                 if not complete:
                     continue
             out.append(key)
-        key = shared("X:" + code)
+        key = _x_key(code)
         prev = emitted.get(key)
         if (prev is not None and prev[2] != "R4-withdrawn") or (code not in la.in_la and code in seen):
             out.append(key)
@@ -205,7 +217,7 @@ class OpenKeys:
                         if not self._decidable(cur, older, b, seen, passed):
                             continue
             out.append(key)
-        key = shared("X:" + code)
+        key = _x_key(code)
         prev = emitted.get(key)
         if (prev is not None and prev[2] != "R4-withdrawn") or self._outside_opens(m, cur, code, seen):
             out.append(key)
