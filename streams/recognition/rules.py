@@ -155,7 +155,12 @@ class StudentRecognition(OpenKeys):
         )
         if not m.merge_registrar(fact):
             return []
-        return self._recompute(m, None, r)
+        if len(m.registrar) >= MAX_REGISTRAR:  # an older registrar decision may have been dropped: anything can change
+            return self._recompute(m, None, r)
+        # it acts on one decision id, of a decision standing, which was emitted: only emitted keys whose registrar
+        # chain holds the id can change (a key not worked out since this state was loaded is worked out)
+        memo, target = m.memo, r.decision_id
+        return self._recompute(m, None, r, [k for k in m.emitted if (known := memo.get(k)) is None or target in known[-1]])
 
     # --- evaluation -------------------------------------------------------------
 
@@ -229,13 +234,6 @@ class StudentRecognition(OpenKeys):
         if not keys:
             return []
         memo = m.memo  # key -> signature + (decision id, registrar chain), or (registrar chain,) alone
-        if type(trigger) is RegistrarDecision and len(m.registrar) < MAX_REGISTRAR:
-            # a registrar decision acts on one decision id: only keys whose chain holds it can change
-            # (a key not worked out since this state was loaded is worked out)
-            target = trigger.decision_id
-            keys = [k for k in keys if (known := memo.get(k)) is None or target in known[-1]]
-            if not keys:
-                return []
         rules = MobilityRules(m, m.view or self._view(m), self.converter)
         uncancelled = m.cancel is None
         # under several LA versions only a group that passed as a whole decides by the current version alone

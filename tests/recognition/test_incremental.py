@@ -170,3 +170,30 @@ def test_a_tor_works_out_only_the_groups_that_did_not_all_pass(monkeypatch):
     assert any(k == 0 < every for k, every in chosen) and any(0 < k < every for k, every in chosen)
     monkeypatch.setattr(StudentRecognition, "_tor_keys", lambda self, m: self._open_keys(m, None))
     assert [to_json(d) for d in RecognitionEngine().run(events)] == fast
+
+
+def test_a_registrar_decision_works_out_only_the_emitted_keys_whose_chain_names_it(monkeypatch):
+    """Re-deciding every open key of the mobility on each registrar decision gives the same bytes."""
+    from bench.recognition import generate
+    from schemas.models import RegistrarDecision
+    from streams.recognition import RecognitionEngine
+
+    events = generate(200, seed=13)
+    assert sum(1 for e in events if isinstance(e, RegistrarDecision)) > 30
+    chosen = []
+    original = StudentRecognition._recompute
+
+    def recompute(self, m, codes, trigger, keys=None):
+        if type(trigger) is RegistrarDecision:
+            chosen.append(len(keys))
+        return original(self, m, codes, trigger, keys)
+
+    monkeypatch.setattr(StudentRecognition, "_recompute", recompute)
+    fast = [to_json(d) for d in RecognitionEngine().run(events)]
+    assert chosen and max(chosen) <= 1 and chosen.count(1) > 30
+
+    def every_key(self, m, codes, trigger, keys=None):
+        return original(self, m, codes, trigger, None if type(trigger) is RegistrarDecision else keys)
+
+    monkeypatch.setattr(StudentRecognition, "_recompute", every_key)
+    assert [to_json(d) for d in RecognitionEngine().run(events)] == fast
