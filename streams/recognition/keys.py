@@ -224,13 +224,15 @@ class OpenKeys:
         return out
 
     def _tor_keys(self, m: MobilityFacts) -> list[str]:
-        """The keys a (new or earlier) ToR can change under one LA version without cancellation.
+        """The keys a (new or earlier) ToR can change without cancellation.
 
-        Only a Table B component whose group has not all passed reads the ToR (``_table_b``:
-        rules 3 and 4, and its ``signature``); a group that all passed and a course outside
-        the LA are decided as before, so their decisions stand without being worked out.
+        Only a Table B component of the current LA version whose group has not all passed
+        reads the ToR (``_table_b``: rules 3 and 4, and its ``signature``; under several
+        versions ``_decided_before`` for the older ones, asked only while the current one
+        decides nothing); a group that all passed, a component the current version dropped
+        and a course outside the LA are decided as before, so their decisions stand.
         """
-        la = next(iter(m.las.values()))
+        la = m.current
         comp = (m.view or self._view(m)).comp
         out = []
         tested, complete = None, False  # implicit groups share one studied tuple: test it once

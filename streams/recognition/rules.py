@@ -130,7 +130,7 @@ class StudentRecognition(OpenKeys):
                 changed = m.merge_la(ev.learning_agreement, ev.event_id, occ) or changed
         elif lifecycle is _TOR:
             changed = m.merge_moment("tor", Moment(ev.event_id, occ, ev.trace_id)) or changed
-            if changed and not header_changed and was_host and len(m.las) == 1 and m.cancel is None:
+            if changed and not header_changed and was_host and m.las and m.cancel is None:
                 return self._recompute(m, None, ev, self._tor_keys(m))
         elif lifecycle is _CANCELLED:
             changed = m.merge_moment("cancel", Moment(ev.event_id, occ, ev.trace_id)) or changed
