@@ -178,7 +178,7 @@ class LaFact:
     """One approved LA version with the lookups the rules need (computed once: LAs are few, events many)."""
 
     __slots__ = ("version", "la", "event_id", "occ", "table_a", "table_b", "in_la", "groups", "b_keys", "need_keys",
-                 "extra")
+                 "extra", "studied")
 
     def __init__(self, la: LearningAgreement, event_id: str, occ: int):
         self.version, self.la, self.event_id, self.occ = la.version, la, event_id, occ
@@ -217,6 +217,8 @@ class LaFact:
                 for a in studied_codes:
                     needs.setdefault(a, set()).add(b)
             self.need_keys = {a: tuple([_b_key(b) for b in sorted(bs)]) for a, bs in needs.items()}
+        # per decision key of Table B, the Table A codes its group needs (asked on every grade of one of them)
+        self.studied: dict[str, tuple[str, ...]] = {k: g[1] for k, g in zip(self.b_keys, self.groups.values())}
         # what a decision id records of each group: worked out now, while the LA's components are in cache
         self.extra: dict[str, str] = {
             b: f"{group_id}|{','.join(studied_codes)}|{self.table_b[b].recognition_conditions or ''}"

@@ -168,10 +168,11 @@ class OpenKeys:
         """``_open_keys`` for one course under one LA version, without ToR or cancellation."""
         out = []
         tested, complete = None, False  # the components of an implicit group share one studied tuple: test it once
+        studied_of = la.studied
         for key in la.need_keys.get(code, ()):
             prev = emitted.get(key)
             if prev is None or prev[2] == "R4-withdrawn":
-                studied = la.groups[key[2:]][1]
+                studied = studied_of[key]
                 if studied is not tested:
                     tested, complete = studied, bool(studied) and all_in(studied, passed)
                 if not complete:
@@ -236,7 +237,7 @@ class OpenKeys:
         comp = (m.view or self._view(m)).comp
         out = []
         tested, complete = None, False  # implicit groups share one studied tuple: test it once
-        for key, (_, studied) in zip(la.b_keys, la.groups.values()):
+        for key, studied in la.studied.items():
             if studied is not tested:
                 tested = studied
                 complete = bool(studied)
