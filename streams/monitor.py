@@ -21,11 +21,11 @@ from schemas.models import (DeadlineAlert, DeadlineKind, DecisionStatus, Event, 
 
 from streams.deadlines import Due, make_alert, moments
 from streams.recognition.building import built, setters
-from streams.recognition.ids import uuid5_text
+from streams.recognition.ids import uuid5_namer
 
 __all__ = ["StudentMonitor", "Agenda", "MonitorChanges"]
 
-_NS_BYTES = uuid.uuid5(uuid.NAMESPACE_URL, "https://heroes-hub.eu/streams/mobility-status").bytes
+_status_id = uuid5_namer(uuid.uuid5(uuid.NAMESPACE_URL, "https://heroes-hub.eu/streams/mobility-status"))
 _RANK = {"NOMINATED": 0, "LA_APPROVED": 1, "LA_CHANGED": 1, "STARTED": 2, "ENDED": 3, "TOR_ISSUED": 4}
 _STATE_OF_RANK = [MobilityState.NOMINATED, MobilityState.LA_APPROVED, MobilityState.STARTED, MobilityState.ENDED, MobilityState.TOR_ISSUED]
 _RECOGNISED = {DecisionStatus.AUTO_RECOGNISED.value, DecisionStatus.MANUALLY_RECOGNISED.value}
@@ -156,7 +156,7 @@ class StudentMonitor:
         m["last"] = digest
         # every value is of its field's type already (validated events, sums of quantised ECTS): no second validation
         return built(MobilityStatus, _STATUS_FIELDS, _STATUS_SET, {
-            "event_id": uuid5_text(_NS_BYTES, line), "event_type": "MobilityStatus", "source_hei": "hub",
+            "event_id": _status_id(line), "event_type": "MobilityStatus", "source_hei": "hub",
             "occurred_at": trigger.occurred_at, "recorded_at": trigger.occurred_at, "schema_version": 1,
             "trace_id": trigger.trace_id or trigger.event_id, "omobility_id": omobility_id, "student_esi": self.esi,
             "sending_hei": m["s"], "receiving_hei": m["r"], "state": state, "la_version": m["la"] or None,

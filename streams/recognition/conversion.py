@@ -30,11 +30,11 @@ from schemas.grading import GradingScheme, home_scheme, scheme
 from schemas.models import Band, Conversion, ConversionMethod
 
 from .building import built, setters
-from .tables import GradingTable, GradingTables, default_tables
+from .tables import BAND_EPS, GradingTable, GradingTables, default_tables
 
 __all__ = ["Converted", "Converter", "HostResult", "convert", "converter_for"]
 
-_EPS = 1e-9
+_EPS = BAND_EPS
 
 
 
@@ -89,6 +89,9 @@ class Converter:
         self._overlaps: dict[tuple, tuple] = {}  # (host table, label, home table) -> (band, overlap, point, clause)
         self._tables_text: dict[tuple, str] = {}  # (host tables, home table) -> "(tables: ... → ...)"
         self._band_text: dict[tuple, str] = {}  # (home table, label) -> "lower–upper %"
+        # the rules' plain host tuple -> (its _host reading, its HostResult): one lookup per host grade of a new
+        # combination (only plain tuples, whose ECTS are floats: a HostResult may carry a Decimal that equals them)
+        self._plain: dict[tuple, tuple] = {}
 
     def convert(
         self,
@@ -119,7 +122,7 @@ class Converter:
         collector's walks and cache misses, than working it out again from the kept parts.
         """
         if len(hosts) > 1:
-            return self._convert(hosts, home_hei, field, year, None)
+            return self._convert(hosts, home_hei, field, year, None, self._plain)
         key = (hosts, home_hei, field, year, None)
         found = self._cache.get(key)
         if found is None:
@@ -149,7 +152,8 @@ class Converter:
             found = self._hosts[key] = (normal, passed, sch.pass_fail_only, table, band)
         return found
 
-    def _convert(self, hosts, home_hei, field, year, home_scheme_id) -> Converted:
+    def _convert(self, hosts, home_hei, field, year, home_scheme_id, plain: dict | None = None) -> Converted:
+        """The conversion of ``hosts``; ``plain``: ``self._plain`` when they are the rules' plain tuples."""
         if not hosts:
             raise ValueError("nothing to convert: give at least one host grade")
         if home_scheme_id:
@@ -158,31 +162,40 @@ class Converter:
             home = self._homes.get(home_hei)
             if home is None:
                 home = self._homes[home_hei] = home_scheme(home_hei)
-        host = self._host
-        read, normal, passed = [], [], True  # one pass: a new combination of host grades is the common miss
+        # one pass: a new combination of host grades is the common miss.  Each grade read is (its _host
+        # reading, its HostResult, its ECTS as a weight, its band's lower + upper bound or None)
+        reads, normal, passed = [], [], True
         for h in hosts:
-            f, y = h[3] or None, h[4] or None
-            r = host(h[0], h[1], f, y)
-            read.append(r)
-            normal.append(_host_result(HostResult, (h[0], r[0], h[2], f, y)))
-            if not r[1]:
+            found = plain.get(h) if plain is not None else None
+            if found is None:
+                f, y = h[3] or None, h[4] or None
+                r = self._host(h[0], h[1], f, y)
+                found = (r, _host_result(HostResult, (h[0], r[0], h[2], f, y)), float(h[2]),
+                         None if r[4] is None else r[4].lower + r[4].upper)
+                if plain is not None:
+                    if len(plain) > CACHE_SIZE:
+                        plain.clear()
+                    plain[h] = found
+            reads.append(found)
+            normal.append(found[1])
+            if not found[0][1]:
                 passed = False
         normal = tuple(normal)
         if type(hosts[0]) is HostResult and normal == hosts:  # labels as the scheme spells them: keep one copy
             normal = hosts
         if not passed or home.pass_fail_only:
             return _converted(None, home.id, passed, _NONE, normal)
-        graded = [(h, r) for h, r in zip(hosts, read) if not r[2]]
+        graded = [g for g in reads if not g[0][2]]
         if not graded:
             return _converted(None, home.id, True, _PASS_FAIL, normal)
         home_table = self.tables.lookup(home.id, field or None, year or None)
         if len(graded) == 1:
-            r = graded[0][1]
+            r = graded[0][0]
             key = (r[3], r[0], home_table)
             found = self._overlaps.get(key)
             if found is None:
                 band, overlap, point = best_overlap(r[4], home_table)
-                clause = (f"as {band.label} ({home.id}) via {_OVERLAP.value}: host band {self._band(r[3], r[4])} "
+                clause = (f"as {band.label} ({home.id}) via {_OVERLAP_TEXT}: host band {self._band(r[3], r[4])} "
                           f"overlaps home band {self._band(home_table, band)} most {self._tables((r[3],), home_table)}")
                 found = self._overlaps[key] = (band, overlap, point, clause)
             band, overlap, point, clause = found
@@ -190,18 +203,24 @@ class Converter:
             host_tables = (r[3],)
             host_bands = (r[4],)
         else:
-            host_tables = tuple([r[3] for _, r in graded])
-            host_bands = tuple([r[4] for _, r in graded])
-            weights = [float(h[2]) for h, _ in graded]
+            host_tables = tuple([g[0][3] for g in graded])
+            host_bands = tuple([g[0][4] for g in graded])
+            weights = [g[2] for g in graded]
             if sum(weights) <= 0:
                 weights = [1.0] * len(graded)
-            point = sum(w * (b.lower + b.upper) / 2 for w, b in zip(weights, host_bands)) / sum(weights)
-            band, overlap = band_at(point, home_table), None
+            # as band_at's arithmetic: the bounds' sum and each span were worked out once, in the same float operations
+            point = sum([w * g[3] / 2 for w, g in zip(weights, graded)]) / sum(weights)
+            for lower, upper, band in home_table.spans:
+                if lower <= point <= upper:
+                    break
+            else:
+                band = home_table.bands[-1]
+            overlap = None
             method = _MIDPOINT
             clause = None
         point = None if point is None else round(point, 6)
         if clause is None:
-            clause = (f"as {band.label} ({home.id}) via {_MIDPOINT.value}: the ECTS-weighted mean of the host bands' "
+            clause = (f"as {band.label} ({home.id}) via {_MIDPOINT_TEXT}: the ECTS-weighted mean of the host bands' "
                       f"midpoints, {point:.4g} %, lies in home band {self._band(home_table, band)} "
                       f"{self._tables(host_tables, home_table)}")
         conversion = built(Conversion, _CONVERSION_FIELDS, _CONVERSION_SET, {
@@ -248,6 +267,7 @@ def _converted(label, home_scheme_id, passed, conversion, hosts, overlap=None) -
 _NONE = Conversion(method=ConversionMethod.NONE)
 _PASS_FAIL = Conversion(method=ConversionMethod.PASS_FAIL)
 _OVERLAP, _MIDPOINT = ConversionMethod.BAND_OVERLAP, ConversionMethod.WEIGHTED_MIDPOINT
+_OVERLAP_TEXT, _MIDPOINT_TEXT = _OVERLAP.value, _MIDPOINT.value  # an enum's value is a property: read once
 _CONVERSION_FIELDS = {"method", "host_tables", "home_table", "host_bands", "home_band", "point"}
 _CONVERSION_SET = setters(Conversion)
 

@@ -21,6 +21,7 @@ from schemas.models import DecisionStatus, HostGrade, LaComponent, Provenance, R
 
 from .building import built, setters
 from .conversion import Converted
+from .ids import uuid5_namer
 
 __all__ = ["Candidate", "build_decision", "build_event", "decision_id", "ects_text", "host_grades"]
 
@@ -30,8 +31,6 @@ _ECTS_TEXT: dict[Decimal, str] = {}
 _STATUS_TEXT = {s: s.value for s in DecisionStatus}
 _DECIMALS: dict[str, Decimal] = {}
 _NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://heroes-hub.eu/recognition/decisions")
-_NAMESPACE_BYTES = _NAMESPACE.bytes
-_VARIANT = {d: "89ab"[int(d, 16) & 3] for d in "0123456789abcdef"}
 
 
 class Candidate:
@@ -108,11 +107,7 @@ _HOST_GRADE_SET, _PROVENANCE_SET, _DECISION_SET = (setters(HostGrade), setters(P
                                                  setters(RecognitionDecision))
 
 
-def _uuid5(name: str) -> str:
-    """``str(uuid.uuid5(_NAMESPACE, name))``, without building UUID objects."""
-    x = hashlib.sha1(_NAMESPACE_BYTES + name.encode()).hexdigest()
-    # version 5 in the 13th hex digit, the RFC 4122 variant in the top bits of the 17th
-    return f"{x[:8]}-{x[8:12]}-5{x[13:16]}-{_VARIANT[x[16]]}{x[17:20]}-{x[20:32]}"
+_uuid5 = uuid5_namer(_NAMESPACE)  # str(uuid.uuid5(_NAMESPACE, name)), without building UUID objects
 
 
 def _host_grade(g) -> HostGrade:

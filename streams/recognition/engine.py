@@ -46,14 +46,15 @@ class RecognitionEngine:
             state = self.students.get(esi)
             if state is None:
                 state = self.student(esi)
-            return state.apply(event)
+            # the handler itself: StudentRecognition.apply would only look it up by type
+            return state._grade(event) if kind is Grade else state.apply(event)
         if kind is Mobility or isinstance(event, Mobility):
             esi = event.student_esi
             self._student_of[event.omobility_id] = esi
             state = self.students.get(esi)
             if state is None:
                 state = self.student(esi)
-            out = state.apply(event)
+            out = state._mobility(event) if kind is Mobility else state.apply(event)
             if self._waiting:
                 for waiting in self._waiting.pop(event.omobility_id, ()):
                     out.extend(state.apply(waiting))

@@ -178,7 +178,7 @@ class LaFact:
     """One approved LA version with the lookups the rules need (computed once: LAs are few, events many)."""
 
     __slots__ = ("version", "la", "event_id", "occ", "table_a", "table_b", "in_la", "groups", "b_keys", "need_keys",
-                 "extra", "dumped")
+                 "extra", "studied", "dumped")
 
     def __init__(self, la: LearningAgreement, event_id: str, occ: int):
         self.version, self.la, self.event_id, self.occ = la.version, la, event_id, occ
@@ -189,12 +189,13 @@ class LaFact:
         explicit = la.recognition_groups
         # per Table B code: (group id, Table A codes it needs); without an explicit group: all of Table A
         all_a = tuple(self.table_a)
+        self.b_keys: tuple[str, ...] = tuple([_b_key(b) for b in self.table_b])  # as decision keys
         if not explicit:
             self.in_la: dict = self.table_a  # host codes the LA covers (only asked "in")
             self.groups: dict[str, tuple[str, tuple[str, ...]]] = {
                 code: (shared("implicit:" + code), all_a) for code in self.table_b
             }
-            every_b = tuple([_b_key(b) for b in sorted(self.table_b)])
+            every_b = tuple(sorted(self.b_keys))  # "B:" + code sorts as the codes do
             # host code -> the keys of the Table B components whose group needs it
             self.need_keys: dict[str, tuple[str, ...]] = dict.fromkeys(all_a, every_b) if every_b else {}
         else:
@@ -217,7 +218,8 @@ class LaFact:
                 for a in studied_codes:
                     needs.setdefault(a, set()).add(b)
             self.need_keys = {a: tuple([_b_key(b) for b in sorted(bs)]) for a, bs in needs.items()}
-        self.b_keys: tuple[str, ...] = tuple([_b_key(b) for b in self.table_b])  # as decision keys
+        # per decision key of Table B, the Table A codes its group needs (asked on every grade of one of them)
+        self.studied: dict[str, tuple[str, ...]] = {k: g[1] for k, g in zip(self.b_keys, self.groups.values())}
         # what a decision id records of each group: worked out now, while the LA's components are in cache
         self.extra: dict[str, str] = {
             b: f"{group_id}|{','.join(studied_codes)}|{self.table_b[b].recognition_conditions or ''}"
@@ -330,13 +332,16 @@ class MobilityFacts:
             if newer:  # most lifecycle events repeat the header
                 self.header_occ, self.header_event = occ, event_id
             return False
-        values = {"sending_hei": sending, "receiving_hei": receiving, "year": year, "isced": isced}
-        values = {k: shared(v) if v else v for k, v in values.items()}  # see shared
+        # a field is set when the event is newer or it is still empty; values as shared strings (see shared)
         changed = False
-        for name, value in values.items():
-            if value and (newer or not getattr(self, name)) and getattr(self, name) != value:
-                setattr(self, name, value)
-                changed = True
+        if sending and (newer or not self.sending_hei) and self.sending_hei != sending:
+            self.sending_hei, changed = shared(sending), True
+        if receiving and (newer or not self.receiving_hei) and self.receiving_hei != receiving:
+            self.receiving_hei, changed = shared(receiving), True
+        if year and (newer or not self.year) and self.year != year:
+            self.year, changed = shared(year), True
+        if isced and (newer or not self.isced) and self.isced != isced:
+            self.isced, changed = shared(isced), True
         if newer:
             self.header_occ, self.header_event = occ, event_id
         return changed

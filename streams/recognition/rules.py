@@ -23,10 +23,11 @@ from schemas.models import Grade, Mobility, MobilityLifecycle, RecognitionDecisi
 from .auto import auto_recognised
 from .conversion import Converter, converter_for
 from .decisions import build_decision
-from .facts import (MAX_HELD_GRADES, MAX_REGISTRAR, GradeFact, LaFact, MobilityFacts, Moment, RegistrarFact,
-                    StudentFacts, millis, shared)
+from .facts import (MAX_HELD_GRADES, MAX_REGISTRAR, GradeFact, MobilityFacts, Moment, RegistrarFact,
+                    StudentFacts, millis)
 from .evaluate import MobilityRules
-from .views import CourseView, all_in
+from .keys import OpenKeys
+from .views import CourseView
 from .tables import GradingTables
 
 __all__ = ["StudentRecognition", "apply"]
@@ -37,7 +38,7 @@ _NO_CHAIN_MEMO = (_NO_CHAIN,)
 _TOR, _CANCELLED = MobilityLifecycle.TOR_ISSUED, MobilityLifecycle.CANCELLED
 
 
-class StudentRecognition:
+class StudentRecognition(OpenKeys):
     """All recognition state of one student; see the module docstring."""
 
     __slots__ = ("facts", "converter")
@@ -77,22 +78,23 @@ class StudentRecognition:
         for o in facts.mobilities.values():
             if o.sending_hei == hei:
                 return []
-        fact = GradeFact.from_event(g)
+        stored = GradeFact.from_event(g)
         if old is None:
-            codes = {fact.course_code}
+            codes = {stored.course_code}
             grades = facts.grades  # facts.merge_grade of a new result
-            grades[key] = fact
+            grades[key] = stored
             if len(grades) > MAX_HELD_GRADES:
                 facts._bound()
+                if key not in grades:  # dropped at once as the oldest held result
+                    return []
+            in_place = True
         else:
-            codes = {fact.course_code, old.course_code}
+            codes = {stored.course_code, old.course_code}
             was = (old.course_code, old.omobility_id)
-            if not old.merge(fact):
+            if not old.merge(stored):
                 return []
-        stored = facts.grades.get(key)
-        if stored is None:  # dropped at once as the oldest held result
-            return []
-        in_place = old is None or was == (stored.course_code, stored.omobility_id)
+            stored = old  # merged in place
+            in_place = was == (stored.course_code, stored.omobility_id)
         if len(facts.mobilities) == 1:  # most students: one mobility, which owns the result or not
             m = next(iter(facts.mobilities.values()))
             if m.receiving_hei != stored.hei:
@@ -103,7 +105,7 @@ class StudentRecognition:
                 return []
             view = m.view
             if view is not None:
-                if stored in view.by_code.get(stored.course_code, ()):
+                if old is not None and stored in view.by_code.get(stored.course_code, ()):
                     view.changed(stored)
                 else:
                     view.added(stored)
@@ -120,7 +122,7 @@ class StudentRecognition:
         m = self.facts.mobilities.get(ev.omobility_id) or self.facts.mobility(ev.omobility_id)
         was_host, was_year = m.receiving_hei, m.year
         occ = int(ev.occurred_at.timestamp() * 1000)
-        changed = m.merge_header(ev, occ)
+        header_changed = changed = m.merge_header(ev, occ)
         lifecycle = ev.lifecycle
         is_la = lifecycle in _LA
         if is_la:
@@ -128,6 +130,8 @@ class StudentRecognition:
                 changed = m.merge_la(ev.learning_agreement, ev.event_id, occ) or changed
         elif lifecycle is _TOR:
             changed = m.merge_moment("tor", Moment(ev.event_id, occ, ev.trace_id)) or changed
+            if changed and not header_changed and was_host and m.las and m.cancel is None:
+                return self._recompute(m, None, ev, self._tor_keys(m))
         elif lifecycle is _CANCELLED:
             changed = m.merge_moment("cancel", Moment(ev.event_id, occ, ev.trace_id)) or changed
         if not changed:
@@ -151,7 +155,12 @@ class StudentRecognition:
         )
         if not m.merge_registrar(fact):
             return []
-        return self._recompute(m, None, r)
+        if len(m.registrar) >= MAX_REGISTRAR:  # an older registrar decision may have been dropped: anything can change
+            return self._recompute(m, None, r)
+        # it acts on one decision id, of a decision standing, which was emitted: only emitted keys whose registrar
+        # chain holds the id can change (a key not worked out since this state was loaded is worked out)
+        memo, target = m.memo, r.decision_id
+        return self._recompute(m, None, r, [k for k in m.emitted if (known := memo.get(k)) is None or target in known[-1]])
 
     # --- evaluation -------------------------------------------------------------
 
@@ -215,207 +224,16 @@ class StudentRecognition:
             out.append(g)
         return out
 
-    @staticmethod
-    def _candidate_keys(las, codes: set[str] | None, seen, emitted) -> set[str]:
-        """Every Table B key of ``las``, outside-LA key of a course with results and emitted key; or those of ``codes``."""
-        if codes is None:
-            keys = {k for la in las for k in la.b_keys}
-            # a course every version covers has no outside-LA key unless one was emitted
-            keys.update([shared("X:" + c) for c in seen if not all(c in la.in_la for la in las)])
-            keys.update(emitted)
-        else:
-            keys = {shared("X:" + c) for c in codes}
-            for la in las:
-                for c in codes:
-                    keys.update(la.need_keys.get(c, ()))
-        return keys
-
-    def _open_keys(self, m: MobilityFacts, codes: set[str] | None) -> list[str]:
-        """The keys whose decision can change: all of them, or those a change to host ``codes`` can affect.
-
-        A key without a decision emitted (or whose last one was a late withdrawal) gives
-        nothing while ``MobilityRules.decide`` returns None for it, which is known from the
-        view's codes alone: a course outside the LA needs a result and a version whose LA
-        does not cover it (``_outside``, ``_decided_before``); without ToR or cancellation,
-        a component of the current Table B needs a version under which every course of its
-        group passed at some point (``_table_b`` is pending otherwise, ``_decided_before``
-        needs them passed before a cutoff).
-        """
-        view = m.view or self._view(m)
-        seen, passed = view.by_code, view.passed
-        emitted = m.emitted
-        if len(m.las) == 1:
-            la = next(iter(m.las.values()))
-            if m.tor is None and m.cancel is None:
-                if codes is not None and len(codes) == 1:
-                    return self._open_grade_keys(la, next(iter(codes)), seen, passed, emitted)
-                if not seen and not emitted:  # no result and nothing decided: everything is pending
-                    return []
-            keys = self._candidate_keys((la,), codes, seen, emitted)
-            pending_b = m.tor is None and m.cancel is None
-            groups, in_la = la.groups, la.in_la
-            out = []
-            for key in keys:
-                prev = emitted.get(key)
-                if prev is None or prev[2] == "R4-withdrawn":
-                    code = key[2:]
-                    if key[0] == "X":
-                        if code in in_la or code not in seen:
-                            continue
-                    elif pending_b:
-                        group = groups.get(code)
-                        if group is None or not group[1] or not all_in(group[1], passed):
-                            continue
-                out.append(key)
-            return out
-        if codes is not None and len(codes) == 1 and m.tor is None and m.cancel is None:
-            return self._open_grade_keys_versions(m, next(iter(codes)), seen, passed, emitted)
-        las = list(m.las.values())
-        keys = self._candidate_keys(las, codes, seen, emitted)
-        pending_b = m.tor is None and m.cancel is None
-        cur = m.current
-        older = None
-        out = []
-        for key in keys:
-            prev = emitted.get(key)
-            if prev is None or prev[2] == "R4-withdrawn":
-                code = key[2:]
-                if key[0] == "X":
-                    if not self._outside_opens(m, cur, code, seen):
-                        continue
-                elif pending_b and code in cur.table_b:
-                    if older is None:
-                        older = self._older(m)
-                    if not self._decidable(cur, older, code, seen, passed):
-                        continue
-            out.append(key)
-        return out
-
-    def _outside_opens(self, m: MobilityFacts, cur: LaFact, code: str, seen) -> bool:
-        """Whether host ``code``, with no decision standing, gets one as a course outside the LA (several versions).
-
-        It has a result, and the current version does not cover it (``MobilityRules._outside``) or an
-        older version did not while one of its results came before the later versions were approved
-        (``MobilityRules._from_older``, ``_decided_before``); otherwise ``decide`` returns None for it.
-        """
-        results = seen.get(code)
-        if not results:
-            return False
-        if code not in cur.in_la:
-            return True
-        for la, cutoff in self._older(m):
-            if code not in la.in_la and any(g.first_seen < cutoff for g in results):
-                return True
-        return False
-
-    @staticmethod
-    def _older(m: MobilityFacts) -> list[tuple]:
-        """The older LA versions, newest first, each with the cutoff its decisions had to come before.
-
-        The cutoff of a version is the latest approval among the versions after it (event time).
-        """
-        versions = sorted(m.las)
-        out = []
-        cutoff = 0
-        for i in range(len(versions) - 2, -1, -1):
-            cutoff = max(cutoff, m.las[versions[i + 1]].occ)
-            out.append((m.las[versions[i]], cutoff))
-        return out
-
-    @staticmethod
-    def _decidable(cur: LaFact, older: list[tuple], code: str, seen, passed) -> bool:
-        """Whether Table B ``code`` of the current version can be decided without ToR or cancellation.
-
-        Every course of its current group passed at some point (``_table_b``), or every course
-        of an older version's group passed before the later versions were approved
-        (``MobilityRules._decided_before``; ``older`` from ``_older``).
-        """
-        studied = cur.groups[code][1]
-        if studied and all_in(studied, passed):
-            return True
-        for la, cutoff in older:
-            group = la.groups.get(code)
-            # a course never passed has no pass before the cutoff: the set test spares the scan
-            if group is not None and group[1] and all_in(group[1], passed) and all(
-                any(g.first_pass is not None and g.first_pass < cutoff for g in seen.get(a, ())) for a in group[1]
-            ):
-                return True
-        return False
-
-    @staticmethod
-    def _open_grade_keys(la, code: str, seen, passed, emitted) -> list[str]:
-        """``_open_keys`` for one course under one LA version, without ToR or cancellation."""
-        out = []
-        tested, complete = None, False  # the components of an implicit group share one studied tuple: test it once
-        for key in la.need_keys.get(code, ()):
-            prev = emitted.get(key)
-            if prev is None or prev[2] == "R4-withdrawn":
-                studied = la.groups[key[2:]][1]
-                if studied is not tested:
-                    tested, complete = studied, bool(studied) and all_in(studied, passed)
-                if not complete:
-                    continue
-            out.append(key)
-        key = shared("X:" + code)
-        prev = emitted.get(key)
-        if (prev is not None and prev[2] != "R4-withdrawn") or (code not in la.in_la and code in seen):
-            out.append(key)
-        return out
-
-    def _open_grade_keys_versions(self, m: MobilityFacts, code: str, seen, passed, emitted) -> list[str]:
-        """``_open_keys`` for one course under several LA versions, without ToR or cancellation.
-
-        A component of the current Table B not yet decided opens only if ``_decidable``; its
-        older versions' cutoffs (``_older``) are worked out only when an older group of it
-        passed as a whole, which ``_decidable`` needs before it compares times.
-        """
-        las = m.las
-        cur = las[max(las)]
-        keys: set[str] = set()
-        for la in las.values():
-            needs = la.need_keys.get(code)
-            if needs:
-                keys.update(needs)
-        out = []
-        older = None
-        for key in keys:
-            prev = emitted.get(key)
-            if prev is None or prev[2] == "R4-withdrawn":
-                b = key[2:]
-                if b in cur.table_b:
-                    studied = cur.groups[b][1]
-                    if not studied or not all_in(studied, passed):
-                        for la in las.values():
-                            group = la.groups.get(b) if la is not cur else None
-                            if group is not None and group[1] and all_in(group[1], passed):
-                                break
-                        else:
-                            continue  # no version's group of it passed as a whole: pending
-                        if older is None:
-                            older = self._older(m)
-                        if not self._decidable(cur, older, b, seen, passed):
-                            continue
-            out.append(key)
-        key = shared("X:" + code)
-        prev = emitted.get(key)
-        if (prev is not None and prev[2] != "R4-withdrawn") or self._outside_opens(m, cur, code, seen):
-            out.append(key)
-        return out
-
-    def _recompute(self, m: MobilityFacts, codes: set[str] | None, trigger) -> list[RecognitionDecision]:
+    def _recompute(self, m: MobilityFacts, codes: set[str] | None, trigger,
+                   keys: list[str] | None = None) -> list[RecognitionDecision]:
+        """The changed decisions of ``m`` after ``trigger``: of host ``codes`` (None: any), or of ``keys`` if given."""
         if not m.receiving_hei or not m.las:  # not known yet, or no LA
             return []
-        keys = self._open_keys(m, codes)
+        if keys is None:
+            keys = self._open_keys(m, codes)
         if not keys:
             return []
         memo = m.memo  # key -> signature + (decision id, registrar chain), or (registrar chain,) alone
-        if type(trigger) is RegistrarDecision and len(m.registrar) < MAX_REGISTRAR:
-            # a registrar decision acts on one decision id: only keys whose chain holds it can change
-            # (a key not worked out since this state was loaded is worked out)
-            target = trigger.decision_id
-            keys = [k for k in keys if (known := memo.get(k)) is None or target in known[-1]]
-            if not keys:
-                return []
         rules = MobilityRules(m, m.view or self._view(m), self.converter)
         uncancelled = m.cancel is None
         # under several LA versions only a group that passed as a whole decides by the current version alone

@@ -40,6 +40,7 @@ DEFAULT_TABLES_DIR = Path(__file__).resolve().parent / "tables"
 HEADER = ["hei", "scheme_id", "reference_group", "academic_year", "label", "percentage"]
 ECTS_SCALE: tuple[tuple[str, float], ...] = (("A", 10.0), ("B", 25.0), ("C", 30.0), ("D", 25.0), ("E", 10.0))
 TOLERANCE = 0.5
+BAND_EPS = 1e-9  # band widths and boundaries within this many points are equal (conversion.py)
 _YEAR = re.compile(r"^(\d{4})/(\d{4})$")
 _GROUP = re.compile(r"^(\*|\d{2,4})$")
 
@@ -61,7 +62,7 @@ class GradingTable:
     share, the next one continues from there.
     """
 
-    __slots__ = ("ref", "location", "shares", "bands", "_band")
+    __slots__ = ("ref", "location", "shares", "bands", "_band", "spans")
 
     def __init__(self, ref: TableRef, shares: dict[str, float], location: str):
         sch = scheme(ref.scheme_id)
@@ -79,6 +80,10 @@ class GradingTable:
             lower = upper
         self.bands: tuple[Band, ...] = tuple(bands)
         self._band = {b.label: b for b in bands}
+        # (lower - eps, upper + eps, band) of each band wider than eps, best first: conversion.band_at's test
+        # as plain floats, worked out once instead of from the bands' fields on every conversion
+        self.spans: tuple[tuple[float, float, Band], ...] = tuple(
+            (b.lower - BAND_EPS, b.upper + BAND_EPS, b) for b in bands if b.upper - b.lower > BAND_EPS)
 
     def band(self, label: str) -> Band:
         return self._band[label]

@@ -147,3 +147,54 @@ def test_the_common_case_path_decides_as_the_general_rules(monkeypatch):
     assert {"R2-all-passed", "R4-corrected"} <= set(calls)
     assert len(calls) > 100
     assert fast == slow
+
+
+def test_a_tor_works_out_only_the_groups_that_did_not_all_pass(monkeypatch):
+    """A ToR re-decides only the current version's groups not all passed; re-deciding every key gives the same bytes."""
+    from bench.recognition import generate
+    from schemas.models import Mobility
+    from streams.recognition import RecognitionEngine
+
+    events = generate(200, seed=11)
+    assert sum(1 for e in events if isinstance(e, Mobility) and e.lifecycle.value == "TOR_ISSUED") > 100
+    chosen = []
+    original = StudentRecognition._tor_keys
+
+    def counted(self, m):
+        keys = original(self, m)
+        chosen.append((len(keys), len(self._open_keys(m, None)), len(m.las)))
+        return keys
+
+    monkeypatch.setattr(StudentRecognition, "_tor_keys", counted)
+    fast = [to_json(d) for d in RecognitionEngine().run(events)]
+    assert any(k == 0 < every for k, every, _ in chosen) and any(0 < k < every for k, every, _ in chosen)
+    assert any(k < every and versions > 1 for k, every, versions in chosen)
+    monkeypatch.setattr(StudentRecognition, "_tor_keys", lambda self, m: self._open_keys(m, None))
+    assert [to_json(d) for d in RecognitionEngine().run(events)] == fast
+
+
+def test_a_registrar_decision_works_out_only_the_emitted_keys_whose_chain_names_it(monkeypatch):
+    """Re-deciding every open key of the mobility on each registrar decision gives the same bytes."""
+    from bench.recognition import generate
+    from schemas.models import RegistrarDecision
+    from streams.recognition import RecognitionEngine
+
+    events = generate(200, seed=13)
+    assert sum(1 for e in events if isinstance(e, RegistrarDecision)) > 30
+    chosen = []
+    original = StudentRecognition._recompute
+
+    def recompute(self, m, codes, trigger, keys=None):
+        if type(trigger) is RegistrarDecision:
+            chosen.append(len(keys))
+        return original(self, m, codes, trigger, keys)
+
+    monkeypatch.setattr(StudentRecognition, "_recompute", recompute)
+    fast = [to_json(d) for d in RecognitionEngine().run(events)]
+    assert chosen and max(chosen) <= 1 and chosen.count(1) > 30
+
+    def every_key(self, m, codes, trigger, keys=None):
+        return original(self, m, codes, trigger, None if type(trigger) is RegistrarDecision else keys)
+
+    monkeypatch.setattr(StudentRecognition, "_recompute", every_key)
+    assert [to_json(d) for d in RecognitionEngine().run(events)] == fast

@@ -245,15 +245,16 @@ def test_a_tor_in_time_read_after_the_clock_passed_its_moments_withdraws_the_ale
     assert agenda.advance(int((T0 + timedelta(days=90)).timestamp() * 1000)) == []  # met: nothing fires again
 
 
-def test_uuid5_text_is_the_standard_name_based_uuid():
+def test_uuid5_namer_gives_the_standard_name_based_uuid():
     import uuid
 
     from hypothesis import given, strategies as st
 
-    from streams.recognition.ids import uuid5_text
+    from streams.recognition.ids import uuid5_namer
 
-    @given(st.uuids(), st.text())
-    def check(namespace, name):
-        assert uuid5_text(namespace, name) == str(uuid.uuid5(namespace, name)) == uuid5_text(namespace.bytes, name)
+    @given(st.uuids(), st.lists(st.text(), min_size=1, max_size=3))
+    def check(namespace, names):
+        name_uuid = uuid5_namer(namespace)
+        assert [name_uuid(n) for n in names] == [str(uuid.uuid5(namespace, n)) for n in names]
 
     check()
