@@ -10,10 +10,12 @@ partition as the input they came from, and in a working copy on local disk
 (:class:`~streams.state_store.StateStore`, filled from the topic on each
 assignment), so a worker does not hold every student's state in memory; a
 stage keeps live objects for its most recently used keys only.  A batch is safe to crash
-anywhere in: its outputs are acknowledged first, then its changed state rows,
-then its offsets are committed; a replay re-sends outputs (the same ids: every
-reader keeps the latest) from states that have not seen the batch, or from
-states that have, which then drop the repeats.
+anywhere in: its outputs are acknowledged before the batch ends; about once a
+second (and when partitions are handed over or the stage stops) a checkpoint
+writes the state rows changed since the last one, then commits the offsets they
+reached.  A replay re-sends outputs (the same ids: every reader keeps the
+latest) from states that have not seen its batches, or from states that have,
+which then drop the repeats.
 
 Partitions: the range assignor gives partition p of every input topic to the
 same member, so one key's events meet one state.  A batch in progress finishes
@@ -74,6 +76,8 @@ def _malloc_trim():
 
 _TRIM = _malloc_trim()
 TRIM_EVERY = 5.0  # seconds between giving freed memory back
+CHECKPOINT_EVERY = 1.0  # seconds between checkpoints (state rows, then offsets) at least once
+CHECKPOINT_ROWS = 8_192  # or sooner, once this many state rows changed
 
 
 def row_bytes(value: Any) -> bytes:
@@ -92,6 +96,7 @@ class _Rebalance(ConsumerRebalanceListener):
 
     async def on_partitions_revoked(self, revoked) -> None:
         async with self.stage.lock:  # the batch in progress ends (outputs, states, offsets) before anyone else reads on
+            await self.stage.checkpoint_or_log()
             self.stage.store.clear()
             self.stage.forget()
 
@@ -136,6 +141,10 @@ class BatchStage:
         self.partitioner = CachedPartitioner()
         self._partitions: dict[str, list[int]] = {}  # topic -> its partitions, from the producer's metadata
         self._pending: dict[tuple[str, int], list] = {}  # (topic, partition) -> record batches not yet handed to the producer
+        # at least once: state rows changed and offsets reached since the last checkpoint (see checkpoint)
+        self._dirty: set[tuple[int, bytes]] = set()
+        self._reached: dict[TopicPartition, int] = {}
+        self._checkpointed = time.monotonic()
 
     # What a stage implements
 
@@ -187,10 +196,16 @@ class BatchStage:
                     async with self.lock:
                         if self.failed is None:
                             await self._batch(polled)
+                elif (self._dirty or self._reached) and time.monotonic() - self._checkpointed > CHECKPOINT_EVERY:
+                    async with self.lock:  # idle: what the last batches did becomes durable now, not at the next batch
+                        if self.failed is None:
+                            await self.checkpoint()
                 if time.monotonic() - last_report > 30 and self.counts != reported:
                     self.log.info(f"{self.name}-progress", **self.counts)
                     last_report, reported = time.monotonic(), dict(self.counts)
         finally:
+            async with self.lock:
+                await self.checkpoint_or_log()
             await self.consumer.stop()
             await self.restorer.stop()
             await self.producer.stop()
@@ -232,26 +247,55 @@ class BatchStage:
         while len(self.live) > self.live_keys:  # the oldest ones' rows are in the store: every changed state was just written
             self.live.popitem(last=False)
         offsets = {tp: records[-1].offset + 1 for tp, records in polled.items() if records}
-        if not self.exactly_once:
-            # outputs first: a crash now replays the batch from the old states
-            await asyncio.gather(*[f for f in sends if f is not None], *await self._flush())
-            sends = []
-        for (partition, key), value in changed.items():
-            sends.append(await self._send(self.state_topic, key, value, None, partition))
-        sends.extend(await self._flush())
         if self.exactly_once:
+            for (partition, key), value in changed.items():
+                sends.append(await self._send(self.state_topic, key, value, None, partition))
             await self.producer.send_offsets_to_transaction(offsets, self.group)
             await self.producer.commit_transaction()
         else:
-            await asyncio.gather(*[f for f in sends if f is not None])
-            try:
-                await self.consumer.commit(offsets)
-            except KafkaError as exc:  # the next owner replays from the last commit; the states make that harmless
-                self.log.warning(f"{self.name}-commit-failed", error=type(exc).__name__, detail=str(exc))
+            # outputs first: a crash now replays the batch from the states of the last checkpoint
+            await asyncio.gather(*[f for f in sends if f is not None], *await self._flush())
+            self._dirty.update(changed)
+            self._reached.update(offsets)
+            if time.monotonic() - self._checkpointed > CHECKPOINT_EVERY or len(self._dirty) > CHECKPOINT_ROWS:
+                await self.checkpoint()
         self.counts["batches"] += 1
         if _TRIM is not None and time.monotonic() - self._trimmed > TRIM_EVERY:
             _TRIM(0)
             self._trimmed = time.monotonic()
+
+    async def checkpoint(self) -> None:
+        """Make the batches since the last checkpoint durable: their changed state rows (as the store has them now) to
+        the state topic, acknowledged, then the consumer offsets they reached.
+
+        At least once, a stage does this every ``CHECKPOINT_EVERY`` seconds, not after every batch: a student whose
+        events span several batches is written once, and a crash replays at most that long from the checkpoint's
+        states (the outputs carry the same ids again; every reader keeps the latest).
+        """
+        if self._dirty:
+            for partition, key in self._dirty:
+                await self._send(self.state_topic, key, self.store.get(partition, key), None, partition)
+            await asyncio.gather(*await self._flush())
+        if self._reached:
+            try:
+                await self.consumer.commit(self._reached)
+            except KafkaError as exc:  # the next owner replays from the last commit; the states make that harmless
+                self.log.warning(f"{self.name}-commit-failed", error=type(exc).__name__, detail=str(exc))
+        self._dirty.clear()
+        self._reached.clear()
+        self._checkpointed = time.monotonic()
+
+    async def checkpoint_or_log(self) -> None:
+        """:meth:`checkpoint` where the stage lets go of its partitions: on failure the next owner replays further back."""
+        if self.exactly_once or self.failed is not None:
+            return
+        try:
+            await self.checkpoint()
+        except Exception as exc:  # noqa: BLE001 - a broker gone mid-rebalance must not stop the hand-over
+            self.log.warning(f"{self.name}-checkpoint-failed", error=type(exc).__name__, detail=str(exc),
+                             hint="the next owner replays from the previous checkpoint")
+            self._dirty.clear()
+            self._reached.clear()
 
     async def send(self, topic: str, key: bytes, event, headers: list[tuple[str, bytes]] | None = None) -> asyncio.Future | None:
         """Send ``event`` as ``topic``'s Avro: the future of Kafka's ack, or None when the batch's end awaits it."""
