@@ -21,7 +21,7 @@ from aiokafka.errors import KafkaError
 
 from hub.logs import get_logger
 
-from streams.batch_stage import FETCH_MAX_BYTES, FETCH_PARTITION_BYTES
+from streams.batch_stage import FETCH_MAX_BYTES, FETCH_MIN_BYTES, FETCH_PARTITION_BYTES, FETCH_WAIT_MS
 from streams.codec import HubCodec
 from streams.dlq import dead_letter
 from streams.ledger.store import Batch, Ledger, carries_agreement, may_carry_agreement
@@ -83,7 +83,7 @@ class LedgerWriter:
         self.consumer = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap_servers, group_id=self.consumer_name, enable_auto_commit=False,
             auto_offset_reset="earliest", isolation_level=self.isolation_level, max_partition_fetch_bytes=FETCH_PARTITION_BYTES,
-            fetch_max_bytes=FETCH_MAX_BYTES,
+            fetch_max_bytes=FETCH_MAX_BYTES, fetch_min_bytes=FETCH_MIN_BYTES, fetch_max_wait_ms=FETCH_WAIT_MS,
             session_timeout_ms=10_000, heartbeat_interval_ms=2_000,
         )
         await self.consumer.start()
