@@ -68,9 +68,8 @@ def _malloc_trim():
     """glibc's ``malloc_trim``, or None elsewhere.
 
     A stage frees most of what a batch allocates (records of a kilobyte or more, rows,
-    outputs), but glibc keeps the freed pages: without giving them back now and then,
-    a stage's resident memory crept up with the events it had seen while its live
-    objects stayed the same.
+    outputs), and glibc keeps freed pages for reuse; giving them back now and then keeps
+    a stage's resident memory near what it holds.
     """
     try:
         return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
