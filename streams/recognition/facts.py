@@ -161,17 +161,23 @@ class GradeFact:
 
 
 _LA_CACHE: dict[tuple, "LaFact"] = {}
-_B_KEYS: dict[str, str] = {}
+def shared_keys(prefix: str, size: int = 10_000):
+    """A function giving ``prefix + code`` as a shared string (see :func:`shared`), the last ``size`` or so kept:
+    decision keys are asked for on every event, and courses are few."""
+    made: dict[str, str] = {}
+
+    def key(code: str) -> str:
+        found = made.get(code)
+        if found is None:
+            if len(made) > size:
+                made.clear()
+            found = made[code] = shared(prefix + code)
+        return found
+
+    return key
 
 
-def _b_key(code: str) -> str:
-    """``"B:" + code`` as a shared string; LAs use few course codes."""
-    found = _B_KEYS.get(code)
-    if found is None:
-        if len(_B_KEYS) > 10_000:
-            _B_KEYS.clear()
-        found = _B_KEYS[code] = shared("B:" + code)
-    return found
+_b_key = shared_keys("B:")  # a Table B component's decision key
 
 
 class LaFact:

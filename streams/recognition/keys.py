@@ -8,22 +8,12 @@ event does not touch, is never evaluated.  ``MobilityRules`` then decides the ke
 
 from __future__ import annotations
 
-from .facts import LaFact, MobilityFacts, shared
+from .facts import LaFact, MobilityFacts, shared_keys
 from .views import all_in
 
 __all__ = ["OpenKeys"]
 
-_X_KEYS: dict[str, str] = {}
-
-
-def _x_key(code: str) -> str:
-    """``"X:" + code`` as a shared string (see facts.shared), kept: every grade event asks for its course's."""
-    found = _X_KEYS.get(code)
-    if found is None:
-        if len(_X_KEYS) > 10_000:
-            _X_KEYS.clear()
-        found = _X_KEYS[code] = shared("X:" + code)
-    return found
+_x_key = shared_keys("X:")  # the decision key of a course outside the LA: every grade event asks for its course's
 
 
 class OpenKeys:
