@@ -26,6 +26,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Callable, Mapping
+from functools import cached_property
 from typing import Any, Protocol, cast, runtime_checkable
 
 import cavro
@@ -125,7 +126,6 @@ class AvroSerializer:
         self._hint = _union_hints(self._parsed, {}, set()) or _same
         self._client, self._auto_register = client, auto_register
         self._header: bytes | None = None
-        self._fast: cavro.Schema | None | bool = False  # cavro's writer for complete records, made on first use
 
     @property
     def schema_id(self) -> int:
@@ -144,9 +144,6 @@ class AvroSerializer:
         writes it (the same bytes in two thirds of fastavro's time), without that check.
         """
         if complete:
-            if self._fast is False:
-                schema = self._schema if self._schema is not None else load_schema(str(self._record_name))
-                self._fast = _fast_codec(_without_uuid(schema))
             if self._fast is not None:
                 try:
                     return self.header + self._fast.binary_encode(record)
@@ -159,6 +156,12 @@ class AvroSerializer:
         except Exception as exc:  # fastavro raises ValueError, TypeError, AttributeError, ... for bad records
             raise EncodeError(self.topic, f"{type(exc).__name__}: {exc}", record) from exc
         return out.getvalue()
+
+    @cached_property
+    def _fast(self) -> cavro.Schema | None:
+        """cavro's writer for complete records (None where cavro refuses the schema), made on first use."""
+        schema = self._schema if self._schema is not None else load_schema(str(self._record_name))
+        return _fast_codec(_without_uuid(schema))
 
     def _connect(self) -> bytes:
         if self._header is None:

@@ -152,7 +152,8 @@ class BatchStage:
     # What a stage implements
 
     async def process(self, polled: dict[TopicPartition, list]) -> tuple[list, Changed]:
-        """Fold one batch into the states: (futures of the sends it made, the state rows it changed)."""
+        """Fold one batch into the states: (what its sends returned: ack futures, or None for batched records; the state
+        rows it changed)."""
         raise NotImplementedError
 
     def forget(self) -> None:
@@ -200,7 +201,7 @@ class BatchStage:
                     async with self.lock:
                         if self.failed is None:
                             await self._batch(polled)
-                elif (self._dirty or self._reached) and time.monotonic() - self._checkpointed > CHECKPOINT_EVERY:
+                elif self._checkpoint_due():
                     async with self.lock:  # idle: what the last batches did becomes durable now, not at the next batch
                         if self.failed is None:
                             await self.checkpoint()
@@ -261,12 +262,18 @@ class BatchStage:
             await asyncio.gather(*[f for f in sends if f is not None], *await self._flush())
             self._dirty.update(changed)
             self._reached.update(offsets)
-            if time.monotonic() - self._checkpointed > CHECKPOINT_EVERY or len(self._dirty) > CHECKPOINT_ROWS:
+            if self._checkpoint_due():
                 await self.checkpoint()
         self.counts["batches"] += 1
         if _TRIM is not None and time.monotonic() - self._trimmed > TRIM_EVERY:
             _TRIM(0)
             self._trimmed = time.monotonic()
+
+    def _checkpoint_due(self) -> bool:
+        """Whether batches since the last checkpoint wait for one, and it is time (or many rows changed)."""
+        if not (self._dirty or self._reached):
+            return False
+        return time.monotonic() - self._checkpointed > CHECKPOINT_EVERY or len(self._dirty) > CHECKPOINT_ROWS
 
     async def checkpoint(self) -> None:
         """Make the batches since the last checkpoint durable: their changed state rows (as the store has them now) to
