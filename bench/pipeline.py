@@ -100,10 +100,10 @@ class Run:
     def _batch(self, batch, _seconds: float) -> None:
         now = time.time()
         self.last_commit = time.monotonic()
-        self.committed_keys.update((d.omobility_id, d.home_component) for d in batch.decisions)
+        self.committed_keys.update((d["omobility_id"], d["home_component"]) for d in batch.decisions)
         for d in batch.decisions:
-            self.committed.setdefault(d.event_id, now)
-            self.inputs[d.event_id] = d.provenance.input_event_ids
+            self.committed.setdefault(d["event_id"], now)
+            self.inputs[d["event_id"]] = d["provenance"]["input_event_ids"]
 
     def current(self) -> dict:
         return {(r["omobility_id"], r["home_component"]): (r["status"], r["ects"]) for r in self.ledger.items() if r["rule"] != "R4-withdrawn"}

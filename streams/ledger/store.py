@@ -33,6 +33,7 @@ from schemas.models import (
     MobilityLifecycle,
     MobilityStatus,
     RecognitionDecision,
+    to_avro,
 )
 from streams.ledger.schema import (
     agreements,
@@ -73,14 +74,16 @@ class LedgerUnavailable(RuntimeError):
 
 @dataclass
 class Batch:
-    """What one poll of the ledger writer brings: events by kind and the next offset per (topic, partition).
+    """What one poll of the ledger writer brings: rows' sources by kind and the next offset per (topic, partition).
 
-    ``agreements`` are the mobility events that approve an LA version (``LA_APPROVED``, ``LA_CHANGED``);
-    other mobility events are read past (their offsets still count)."""
+    Decisions, status lines and alerts are kept as Avro records (what the writer decoded, or :func:`to_avro` of a
+    model): the recogniser built and validated them, and turning a decision back into a model cost the ledger more
+    than writing it.  ``agreements`` are the mobility events that approve an LA version (``LA_APPROVED``,
+    ``LA_CHANGED``); other mobility events are read past (their offsets still count)."""
 
-    decisions: list[RecognitionDecision]
-    statuses: list[MobilityStatus]
-    alerts: list[DeadlineAlert]
+    decisions: list[dict[str, Any]]
+    statuses: list[dict[str, Any]]
+    alerts: list[dict[str, Any]]
     next_offsets: dict[tuple[str, int], int]
     agreements: list[Mobility] = field(default_factory=list)
 
@@ -92,14 +95,15 @@ class Batch:
         return b
 
     def add(self, e: Event) -> None:
-        if isinstance(e, RecognitionDecision):
-            self.decisions.append(e)
-        elif isinstance(e, MobilityStatus):
-            self.statuses.append(e)
-        elif isinstance(e, DeadlineAlert):
-            self.alerts.append(e)
+        if isinstance(e, (RecognitionDecision, MobilityStatus, DeadlineAlert)):
+            self.add_record(e.record_name, to_avro(e))
         elif isinstance(e, Mobility) and e.lifecycle in _LA_EVENTS and e.learning_agreement is not None:
             self.agreements.append(e)
+
+    def add_record(self, record_name: str, record: dict[str, Any]) -> None:
+        """Add a decision, status line or alert as Avro decoded it (KeyError for other records: they need :meth:`add`)."""
+        kinds = {"RecognitionDecision": self.decisions, "MobilityStatus": self.statuses, "DeadlineAlert": self.alerts}
+        kinds[record_name].append(record)
 
 
 def _engine(url: str) -> Engine:
@@ -187,13 +191,13 @@ class Ledger:
         ins = self._insert
         with self.engine.begin() as conn:
             if batch.decisions:
-                hist = {(d.decision_id, d.version): _history_row(d) for d in batch.decisions}
+                hist = {(d["decision_id"], d["version"]): _history_row(d) for d in batch.decisions}
                 stmt = ins(history).on_conflict_do_nothing(index_elements=["decision_id", "version"])
                 self._execute(conn, "history", stmt, history, list(hist.values()))
-                current: dict[tuple[str, str], RecognitionDecision] = {}
+                current: dict[tuple[str, str], dict[str, Any]] = {}
                 for d in batch.decisions:
-                    key = (d.omobility_id, d.home_component)
-                    if key not in current or d.version >= current[key].version:
+                    key = (d["omobility_id"], d["home_component"])
+                    if key not in current or d["version"] >= current[key]["version"]:
                         current[key] = d
                 stmt = ins(decisions)
                 cols = {c.name: stmt.excluded[c.name] for c in decisions.columns if c.name not in ("omobility_id", "home_component")}
@@ -201,7 +205,7 @@ class Ledger:
                                                   where=stmt.excluded.version > decisions.c.version)
                 self._execute(conn, "decisions", stmt, decisions, [_current_row(d) for d in current.values()])
             if batch.statuses:
-                latest = {s.omobility_id: _status_row(s) for s in batch.statuses}
+                latest = {s["omobility_id"]: _status_row(s) for s in batch.statuses}
                 stmt = ins(mobilities)
                 stmt = stmt.on_conflict_do_update(index_elements=["omobility_id"],
                                                   set_={c.name: stmt.excluded[c.name] for c in mobilities.columns if c.name != "omobility_id"})
@@ -231,13 +235,13 @@ class Ledger:
 
     # --- reading -------------------------------------------------------------------------
 
-    def _write_alerts(self, conn, ins, batch_alerts: list[DeadlineAlert]) -> None:
+    def _write_alerts(self, conn, ins, batch_alerts: list[dict[str, Any]]) -> None:
         """Raise alerts and delete withdrawn ones; the last word on an alert id in the batch counts (they come in order)."""
-        last = {a.alert_id: a for a in batch_alerts}
-        gone = [k for k, a in last.items() if a.withdrawn]
+        last = {a["alert_id"]: a for a in batch_alerts}
+        gone = [k for k, a in last.items() if a["withdrawn"]]
         if gone:
             conn.execute(alerts.delete().where(alerts.c.alert_id.in_(gone)))
-        rows = [_alert_row(a) for a in last.values() if not a.withdrawn]
+        rows = [_alert_row(a) for a in last.values() if not a["withdrawn"]]
         if rows:
             self._execute(conn, "alerts", ins(alerts).on_conflict_do_nothing(index_elements=["alert_id"]), alerts, rows)
 
@@ -311,37 +315,48 @@ class Ledger:
             return [dict(r._mapping) for r in conn.execute(q)]
 
 
-def _current_row(d: RecognitionDecision) -> dict[str, Any]:
-    return {
-        "omobility_id": d.omobility_id, "home_component": d.home_component, "decision_id": d.decision_id,
-        "version": d.version, "status": d.status.value, "ects": d.ects, "converted_grade": d.converted_grade,
-        "home_scheme_id": d.home_scheme_id, "home_hei": d.home_hei, "host_hei": d.host_hei, "student_esi": d.student_esi,
-        "home_component_title": d.home_component_title, "rule": d.rule, "reason": d.reason, "decided_by": d.decided_by,
-        "occurred_at": d.occurred_at,
-    }
+_CURRENT = ("omobility_id", "home_component", "decision_id", "version", "status", "ects", "converted_grade", "home_scheme_id",
+            "home_hei", "host_hei", "student_esi", "home_component_title", "rule", "reason", "decided_by", "occurred_at")
+_HISTORY = tuple(c for c in _CURRENT if c != "home_component_title") + ("supersedes", "event_id", "trace_id")
 
 
-def _history_row(d: RecognitionDecision) -> dict[str, Any]:
-    row = _current_row(d)
-    del row["home_component_title"]
-    row.update(supersedes=d.supersedes, provenance=d.provenance.model_dump_json(), event_id=d.event_id, trace_id=d.trace_id)
+def _current_row(d: dict[str, Any]) -> dict[str, Any]:
+    return {c: d[c] for c in _CURRENT}
+
+
+def _history_row(d: dict[str, Any]) -> dict[str, Any]:
+    row = {c: d[c] for c in _HISTORY}
+    row["provenance"] = provenance_json(d["provenance"])
     return row
 
 
-def _status_row(s: MobilityStatus) -> dict[str, Any]:
+def provenance_json(provenance: dict[str, Any]) -> str:
+    """A decision's provenance (as Avro decodes it) as the JSON text the ledger keeps: the values pydantic's JSON of
+    the model has, ECTS as numbers (floats may print differently, e.g. ``1e-05`` for ``1e-5``, and read the same)."""
+    return json.dumps(provenance, separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_json_number)
+
+
+def _json_number(value: Any) -> float:
+    if isinstance(value, Decimal):
+        return float(value)
+    raise TypeError(f"{type(value).__name__} is not part of a decision's provenance")
+
+
+def _status_row(s: dict[str, Any]) -> dict[str, Any]:
     return {
-        "omobility_id": s.omobility_id, "student_esi": s.student_esi, "sending_hei": s.sending_hei,
-        "receiving_hei": s.receiving_hei, "state": s.state.value, "la_version": s.la_version,
-        "ects_planned": s.ects_planned, "ects_recognised": s.ects_recognised, "started_on": s.started_on,
-        "ended_on": s.ended_on, "tor_issued_on": s.tor_issued_on, "occurred_at": s.occurred_at, "status_event_id": s.event_id,
+        "omobility_id": s["omobility_id"], "student_esi": s["student_esi"], "sending_hei": s["sending_hei"],
+        "receiving_hei": s["receiving_hei"], "state": s["state"], "la_version": s["la_version"],
+        "ects_planned": s["ects_planned"], "ects_recognised": s["ects_recognised"], "started_on": s["started_on"],
+        "ended_on": s["ended_on"], "tor_issued_on": s["tor_issued_on"], "occurred_at": s["occurred_at"],
+        "status_event_id": s["event_id"],
     }
 
 
-def _alert_row(a: DeadlineAlert) -> dict[str, Any]:
+def _alert_row(a: dict[str, Any]) -> dict[str, Any]:
     return {
-        "alert_id": a.alert_id, "omobility_id": a.omobility_id, "sending_hei": a.sending_hei, "receiving_hei": a.receiving_hei,
-        "deadline": a.deadline.value, "severity": a.severity.value, "responsible_hei": a.responsible_hei,
-        "due_on": a.due_on, "days_left": a.days_left, "raised_at": a.occurred_at,
+        "alert_id": a["alert_id"], "omobility_id": a["omobility_id"], "sending_hei": a["sending_hei"],
+        "receiving_hei": a["receiving_hei"], "deadline": a["deadline"], "severity": a["severity"],
+        "responsible_hei": a["responsible_hei"], "due_on": a["due_on"], "days_left": a["days_left"], "raised_at": a["occurred_at"],
     }
 
 

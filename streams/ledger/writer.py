@@ -102,7 +102,7 @@ class LedgerWriter:
             log.info("ledger-writer-stopped", rows=self.rows)
 
     async def _write(self, polled) -> None:
-        events, next_offsets = [], {}
+        batch = Batch([], [], [], {})
         for tp, messages in polled.items():
             for m in messages:
                 try:
@@ -112,20 +112,20 @@ class LedgerWriter:
                     if mobility and not may_carry_agreement(m.headers):
                         continue
                     record = self.codec.record(m.topic, m.value, m.partition, m.offset)
-                    if mobility and not carries_agreement(record):
-                        continue
-                    events.append(self.codec.event(m.topic, record))
+                    if not mobility:
+                        batch.add_record(self.codec.record_of(m.topic), record)  # rows straight from the recogniser's records
+                    elif carries_agreement(record):
+                        batch.add(self.codec.event(m.topic, record))
                 except Exception as exc:  # noqa: BLE001 - a poison record is dead-lettered, the batch goes on
                     letter = dead_letter(exc, component="ledger", payload=m.value, topic=m.topic, partition=m.partition, offset=m.offset)
                     await self.producer.send_and_wait(self.dlq_topic, self.codec.encode(self.dlq_topic, letter), key=m.topic.encode())
-            next_offsets[(tp.topic, tp.partition)] = messages[-1].offset + 1
-        batch = Batch.of(events, next_offsets)
+            batch.next_offsets[(tp.topic, tp.partition)] = messages[-1].offset + 1
         t0 = time.perf_counter()
         await asyncio.to_thread(self.ledger.write, batch, self.consumer_name)
-        self.rows += len(events)
+        self.rows += len(batch.decisions) + len(batch.statuses) + len(batch.alerts) + len(batch.agreements)
         if self.on_batch is not None:
             self.on_batch(batch, time.perf_counter() - t0)
         try:  # for lag monitoring only: the ledger's own offsets decide where a restart resumes
-            await self.consumer.commit({TopicPartition(t, p): o for (t, p), o in next_offsets.items()})
+            await self.consumer.commit({TopicPartition(t, p): o for (t, p), o in batch.next_offsets.items()})
         except KafkaError as exc:
             log.warning("kafka-commit-skipped", error=type(exc).__name__, hint="harmless: the ledger keeps its own offsets")
