@@ -31,8 +31,6 @@ are one Kafka transaction.
 from __future__ import annotations
 
 import asyncio
-import ctypes
-import ctypes.util
 import time
 from collections import OrderedDict
 from typing import Any
@@ -48,39 +46,35 @@ from hub.logs import get_logger
 from streams.codec import HubCodec
 from streams.config import StreamsConfig
 from streams.dlq import dead_letter
+from streams.housekeeping import Housekeeping
 from streams.partitioning import CachedPartitioner
 from streams.state_store import StateStore
 
-__all__ = ["BatchStage", "Changed", "FETCH_MAX_BYTES", "FETCH_MIN_BYTES", "FETCH_PARTITION_BYTES", "FETCH_WAIT_MS", "row_bytes", "row_value"]
+__all__ = ["BatchStage", "Changed", "FETCH_MAX_BYTES", "FETCH_MIN_BYTES", "FETCH_PARTITION_BYTES", "FETCH_WAIT_MS", "fetch_partition_bytes", "row_bytes",
+           "row_value"]
 
 Changed = dict[tuple[int, bytes], bytes | None]  # (partition, key) -> the state row's new bytes (None: delete it)
 
 
 FETCH_MAX_BYTES = 4 * 1048576  # per fetch: a batch of 2,000 hub events is about 0.5 MB
 FETCH_PARTITION_BYTES = 1048576
+# aiokafka keeps fetching every partition whose prefetched records were taken, so with a backlog (a replayed year)
+# it holds up to a partition's fetch size for each partition: a stage's share per partition keeps that total bounded
+PREFETCH_BUDGET = 16 * 1048576
 # under load a fetch waits for this many bytes (at most FETCH_WAIT_MS): fewer, fuller fetches cost the broker less
 # per event (each fetch of a stage names every partition it reads, 162 for normalise); idle, it adds that wait
 FETCH_MIN_BYTES = 65_536
 FETCH_WAIT_MS = 50
 
 
-def _malloc_trim():
-    """glibc's ``malloc_trim``, or None elsewhere.
-
-    A stage frees most of what a batch allocates (records of a kilobyte or more, rows,
-    outputs), and glibc keeps freed pages for reuse; giving them back now and then keeps
-    a stage's resident memory near what it holds.
-    """
-    try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
-    except (OSError, AttributeError):
-        return None
+def fetch_partition_bytes(partitions: int) -> int:
+    """What a consumer of ``partitions`` partitions fetches of each at most: their prefetch stays near PREFETCH_BUDGET."""
+    return max(65_536, min(FETCH_PARTITION_BYTES, PREFETCH_BUDGET // max(1, partitions)))
 
 
-_TRIM = _malloc_trim()
-TRIM_EVERY = 5.0  # seconds between giving freed memory back
 CHECKPOINT_EVERY = 1.0  # seconds between checkpoints (state rows, then offsets) at least once
 CHECKPOINT_ROWS = 8_192  # or sooner, once this many state rows changed
+CHECKPOINT_CHUNK = 1_024  # state rows handed to the producer before waiting for their acks
 
 
 def row_bytes(value: Any) -> bytes:
@@ -140,7 +134,7 @@ class BatchStage:
         self.restorer: AIOKafkaConsumer | None = None  # reads the state topic back on each assignment
         self.producer: AIOKafkaProducer | None = None
         self._stop = asyncio.Event()
-        self._trimmed = time.monotonic()
+        self.housekeeping = Housekeeping()
         self.partitioner = CachedPartitioner()
         self._partitions: dict[str, list[int]] = {}  # topic -> its partitions, from the producer's metadata
         self._pending: dict[tuple[str, int], list] = {}  # (topic, partition) -> record batches not yet handed to the producer
@@ -176,7 +170,7 @@ class BatchStage:
             auto_offset_reset="earliest", isolation_level=isolation, partition_assignment_strategy=(RangePartitionAssignor,),
             session_timeout_ms=int(cfg.session_timeout * 1000), heartbeat_interval_ms=int(max(1.0, cfg.session_timeout / 5) * 1000),
             # what a consumer prefetches is bounded in bytes, not by the backlog: a replayed year must not fill memory
-            max_partition_fetch_bytes=FETCH_PARTITION_BYTES, fetch_max_bytes=FETCH_MAX_BYTES,
+            max_partition_fetch_bytes=fetch_partition_bytes(len(self.inputs) * cfg.partitions), fetch_max_bytes=FETCH_MAX_BYTES,
             fetch_min_bytes=FETCH_MIN_BYTES, fetch_max_wait_ms=FETCH_WAIT_MS,
         )
         producer_args = dict(bootstrap_servers=cfg.bootstrap_servers, linger_ms=10, max_batch_size=262_144, acks="all",
@@ -189,6 +183,7 @@ class BatchStage:
         await self.restorer.start()
         await self.consumer.start()
         self.consumer.subscribe(self.inputs, listener=_Rebalance(self))
+        self.housekeeping.start()
         self.log.info(f"{self.name}-started", topics=len(self.inputs), group=self.group, state_topic=self.state_topic,
                       guarantee=cfg.processing_guarantee)
         last_report, reported = time.monotonic(), dict(self.counts)
@@ -201,14 +196,17 @@ class BatchStage:
                     async with self.lock:
                         if self.failed is None:
                             await self._batch(polled)
-                elif self._checkpoint_due():
-                    async with self.lock:  # idle: what the last batches did becomes durable now, not at the next batch
-                        if self.failed is None:
-                            await self.checkpoint()
+                else:
+                    if self._checkpoint_due():
+                        async with self.lock:  # idle: what the last batches did becomes durable now, not at the next batch
+                            if self.failed is None:
+                                await self.checkpoint()
+                    self.housekeeping.tick()
                 if time.monotonic() - last_report > 30 and self.counts != reported:
                     self.log.info(f"{self.name}-progress", **self.counts)
                     last_report, reported = time.monotonic(), dict(self.counts)
         finally:
+            self.housekeeping.stop()
             async with self.lock:
                 await self.checkpoint_or_log()
             await self.consumer.stop()
@@ -265,9 +263,7 @@ class BatchStage:
             if self._checkpoint_due():
                 await self.checkpoint()
         self.counts["batches"] += 1
-        if _TRIM is not None and time.monotonic() - self._trimmed > TRIM_EVERY:
-            _TRIM(0)
-            self._trimmed = time.monotonic()
+        self.housekeeping.tick()
 
     def _checkpoint_due(self) -> bool:
         """Whether batches since the last checkpoint wait for one, and it is time (or many rows changed)."""
@@ -284,8 +280,10 @@ class BatchStage:
         states (the outputs carry the same ids again; every reader keeps the latest).
         """
         if self._dirty:
-            for partition, key in self._dirty:
+            for n, (partition, key) in enumerate(self._dirty, 1):
                 await self._send(self.state_topic, key, self.store.get(partition, key), None, partition)
+                if n % CHECKPOINT_CHUNK == 0:  # the rows in flight stay a few megabytes, however many changed
+                    await asyncio.gather(*await self._flush())
             await asyncio.gather(*await self._flush())
         if self._reached:
             try:

@@ -24,6 +24,7 @@ from hub.logs import get_logger
 from streams.batch_stage import FETCH_MAX_BYTES, FETCH_MIN_BYTES, FETCH_PARTITION_BYTES, FETCH_WAIT_MS
 from streams.codec import HubCodec
 from streams.dlq import dead_letter
+from streams.housekeeping import Housekeeping
 from streams.ledger.store import Batch, Ledger, carries_agreement, may_carry_agreement
 
 __all__ = ["LedgerWriter", "LEDGER_TOPICS"]
@@ -91,12 +92,16 @@ class LedgerWriter:
         await self.producer.start()
         self.consumer.subscribe(self.topics, listener=_SeekToLedger(self))
         log.info("ledger-writer-started", topics=self.topics, database=self.ledger.engine.url.render_as_string(hide_password=True))
+        housekeeping = Housekeeping()
+        housekeeping.start()
         try:
             while not self._stop.is_set():
                 polled = await self.consumer.getmany(timeout_ms=200, max_records=self.max_records)
                 if polled:
                     await self._write(polled)
+                housekeeping.tick()
         finally:
+            housekeeping.stop()
             await self.consumer.stop()
             await self.producer.stop()
             log.info("ledger-writer-stopped", rows=self.rows)
