@@ -92,28 +92,34 @@ class GradeFact:
 
     @classmethod
     def from_event(cls, g) -> "GradeFact":
-        label, readable, passed = _read(g.grading_scheme_id, g.grade_label)
-        occ = int(g.occurred_at.timestamp() * 1000)
-        status = _STATUS[g.status]
-        passed = passed and status != "REVOKED"
+        v = g.__dict__  # a model keeps its fields there: one dict read each instead of an attribute lookup
+        scheme_id = v["grading_scheme_id"]
+        found = _READ.get((scheme_id, v["grade_label"]))
+        label, readable, passed = found if found is not None else _read(scheme_id, v["grade_label"])
+        occ = int(v["occurred_at"].timestamp() * 1000)
+        status = _STATUS[v["status"]]
+        if status == "REVOKED":
+            passed = False
+        day = _DAYS.get(v["assessed_on"])
+        isced, year = v["isced_code"], v["academic_year"]
         f = cls.__new__(cls)
-        f.hei = shared(g.hei)
-        f.result_id = g.result_id
-        f.course_code = shared(g.course_code)
+        f.hei = shared(v["hei"])
+        f.result_id = v["result_id"]
+        f.course_code = shared(v["course_code"])
         f.label = label
-        f.scheme_id = shared(g.grading_scheme_id)
+        f.scheme_id = shared(scheme_id)
         f.readable = readable
         f.passed = passed
-        f.ects = shared(str(g.ects))  # not by Decimal: 5 and 5.0 are equal but print apart
-        f.attempt = g.attempt
-        f.assessed_on = _day(g.assessed_on)
+        f.ects = shared(str(v["ects"]))  # not by Decimal: 5 and 5.0 are equal but print apart
+        f.attempt = v["attempt"]
+        f.assessed_on = day if day is not None else _day(v["assessed_on"])
         f.status = status
         f.occ = occ
-        f.event_id = g.event_id
-        f.isced = shared(g.isced_code) if g.isced_code else None
-        f.year = shared(g.academic_year) if g.academic_year else None
-        f.omobility_id = g.omobility_id or None
-        f.trace_id = g.trace_id or ""
+        f.event_id = v["event_id"]
+        f.isced = shared(isced) if isced else None
+        f.year = shared(year) if year else None
+        f.omobility_id = v["omobility_id"] or None
+        f.trace_id = v["trace_id"] or ""
         f.first_pass = occ if passed else None
         f.first_seen = occ
         return f
