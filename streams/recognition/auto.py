@@ -28,7 +28,7 @@ def auto_recognised(rules: MobilityRules, la: LaFact, code: str, b, previous: tu
                     trace_id: str) -> tuple[str, str, RecognitionDecision | None]:
     """(decision id, rule, event) of Table B ``code`` whose group all passed; no event when ``previous`` has the id.
 
-    ``rules.signature(code)`` must have said so just before (it summarised the group);
+    ``rules.passed_whole(code)`` must have said so just before (it summarised the group);
     ``b`` is the Table B component, without recognition conditions.
     """
     m = rules.m

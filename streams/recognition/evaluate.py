@@ -107,35 +107,26 @@ class MobilityRules:
         self.chain: set[str] | None = None  # set it to collect the ids registrar decisions could act on
         self.cur: LaFact | None = m.current
 
-    def signature(self, code: str) -> tuple | None:
-        """Everything the decision on Table B ``code`` rests on, under the current LA version and no cancellation.
+    def passed_whole(self, code: str) -> bool:
+        """Whether every course of the group of Table B ``code`` (current LA version) has a passing result.
 
-        None while the group may be pending (no ToR and a course without a passing result).
-        Under several LA versions it holds only for a group that passed as a whole (element 6
-        None): the current version alone decides it then; otherwise older versions may.
-        Equal signatures give equal candidates, so an unchanged one need not be worked out again.
-        The course summaries stand for their results: the view replaces a summary whenever
-        a result of its course changes (a rebuilt view gives new ones: worked out again).
+        Then ``_table_b`` gives AUTO_RECOGNISED or NEEDS_REVIEW from the current version alone, whatever
+        the older ones say; the group's course summaries are kept for ``group_passed``.
         """
-        m, la = self.m, self.cur
-        group = la.groups.get(code)
+        group = self.cur.groups.get(code)
         if group is None:
-            return None
+            return False
         studied = group[1]
+        if not studied:
+            return False
         comps = self._comps.get(studied)
         if comps is None:
             comp = self.comp
             comps = self._comps[studied] = tuple([comp(a) for a in studied])
-        all_passed = bool(studied)
         for c in comps:
             if c.eff is None:
-                all_passed = False
-                break
-        if not all_passed and m.tor is None:
-            return None
-        overridable = not all_passed or la.table_b[code].recognition_conditions
-        return (la.event_id, m.sending_hei, m.receiving_hei, m.isced, m.year,
-                tuple(m.registrar) if overridable else (), None if all_passed else m.tor.event_id, comps)
+                return False
+        return True
 
     # --- across versions, cancellation ----------------------------------------
 
@@ -239,7 +230,7 @@ class MobilityRules:
             return None
         m = self.m
         group_id, studied = la.groups[code]
-        comps = self._comps.get(studied)  # summarised already (signature): pending or not is known below
+        comps = self._comps.get(studied)  # summarised already (passed_whole): pending or not is known below
         if comps is None:
             if m.tor is None:  # a group still waiting for results (shared by all implicit groups)
                 pending = self._pending.get(studied)
@@ -308,7 +299,7 @@ class MobilityRules:
 
         (results, inputs, sorted input ids, latest time, conversion, its clause, the sentence saying
         they passed, whether one was corrected, the input ids joined as decision ids cite them);
-        ``signature`` or ``_table_b`` must have summarised the group.
+        ``passed_whole`` or ``_table_b`` must have summarised the group.
         """
         memo_key = (la.event_id, studied, home_field)
         shared = self._passed.get(memo_key)

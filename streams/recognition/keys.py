@@ -218,7 +218,7 @@ class OpenKeys:
         """The keys a (new or earlier) ToR can change without cancellation.
 
         Only a Table B component of the current LA version whose group has not all passed
-        reads the ToR (``_table_b``: rules 3 and 4, and its ``signature``; under several
+        reads the ToR (``_table_b``: rules 3 and 4; under several
         versions ``_decided_before`` for the older ones, asked only while the current one
         decides nothing); a group that all passed, a component the current version dropped
         and a course outside the LA are decided as before, so their decisions stand.

@@ -246,37 +246,32 @@ class StudentRecognition(OpenKeys):
             keys = self._open_keys(m, codes)
         if not keys:
             return []
-        memo = m.memo  # key -> signature + (decision id, registrar chain), or (registrar chain,) alone
+        # key -> (registrar chain,): the decision ids a registrar decision could act on (see _registrar)
+        memo = m.memo
         rules = MobilityRules(m, m.view or self._view(m), self.converter)
         uncancelled = m.cancel is None
-        # under several LA versions only a group that passed as a whole decides by the current version alone
-        versions = len(m.las)
+        emitted = m.emitted
         out = []
+        # every key named can change (the selection above): each is worked out, nothing is compared first
         for key in sorted(keys):
-            prev = m.emitted.get(key)
-            sig = rules.signature(key[2:]) if uncancelled and key[0] == "B" else None
-            if sig is not None and versions > 1 and sig[6] is not None:
-                sig = None
-            if sig is not None:  # unchanged inputs of the decision emitted last: nothing to work out
-                known = memo.get(key)
-                if known is not None and prev is not None and len(known) == 10 and known[8] == prev[0] \
-                        and known[:8] == sig:
-                    continue
-                if sig[6] is None:  # the whole group passed
-                    b = rules.cur.table_b[key[2:]]
+            prev = emitted.get(key)
+            if uncancelled and key[0] == "B":
+                code = key[2:]
+                # a group that passed as a whole decides by the current version alone, under any number of versions
+                if rules.passed_whole(code):
+                    b = rules.cur.table_b[code]
                     if not b.recognition_conditions:  # the common case, without a Candidate (auto.py)
-                        did, rule, event = auto_recognised(rules, rules.cur, key[2:], b, prev, self.facts.esi,
+                        did, rule, event = auto_recognised(rules, rules.cur, code, b, prev, self.facts.esi,
                                                            trigger.trace_id or trigger.event_id)
-                        memo[key] = sig + (did, _NO_CHAIN)  # one tuple: the collector walks each kept
+                        memo[key] = _NO_CHAIN_MEMO
                         if event is not None:
                             out.append(event)
-                            m.emitted[key] = (did, prev[1] + 1 if prev else 1, rule)
+                            emitted[key] = (did, prev[1] + 1 if prev else 1, rule)
                         continue
             rules.chain = chain = set()
             d = rules.decide(key)
             chain = frozenset(chain) if chain else _NO_CHAIN
-            memo[key] = sig + (d.id, chain) if sig is not None and d is not None else (
-                (chain,) if chain else _NO_CHAIN_MEMO)
+            memo[key] = (chain,) if chain else _NO_CHAIN_MEMO
             if d is None:
                 if prev is None or prev[2] == "R4-withdrawn":
                     continue
@@ -288,7 +283,7 @@ class StudentRecognition(OpenKeys):
                 host_hei=m.receiving_hei, previous=prev[:2] if prev else None,
                 trace_id=trigger.trace_id or trigger.event_id,
             ))
-            m.emitted[key] = (d.id, prev[1] + 1 if prev else 1, d.rule)
+            emitted[key] = (d.id, prev[1] + 1 if prev else 1, d.rule)
         return out
 
     # --- persistence --------------------------------------------------------------
