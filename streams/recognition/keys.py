@@ -8,7 +8,8 @@ event does not touch, is never evaluated.  ``MobilityRules`` then decides the ke
 
 from __future__ import annotations
 
-from .facts import LaFact, MobilityFacts, shared_keys
+from .facts import LaFact, MobilityFacts
+from .shapes import shared_keys
 from .views import all_in
 
 __all__ = ["OpenKeys"]
