@@ -311,7 +311,12 @@ class MobilityRules:
         """What the decisions on a group whose components all passed share, given its summaries (``group_passed``)."""
         host = self.m.receiving_hei
         results = tuple([c.eff for c in comps])
-        inputs = {g.event_id: g.occ for g in results}
+        inputs = {}
+        corrected = False
+        for g in results:
+            inputs[g.event_id] = g.occ
+            if g.status == "CORRECTED":
+                corrected = True
         converted, error = self._convert(results, la, home_field)
         clause = converted.clause if converted is not None else conversion_clause(None, error)
         text: list[str] = []
@@ -325,7 +330,6 @@ class MobilityRules:
                                 f"({', '.join(_grade_text(g) for g in results)})")
             return text[0]
 
-        corrected = any(g.status == "CORRECTED" for g in results)
         ordered = tuple(sorted(inputs))
         return results, inputs, ordered, max(inputs.values()), converted, clause, passed, corrected, ",".join(ordered)
 
