@@ -249,7 +249,7 @@ class MobilityFacts:
     """
 
     __slots__ = ("omobility_id", "sending_hei", "receiving_hei", "year", "isced", "header_occ", "header_event", "las",
-                 "tor", "cancel", "registrar", "emitted", "memo", "view")
+                 "tor", "cancel", "registrar", "emitted", "memo", "view", "older")
 
     def __init__(self, omobility_id: str, sending_hei: str = "", receiving_hei: str = "", year: str = "",
                  isced: str | None = None, header_order: tuple | list = ()):
@@ -267,6 +267,8 @@ class MobilityFacts:
         self.memo: dict[str, tuple] = {}
         # not persisted: the results this mobility owns, by course (views.CourseView), None until needed
         self.view = None
+        # not persisted: the older LA versions with their cutoffs (keys.OpenKeys._older), None until needed
+        self.older: list[tuple] | None = None
 
     @property
     def header_order(self) -> tuple:
@@ -311,6 +313,7 @@ class MobilityFacts:
         self.las[la.version] = LaFact(la, event_id, occ)
         while len(self.las) > MAX_LA_VERSIONS:
             del self.las[min(self.las)]
+        self.older = None
         return True
 
     def merge_moment(self, name: str, moment: Moment) -> bool:

@@ -125,13 +125,17 @@ class OpenKeys:
         """The older LA versions, newest first, each with the cutoff its decisions had to come before.
 
         The cutoff of a version is the latest approval among the versions after it (event time).
+        Kept on the mobility until its LA versions change (``MobilityFacts.merge_la``).
         """
+        if m.older is not None:
+            return m.older
         versions = sorted(m.las)
         out = []
         cutoff = 0
         for i in range(len(versions) - 2, -1, -1):
             cutoff = max(cutoff, m.las[versions[i + 1]].occ)
             out.append((m.las[versions[i]], cutoff))
+        m.older = out
         return out
 
     @staticmethod
@@ -145,6 +149,11 @@ class OpenKeys:
         studied = cur.groups[code][1]
         if studied and all_in(studied, passed):
             return True
+        return OpenKeys._decided_older(older, code, seen, passed)
+
+    @staticmethod
+    def _decided_older(older: list[tuple], code: str, seen, passed) -> bool:
+        """Whether every course of an older version's group of ``code`` passed before the later versions came."""
         for la, cutoff in older:
             group = la.groups.get(code)
             # a course never passed has no pass before the cutoff: the set test spares the scan
@@ -178,9 +187,9 @@ class OpenKeys:
     def _open_grade_keys_versions(self, m: MobilityFacts, code: str, seen, passed, emitted) -> list[str]:
         """``_open_keys`` for one course under several LA versions, without ToR or cancellation.
 
-        A component of the current Table B not yet decided opens only if ``_decidable``; its
-        older versions' cutoffs (``_older``) are worked out only when an older group of it
-        passed as a whole, which ``_decidable`` needs before it compares times.
+        A component of the current Table B not yet decided opens only if ``_decidable``: its group
+        under the current version passed (tested once per studied tuple), or an older version's
+        did before the later versions came (``_decided_older``, with the mobility's kept ``_older``).
         """
         las = m.las
         cur = las[max(las)]
@@ -190,24 +199,22 @@ class OpenKeys:
             if needs:
                 keys.update(needs)
         out = []
+        tested, complete = None, False  # the components of an implicit group share one studied tuple: test it once
         older = None
         for key in keys:
             prev = emitted.get(key)
             if prev is None or prev[2] == "R4-withdrawn":
                 b = key[2:]
-                if b in cur.table_b:
-                    studied = cur.groups[b][1]
-                    if not studied or not all_in(studied, passed):
-                        for la in las.values():
-                            group = la.groups.get(b) if la is not cur else None
-                            if group is not None and group[1] and all_in(group[1], passed):
-                                break
-                        else:
-                            continue  # no version's group of it passed as a whole: pending
+                group = cur.groups.get(b)
+                if group is not None:
+                    studied = group[1]
+                    if studied is not tested:
+                        tested, complete = studied, bool(studied) and all_in(studied, passed)
+                    if not complete:
                         if older is None:
                             older = self._older(m)
-                        if not self._decidable(cur, older, b, seen, passed):
-                            continue
+                        if not self._decided_older(older, b, seen, passed):
+                            continue  # pending under every version
             out.append(key)
         key = _x_key(code)
         prev = emitted.get(key)
