@@ -243,6 +243,8 @@ class StudentRecognition(OpenKeys):
         if not m.receiving_hei or not m.las:  # not known yet, or no LA
             return []
         if keys is None:
+            if len(m.las) == 1 and not self.facts.grades and not m.emitted and m.tor is None and m.cancel is None:
+                return []  # one LA version and nothing graded, decided, issued or cancelled: all pending (_open_keys)
             keys = self._open_keys(m, codes)
         if not keys:
             return []
