@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from schemas.models import DecisionStatus, RecognitionDecision
 
-from .decisions import build_event, cents, decision_id_text, ects_text, host_grades
+from .decisions import build_event, cents, decision_id, host_grades
 from .evaluate import MobilityRules
 from .explain import fmt_ects
 from .facts import LaFact
@@ -24,14 +24,6 @@ _AUTO = DecisionStatus.AUTO_RECOGNISED
 _AUTO_TEXT = _AUTO.value
 
 
-def _parts(la: LaFact, code: str, b) -> tuple:
-    """What every automatic decision on Table B ``code`` of ``la`` shares, worked out at its first (kept on ``la``)."""
-    group_id, studied = la.groups[code]
-    found = la.auto[code] = ("B:" + code, group_id, studied, la.extra_of(code), ects_text(b.ects), fmt_ects(b.ects),
-                             cents(b.ects), b.title, b.isced_code)
-    return found
-
-
 def auto_recognised(rules: MobilityRules, la: LaFact, code: str, b, previous: tuple | None, esi: str,
                     trace_id: str) -> tuple[str, str, RecognitionDecision | None]:
     """(decision id, rule, event) of Table B ``code`` whose group all passed; no event when ``previous`` has the id.
@@ -40,21 +32,20 @@ def auto_recognised(rules: MobilityRules, la: LaFact, code: str, b, previous: tu
     ``b`` is the Table B component, without recognition conditions.
     """
     m = rules.m
-    parts = la.auto.get(code)
-    if parts is None:
-        parts = _parts(la, code, b)
-    key, group_id, studied, extra, ects, ects_shown, ects_cents, title, home_field = parts
-    results, _, ordered, occ, converted, clause, passed, corrected, joined = rules.group_passed(la, studied, home_field)
+    group_id, studied = la.groups[code]
+    results, _, ordered, occ, converted, clause, passed, corrected, joined = rules.group_passed(la, studied, b.isced_code)
     rule = "R4-corrected" if corrected else "R2-all-passed"
     grade = converted.label if converted else None
-    did = decision_id_text(m.omobility_id, key, _AUTO_TEXT, rule, ects, grade, extra, joined)
+    key = "B:" + code
+    ects = b.ects
+    did = decision_id(m.omobility_id, key, _AUTO_TEXT, rule, ects, grade, la.extra[code], joined)
     if previous is not None and previous[0] == did:
         return did, rule, None
     after = " after a correction" if corrected else ""
-    reason = f"{passed()}{after}; {ects_shown} ECTS recognised for {code} {clause}."
+    reason = f"{passed()}{after}; {fmt_ects(ects)} ECTS recognised for {code} {clause}."
     event = build_event(
-        did, code, _AUTO, rule, ects_cents, grade, reason, occ, la.version, group_id, host_grades(results),
-        converted.conversion if converted is not None else None, ordered, title,
+        did, code, _AUTO, rule, cents(ects), grade, reason, occ, la.version, group_id, host_grades(results),
+        converted.conversion if converted is not None else None, ordered, b.title,
         converted.home_scheme_id if converted and grade is not None else None, None,
         m.omobility_id, esi, m.sending_hei, m.receiving_hei, previous[:2] if previous else None, trace_id,
     )

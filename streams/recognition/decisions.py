@@ -23,8 +23,7 @@ from .building import built, setters
 from .conversion import Converted
 from .ids import uuid5_namer
 
-__all__ = ["Candidate", "build_decision", "build_event", "cents", "decision_id", "decision_id_text", "ects_text",
-           "host_grades"]
+__all__ = ["Candidate", "build_decision", "build_event", "cents", "decision_id", "ects_text", "host_grades"]
 
 ZERO = Decimal("0.00")
 _CENT = Decimal("0.01")
@@ -79,13 +78,7 @@ def ects_text(ects: Decimal) -> str:
 def decision_id(omobility_id: str, key: str, status: str, rule: str, ects: Decimal, grade: str | None, extra: str,
                 inputs: str) -> str:
     """The id of an outcome (see the module docstring); ``inputs``: the sorted input ids joined by commas."""
-    return decision_id_text(omobility_id, key, status, rule, ects_text(ects), grade, extra, inputs)
-
-
-def decision_id_text(omobility_id: str, key: str, status: str, rule: str, ects: str, grade: str | None, extra: str,
-                     inputs: str) -> str:
-    """``decision_id`` with the ECTS given as ``ects_text`` gives them."""
-    text = "\x1f".join((omobility_id, key, status, rule, ects, grade or "", extra, inputs))
+    text = "\x1f".join((omobility_id, key, status, rule, ects_text(ects), grade or "", extra, inputs))
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 

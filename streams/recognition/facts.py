@@ -175,12 +175,11 @@ class LaFact:
     """
 
     __slots__ = ("version", "la", "event_id", "occ", "table_a", "table_b", "in_la", "groups", "b_keys", "need_keys",
-                 "extra", "studied", "dumped", "auto")
+                 "extra", "studied", "dumped")
 
     def __init__(self, la: LearningAgreement, event_id: str, occ: int):
         self.version, self.la, self.event_id, self.occ = la.version, la, event_id, occ
         self.dumped: dict | None = None  # the LA's JSON form, kept once made: a state is written after every batch that changed it
-        self.auto: dict[str, tuple] = {}  # per Table B code, what its automatic decisions share (auto.py)
         a_codes, b_codes, self.in_la, self.groups, self.b_keys, self.need_keys, self.studied, self.extra = la_shape(la)
         self.table_a: dict[str, LaComponent] = dict(zip(a_codes, la.components_studied))
         self.table_b: dict[str, LaComponent] = dict(zip(b_codes, la.components_recognized))
