@@ -262,7 +262,7 @@ class MobilityFacts:
         self.cancel: Moment | None = None
         self.registrar: dict[str, RegistrarFact] = {}
         self.emitted: dict[str, tuple[str, int, str]] = {}  # key -> (decision_id, version, rule)
-        # not persisted: per key worked out, (the decision ids a registrar decision could act on,) (see rules.py)
+        # not persisted: per key worked out, the decision ids a registrar decision could act on (see rules.py)
         self.memo: dict[str, tuple] = {}
         # not persisted: the results this mobility owns, by course (views.CourseView), None until needed
         self.view = None

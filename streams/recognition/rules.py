@@ -34,7 +34,6 @@ __all__ = ["StudentRecognition", "apply"]
 
 _LA = (MobilityLifecycle.LA_APPROVED, MobilityLifecycle.LA_CHANGED)
 _NO_CHAIN: frozenset[str] = frozenset()
-_NO_CHAIN_MEMO = (_NO_CHAIN,)
 _TOR, _CANCELLED = MobilityLifecycle.TOR_ISSUED, MobilityLifecycle.CANCELLED
 
 
@@ -173,7 +172,7 @@ class StudentRecognition(OpenKeys):
         # it acts on one decision id, of a decision standing, which was emitted: only emitted keys whose registrar
         # chain holds the id can change (a key not worked out since this state was loaded is worked out)
         memo, target = m.memo, r.decision_id
-        return self._recompute(m, None, r, [k for k in m.emitted if (known := memo.get(k)) is None or target in known[-1]])
+        return self._recompute(m, None, r, [k for k in m.emitted if (known := memo.get(k)) is None or target in known])
 
     # --- evaluation -------------------------------------------------------------
 
@@ -248,7 +247,7 @@ class StudentRecognition(OpenKeys):
             keys = self._open_keys(m, codes)
         if not keys:
             return []
-        # key -> (registrar chain,): the decision ids a registrar decision could act on (see _registrar)
+        # key -> registrar chain: the decision ids a registrar decision could act on (see _registrar)
         memo = m.memo
         rules = MobilityRules(m, m.view or self._view(m), self.converter)
         uncancelled = m.cancel is None
@@ -265,15 +264,14 @@ class StudentRecognition(OpenKeys):
                     if not b.recognition_conditions:  # the common case, without a Candidate (auto.py)
                         did, rule, event = auto_recognised(rules, rules.cur, code, b, prev, self.facts.esi,
                                                            trigger.trace_id or trigger.event_id)
-                        memo[key] = _NO_CHAIN_MEMO
+                        memo[key] = _NO_CHAIN
                         if event is not None:
                             out.append(event)
                             emitted[key] = (did, prev[1] + 1 if prev else 1, rule)
                         continue
             rules.chain = chain = set()
             d = rules.decide(key)
-            chain = frozenset(chain) if chain else _NO_CHAIN
-            memo[key] = (chain,) if chain else _NO_CHAIN_MEMO
+            memo[key] = frozenset(chain) if chain else _NO_CHAIN
             if d is None:
                 if prev is None or prev[2] == "R4-withdrawn":
                     continue
