@@ -99,10 +99,11 @@ class MobilityRules:
     def __init__(self, m: MobilityFacts, view: CourseView, converter: Converter):
         self.m, self.conv = m, converter
         self.by_code: dict[str, list[GradeFact]] = view.by_code
-        self.comp = view.comp
+        self.comp, self.eff = view.comp, view.eff
         self._pending: dict[tuple[str, ...], bool] = {}
         self._passed: dict[tuple, tuple] = {}
         self._comps: dict[tuple[str, ...], tuple] = {}  # per group: the summaries of its courses
+        self._effs: dict[tuple[str, ...], tuple | None] = {}  # per group: its courses' passing results, or None
         self._regs: dict[str, list[RegistrarFact]] | None = None
         self.chain: set[str] | None = None  # set it to collect the ids registrar decisions could act on
         self.cur: LaFact | None = m.current
@@ -111,7 +112,7 @@ class MobilityRules:
         """Whether every course of the group of Table B ``code`` (current LA version) has a passing result.
 
         Then ``_table_b`` gives AUTO_RECOGNISED or NEEDS_REVIEW from the current version alone, whatever
-        the older ones say; the group's course summaries are kept for ``group_passed``.
+        the older ones say; the group's passing results are kept for ``group_passed``.
         """
         group = self.cur.groups.get(code)
         if group is None:
@@ -119,13 +120,17 @@ class MobilityRules:
         studied = group[1]
         if not studied:
             return False
-        comps = self._comps.get(studied)
-        if comps is None:
-            comp = self.comp
-            comps = self._comps[studied] = tuple([comp(a) for a in studied])
-        for c in comps:
-            if c.eff is None:
+        if studied in self._effs:
+            return self._effs[studied] is not None
+        eff = self.eff
+        results = []
+        for a in studied:
+            g = eff(a)
+            if g is None:
+                self._effs[studied] = None
                 return False
+            results.append(g)
+        self._effs[studied] = tuple(results)
         return True
 
     # --- across versions, cancellation ----------------------------------------
@@ -230,7 +235,7 @@ class MobilityRules:
             return None
         m = self.m
         group_id, studied = la.groups[code]
-        comps = self._comps.get(studied)  # summarised already (passed_whole): pending or not is known below
+        comps = self._comps.get(studied)  # summarised already: pending or not is known below
         if comps is None:
             if m.tor is None:  # a group still waiting for results (shared by all implicit groups)
                 pending = self._pending.get(studied)
@@ -299,18 +304,20 @@ class MobilityRules:
 
         (results, inputs, sorted input ids, latest time, conversion, its clause, the sentence saying
         they passed, whether one was corrected, the input ids joined as decision ids cite them);
-        ``passed_whole`` or ``_table_b`` must have summarised the group.
+        ``passed_whole`` or ``_table_b`` must have found them passing.
         """
         memo_key = (la.event_id, studied, home_field)
         shared = self._passed.get(memo_key)
         if shared is None:
-            shared = self._passed[memo_key] = self._all_passed(self._comps[studied], la, home_field)
+            results = self._effs.get(studied)
+            if results is None:
+                results = tuple([c.eff for c in self._comps[studied]])
+            shared = self._passed[memo_key] = self._all_passed(results, la, home_field)
         return shared
 
-    def _all_passed(self, comps, la: LaFact, home_field: str | None) -> tuple:
-        """What the decisions on a group whose components all passed share, given its summaries (``group_passed``)."""
+    def _all_passed(self, results: tuple, la: LaFact, home_field: str | None) -> tuple:
+        """What the decisions on a group whose courses all passed share, given their passing results (``group_passed``)."""
         host = self.m.receiving_hei
-        results = tuple([c.eff for c in comps])
         inputs = {}
         corrected = False
         for g in results:

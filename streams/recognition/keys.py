@@ -232,7 +232,7 @@ class OpenKeys:
         and a course outside the LA are decided as before, so their decisions stand.
         """
         la = m.current
-        comp = (m.view or self._view(m)).comp
+        eff = (m.view or self._view(m)).eff
         out = []
         tested, complete = None, False  # implicit groups share one studied tuple: test it once
         for key, studied in la.studied.items():
@@ -240,7 +240,7 @@ class OpenKeys:
                 tested = studied
                 complete = bool(studied)
                 for a in studied:
-                    if comp(a).eff is None:
+                    if eff(a) is None:
                         complete = False
                         break
             if not complete:

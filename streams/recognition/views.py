@@ -70,6 +70,16 @@ class CourseView:
                 self.passed[g.course_code] = None
         self.comps: dict[str, Comp] = {}
 
+    def eff(self, code: str) -> GradeFact | None:
+        """``comp(code).eff``, the latest passing result of ``code``; a course with one result needs no summary."""
+        results = self.by_code.get(code)
+        if not results:
+            return None
+        if len(results) == 1:
+            g = results[0]
+            return g if g.passed and g.status != "REVOKED" else None
+        return self.comp(code).eff
+
     def comp(self, code: str) -> Comp:
         c = self.comps.get(code)
         if c is None:
