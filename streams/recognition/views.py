@@ -89,8 +89,15 @@ class CourseView:
     def added(self, g: GradeFact) -> None:
         """A new result of this mobility (the newest of the student's facts)."""
         code = g.course_code
-        self.by_code.setdefault(code, []).append(g)
-        self.changed(g)
+        results = self.by_code.get(code)
+        if results is None:
+            self.by_code[code] = [g]
+        else:
+            results.append(g)
+        if self.comps:
+            self.comps.pop(code, None)
+        if g.first_pass is not None:
+            self.passed[code] = None
 
     def changed(self, g: GradeFact) -> None:
         """A result of this mobility changed in place, keeping its course."""
