@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from schemas.models import DecisionStatus, RecognitionDecision
 
-from .decisions import build_event, decision_id, host_grades
+from .decisions import build_event, cents, decision_id, host_grades
 from .evaluate import MobilityRules
 from .explain import fmt_ects
 from .facts import LaFact
@@ -28,7 +28,7 @@ def auto_recognised(rules: MobilityRules, la: LaFact, code: str, b, previous: tu
                     trace_id: str) -> tuple[str, str, RecognitionDecision | None]:
     """(decision id, rule, event) of Table B ``code`` whose group all passed; no event when ``previous`` has the id.
 
-    ``rules.signature(code)`` must have said so just before (it summarised the group);
+    ``rules.passed_whole(code)`` must have said so just before (it summarised the group);
     ``b`` is the Table B component, without recognition conditions.
     """
     m = rules.m
@@ -37,13 +37,14 @@ def auto_recognised(rules: MobilityRules, la: LaFact, code: str, b, previous: tu
     rule = "R4-corrected" if corrected else "R2-all-passed"
     grade = converted.label if converted else None
     key = "B:" + code
-    did = decision_id(m.omobility_id, key, _AUTO_TEXT, rule, b.ects, grade, la.extra_of(code), joined)
+    ects = b.ects
+    did = decision_id(m.omobility_id, key, _AUTO_TEXT, rule, ects, grade, la.extra[code], joined)
     if previous is not None and previous[0] == did:
         return did, rule, None
     after = " after a correction" if corrected else ""
-    reason = f"{passed()}{after}; {fmt_ects(b.ects)} ECTS recognised for {code} {clause}."
+    reason = f"{passed()}{after}; {fmt_ects(ects)} ECTS recognised for {code} {clause}."
     event = build_event(
-        did, code, _AUTO, rule, b.ects, grade, reason, occ, la.version, group_id, host_grades(results),
+        did, code, _AUTO, rule, cents(ects), grade, reason, occ, la.version, group_id, host_grades(results),
         converted.conversion if converted is not None else None, ordered, b.title,
         converted.home_scheme_id if converted and grade is not None else None, None,
         m.omobility_id, esi, m.sending_hei, m.receiving_hei, previous[:2] if previous else None, trace_id,

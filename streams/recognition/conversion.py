@@ -164,7 +164,9 @@ class Converter:
                 home = self._homes[home_hei] = home_scheme(home_hei)
         # one pass: a new combination of host grades is the common miss.  Each grade read is (its _host
         # reading, its HostResult, its ECTS as a weight, its band's lower + upper bound or None)
+        # the graded ones (not pass/fail only) also give their table, band, weight and band bounds' sum here
         reads, normal, passed = [], [], True
+        tables, bands, weights, sums = [], [], [], []
         for h in hosts:
             found = plain.get(h) if plain is not None else None
             if found is None:
@@ -178,19 +180,24 @@ class Converter:
                     plain[h] = found
             reads.append(found)
             normal.append(found[1])
-            if not found[0][1]:
+            r = found[0]
+            if not r[1]:
                 passed = False
+            elif not r[2]:
+                tables.append(r[3])
+                bands.append(r[4])
+                weights.append(found[2])
+                sums.append(found[3])
         normal = tuple(normal)
         if type(hosts[0]) is HostResult and normal == hosts:  # labels as the scheme spells them: keep one copy
             normal = hosts
         if not passed or home.pass_fail_only:
             return _converted(None, home.id, passed, _NONE, normal)
-        graded = [g for g in reads if not g[0][2]]
-        if not graded:
+        if not tables:
             return _converted(None, home.id, True, _PASS_FAIL, normal)
         home_table = self.tables.lookup(home.id, field or None, year or None)
-        if len(graded) == 1:
-            r = graded[0][0]
+        if len(tables) == 1:
+            r = next(g[0] for g in reads if not g[0][2])
             key = (r[3], r[0], home_table)
             found = self._overlaps.get(key)
             if found is None:
@@ -203,13 +210,12 @@ class Converter:
             host_tables = (r[3],)
             host_bands = (r[4],)
         else:
-            host_tables = tuple([g[0][3] for g in graded])
-            host_bands = tuple([g[0][4] for g in graded])
-            weights = [g[2] for g in graded]
+            host_tables = tuple(tables)
+            host_bands = tuple(bands)
             if sum(weights) <= 0:
-                weights = [1.0] * len(graded)
+                weights = [1.0] * len(weights)
             # as band_at's arithmetic: the bounds' sum and each span were worked out once, in the same float operations
-            point = sum([w * g[3] / 2 for w, g in zip(weights, graded)]) / sum(weights)
+            point = sum([w * s / 2 for w, s in zip(weights, sums)]) / sum(weights)
             for lower, upper, band in home_table.spans:
                 if lower <= point <= upper:
                     break

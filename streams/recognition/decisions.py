@@ -23,7 +23,7 @@ from .building import built, setters
 from .conversion import Converted
 from .ids import uuid5_namer
 
-__all__ = ["Candidate", "build_decision", "build_event", "decision_id", "ects_text", "host_grades"]
+__all__ = ["Candidate", "build_decision", "build_event", "cents", "decision_id", "ects_text", "host_grades"]
 
 ZERO = Decimal("0.00")
 _CENT = Decimal("0.01")
@@ -158,7 +158,8 @@ def _at(occ: int) -> datetime:
     return found
 
 
-def _cents(ects: Decimal) -> Decimal:
+def cents(ects: Decimal) -> Decimal:
+    """The ECTS as a decision carries them (two decimals)."""
     found = _CENTS.get(ects)
     if found is None or not ects:  # -0 equals 0 but keeps its sign: zero is never cached
         if len(_CENTS) > 1024:
@@ -190,7 +191,7 @@ def build_decision(
     converted = ctx.converted
     grade = d.grade
     return build_event(
-        d.id, d.key[2:], d.status, d.rule, d.ects, grade, d.reason(), d.occ, ctx.la_version, ctx.group_id,
+        d.id, d.key[2:], d.status, d.rule, cents(d.ects), grade, d.reason(), d.occ, ctx.la_version, ctx.group_id,
         host_grades(ctx.host), converted.conversion if converted is not None else None, d.inputs,
         comp.title if comp is not None else "", ctx.home_scheme_id if grade is not None else None, ctx.decided_by,
         omobility_id, student_esi, home_hei, host_hei, previous, trace_id,
@@ -200,7 +201,10 @@ def build_decision(
 def build_event(did, component, status, rule, ects, grade, reason, occ, la_version, group_id, host_grades,
                 conversion, inputs, title, home_scheme_id, decided_by, omobility_id, student_esi, home_hei, host_hei,
                 previous, trace_id) -> RecognitionDecision:
-    """The RecognitionDecision of an outcome given field by field (``build_decision`` and the rules' common case)."""
+    """The RecognitionDecision of an outcome given field by field (``build_decision`` and the rules' common case).
+
+    ``ects`` as ``cents`` gives them.
+    """
     at = _at(occ)
     provenance = built(Provenance, _PROVENANCE_FIELDS, _PROVENANCE_SET, {
         "la_version": la_version,
@@ -226,7 +230,7 @@ def build_event(did, component, status, rule, ects, grade, reason, occ, la_versi
         "home_component_title": title,
         "version": (previous[1] + 1) if previous else 1,
         "status": status,
-        "ects": _cents(ects),
+        "ects": ects,
         "converted_grade": grade,
         "home_scheme_id": home_scheme_id,
         "rule": rule,

@@ -99,43 +99,39 @@ class MobilityRules:
     def __init__(self, m: MobilityFacts, view: CourseView, converter: Converter):
         self.m, self.conv = m, converter
         self.by_code: dict[str, list[GradeFact]] = view.by_code
-        self.comp = view.comp
+        self.comp, self.eff = view.comp, view.eff
         self._pending: dict[tuple[str, ...], bool] = {}
         self._passed: dict[tuple, tuple] = {}
         self._comps: dict[tuple[str, ...], tuple] = {}  # per group: the summaries of its courses
+        self._effs: dict[tuple[str, ...], tuple | None] = {}  # per group: its courses' passing results, or None
         self._regs: dict[str, list[RegistrarFact]] | None = None
         self.chain: set[str] | None = None  # set it to collect the ids registrar decisions could act on
         self.cur: LaFact | None = m.current
 
-    def signature(self, code: str) -> tuple | None:
-        """Everything the decision on Table B ``code`` rests on, under the current LA version and no cancellation.
+    def passed_whole(self, code: str) -> bool:
+        """Whether every course of the group of Table B ``code`` (current LA version) has a passing result.
 
-        None while the group may be pending (no ToR and a course without a passing result).
-        Under several LA versions it holds only for a group that passed as a whole (element 6
-        None): the current version alone decides it then; otherwise older versions may.
-        Equal signatures give equal candidates, so an unchanged one need not be worked out again.
-        The course summaries stand for their results: the view replaces a summary whenever
-        a result of its course changes (a rebuilt view gives new ones: worked out again).
+        Then ``_table_b`` gives AUTO_RECOGNISED or NEEDS_REVIEW from the current version alone, whatever
+        the older ones say; the group's passing results are kept for ``group_passed``.
         """
-        m, la = self.m, self.cur
-        group = la.groups.get(code)
+        group = self.cur.groups.get(code)
         if group is None:
-            return None
+            return False
         studied = group[1]
-        comps = self._comps.get(studied)
-        if comps is None:
-            comp = self.comp
-            comps = self._comps[studied] = tuple([comp(a) for a in studied])
-        all_passed = bool(studied)
-        for c in comps:
-            if c.eff is None:
-                all_passed = False
-                break
-        if not all_passed and m.tor is None:
-            return None
-        overridable = not all_passed or la.table_b[code].recognition_conditions
-        return (la.event_id, m.sending_hei, m.receiving_hei, m.isced, m.year,
-                tuple(m.registrar) if overridable else (), None if all_passed else m.tor.event_id, comps)
+        if not studied:
+            return False
+        if studied in self._effs:
+            return self._effs[studied] is not None
+        eff = self.eff
+        results = []
+        for a in studied:
+            g = eff(a)
+            if g is None:
+                self._effs[studied] = None
+                return False
+            results.append(g)
+        self._effs[studied] = tuple(results)
+        return True
 
     # --- across versions, cancellation ----------------------------------------
 
@@ -239,7 +235,7 @@ class MobilityRules:
             return None
         m = self.m
         group_id, studied = la.groups[code]
-        comps = self._comps.get(studied)  # summarised already (signature): pending or not is known below
+        comps = self._comps.get(studied)  # summarised already: pending or not is known below
         if comps is None:
             if m.tor is None:  # a group still waiting for results (shared by all implicit groups)
                 pending = self._pending.get(studied)
@@ -308,19 +304,26 @@ class MobilityRules:
 
         (results, inputs, sorted input ids, latest time, conversion, its clause, the sentence saying
         they passed, whether one was corrected, the input ids joined as decision ids cite them);
-        ``signature`` or ``_table_b`` must have summarised the group.
+        ``passed_whole`` or ``_table_b`` must have found them passing.
         """
         memo_key = (la.event_id, studied, home_field)
         shared = self._passed.get(memo_key)
         if shared is None:
-            shared = self._passed[memo_key] = self._all_passed(self._comps[studied], la, home_field)
+            results = self._effs.get(studied)
+            if results is None:
+                results = tuple([c.eff for c in self._comps[studied]])
+            shared = self._passed[memo_key] = self._all_passed(results, la, home_field)
         return shared
 
-    def _all_passed(self, comps, la: LaFact, home_field: str | None) -> tuple:
-        """What the decisions on a group whose components all passed share, given its summaries (``group_passed``)."""
+    def _all_passed(self, results: tuple, la: LaFact, home_field: str | None) -> tuple:
+        """What the decisions on a group whose courses all passed share, given their passing results (``group_passed``)."""
         host = self.m.receiving_hei
-        results = tuple([c.eff for c in comps])
-        inputs = {g.event_id: g.occ for g in results}
+        inputs = {}
+        corrected = False
+        for g in results:
+            inputs[g.event_id] = g.occ
+            if g.status == "CORRECTED":
+                corrected = True
         converted, error = self._convert(results, la, home_field)
         clause = converted.clause if converted is not None else conversion_clause(None, error)
         text: list[str] = []
@@ -334,7 +337,6 @@ class MobilityRules:
                                 f"({', '.join(_grade_text(g) for g in results)})")
             return text[0]
 
-        corrected = any(g.status == "CORRECTED" for g in results)
         ordered = tuple(sorted(inputs))
         return results, inputs, ordered, max(inputs.values()), converted, clause, passed, corrected, ",".join(ordered)
 

@@ -17,12 +17,13 @@ Everything serialises to a JSON-compatible dict (it lives in a faust table, and 
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from datetime import datetime
 
 from schemas.grading import UnknownGrade, UnknownScheme, scheme
 from schemas.models import GradeStatus, LaComponent, LearningAgreement
+
+from .shapes import la_shape, shared
 
 __all__ = ["GradeFact", "LaFact", "MobilityFacts", "RegistrarFact", "StudentFacts", "millis", "result_key", "shared"]
 
@@ -43,9 +44,6 @@ def result_key(hei: str, result_id: str) -> str:
 
 _READ: dict[tuple[str, str], tuple[str, bool, bool]] = {}
 _STATUS = {s: s.value for s in GradeStatus}
-# Codes with few values (institutions, courses, schemes, years, fields) are kept as one shared string each:
-# a result then refers to strings in use anyway, so the collector walking it touches less cold memory.
-shared = sys.intern
 
 
 _DAYS: dict = {}
@@ -92,28 +90,34 @@ class GradeFact:
 
     @classmethod
     def from_event(cls, g) -> "GradeFact":
-        label, readable, passed = _read(g.grading_scheme_id, g.grade_label)
-        occ = int(g.occurred_at.timestamp() * 1000)
-        status = _STATUS[g.status]
-        passed = passed and status != "REVOKED"
+        v = g.__dict__  # a model keeps its fields there: one dict read each instead of an attribute lookup
+        scheme_id = v["grading_scheme_id"]
+        found = _READ.get((scheme_id, v["grade_label"]))
+        label, readable, passed = found if found is not None else _read(scheme_id, v["grade_label"])
+        occ = int(v["occurred_at"].timestamp() * 1000)
+        status = _STATUS[v["status"]]
+        if status == "REVOKED":
+            passed = False
+        day = _DAYS.get(v["assessed_on"])
+        isced, year = v["isced_code"], v["academic_year"]
         f = cls.__new__(cls)
-        f.hei = shared(g.hei)
-        f.result_id = g.result_id
-        f.course_code = shared(g.course_code)
+        f.hei = shared(v["hei"])
+        f.result_id = v["result_id"]
+        f.course_code = shared(v["course_code"])
         f.label = label
-        f.scheme_id = shared(g.grading_scheme_id)
+        f.scheme_id = shared(scheme_id)
         f.readable = readable
         f.passed = passed
-        f.ects = shared(str(g.ects))  # not by Decimal: 5 and 5.0 are equal but print apart
-        f.attempt = g.attempt
-        f.assessed_on = _day(g.assessed_on)
+        f.ects = shared(str(v["ects"]))  # not by Decimal: 5 and 5.0 are equal but print apart
+        f.attempt = v["attempt"]
+        f.assessed_on = day if day is not None else _day(v["assessed_on"])
         f.status = status
         f.occ = occ
-        f.event_id = g.event_id
-        f.isced = shared(g.isced_code) if g.isced_code else None
-        f.year = shared(g.academic_year) if g.academic_year else None
-        f.omobility_id = g.omobility_id or None
-        f.trace_id = g.trace_id or ""
+        f.event_id = v["event_id"]
+        f.isced = shared(isced) if isced else None
+        f.year = shared(year) if year else None
+        f.omobility_id = v["omobility_id"] or None
+        f.trace_id = v["trace_id"] or ""
         f.first_pass = occ if passed else None
         f.first_seen = occ
         return f
@@ -161,27 +165,14 @@ class GradeFact:
 
 
 _LA_CACHE: dict[tuple, "LaFact"] = {}
-def shared_keys(prefix: str, size: int = 10_000):
-    """A function giving ``prefix + code`` as a shared string (see :func:`shared`), the last ``size`` or so kept:
-    decision keys are asked for on every event, and courses are few."""
-    made: dict[str, str] = {}
-
-    def key(code: str) -> str:
-        found = made.get(code)
-        if found is None:
-            if len(made) > size:
-                made.clear()
-            found = made[code] = shared(prefix + code)
-        return found
-
-    return key
-
-
-_b_key = shared_keys("B:")  # a Table B component's decision key
 
 
 class LaFact:
-    """One approved LA version with the lookups the rules need (computed once: LAs are few, events many)."""
+    """One approved LA version with the lookups the rules need (computed once: LAs are few, events many).
+
+    Only ``table_a`` and ``table_b`` (code -> component) are its own; the other lookups are
+    its shape's (``shapes.la_shape``), shared with versions of the same courses and groups: read only.
+    """
 
     __slots__ = ("version", "la", "event_id", "occ", "table_a", "table_b", "in_la", "groups", "b_keys", "need_keys",
                  "extra", "studied", "dumped")
@@ -189,48 +180,9 @@ class LaFact:
     def __init__(self, la: LearningAgreement, event_id: str, occ: int):
         self.version, self.la, self.event_id, self.occ = la.version, la, event_id, occ
         self.dumped: dict | None = None  # the LA's JSON form, kept once made: a state is written after every batch that changed it
-        # codes and decision keys as shared strings (see shared): looked up and compared on every event
-        self.table_a: dict[str, LaComponent] = {shared(c.course_code): c for c in la.components_studied}
-        self.table_b: dict[str, LaComponent] = {shared(c.course_code): c for c in la.components_recognized}
-        explicit = la.recognition_groups
-        # per Table B code: (group id, Table A codes it needs); without an explicit group: all of Table A
-        all_a = tuple(self.table_a)
-        self.b_keys: tuple[str, ...] = tuple([_b_key(b) for b in self.table_b])  # as decision keys
-        if not explicit:
-            self.in_la: dict = self.table_a  # host codes the LA covers (only asked "in")
-            self.groups: dict[str, tuple[str, tuple[str, ...]]] = {
-                code: (shared("implicit:" + code), all_a) for code in self.table_b
-            }
-            every_b = tuple(sorted(self.b_keys))  # "B:" + code sorts as the codes do
-            # host code -> the keys of the Table B components whose group needs it
-            self.need_keys: dict[str, tuple[str, ...]] = dict.fromkeys(all_a, every_b) if every_b else {}
-        else:
-            codes = set(all_a)
-            for g in explicit:
-                codes.update(g.studied)
-            self.in_la = dict.fromkeys(codes)  # Table A and any code a group names (a dict of strings is untracked)
-            self.groups = {}
-            for code in self.table_b:
-                ids: list[str] = []
-                studied: list[str] = []
-                for g in explicit:
-                    if code in g.recognized:
-                        ids.append(g.group_id)
-                        studied.extend(shared(a) for a in g.studied if a not in studied)
-                self.groups[code] = (shared("+".join(ids)), tuple(studied)) if ids else (
-                    shared(f"implicit:{code}"), all_a)
-            needs: dict[str, set[str]] = {}
-            for b, (_, studied_codes) in self.groups.items():
-                for a in studied_codes:
-                    needs.setdefault(a, set()).add(b)
-            self.need_keys = {a: tuple([_b_key(b) for b in sorted(bs)]) for a, bs in needs.items()}
-        # per decision key of Table B, the Table A codes its group needs (asked on every grade of one of them)
-        self.studied: dict[str, tuple[str, ...]] = {k: g[1] for k, g in zip(self.b_keys, self.groups.values())}
-        # what a decision id records of each group: worked out now, while the LA's components are in cache
-        self.extra: dict[str, str] = {
-            b: f"{group_id}|{','.join(studied_codes)}|{self.table_b[b].recognition_conditions or ''}"
-            for b, (group_id, studied_codes) in self.groups.items()
-        }
+        a_codes, b_codes, self.in_la, self.groups, self.b_keys, self.need_keys, self.studied, self.extra = la_shape(la)
+        self.table_a: dict[str, LaComponent] = dict(zip(a_codes, la.components_studied))
+        self.table_b: dict[str, LaComponent] = dict(zip(b_codes, la.components_recognized))
 
     def extra_of(self, code: str) -> str:
         """What a decision id records of the group of Table B ``code`` (what the LA asked of it)."""
@@ -296,7 +248,7 @@ class MobilityFacts:
     """
 
     __slots__ = ("omobility_id", "sending_hei", "receiving_hei", "year", "isced", "header_occ", "header_event", "las",
-                 "tor", "cancel", "registrar", "emitted", "memo", "view")
+                 "tor", "cancel", "registrar", "emitted", "memo", "view", "older")
 
     def __init__(self, omobility_id: str, sending_hei: str = "", receiving_hei: str = "", year: str = "",
                  isced: str | None = None, header_order: tuple | list = ()):
@@ -310,11 +262,12 @@ class MobilityFacts:
         self.cancel: Moment | None = None
         self.registrar: dict[str, RegistrarFact] = {}
         self.emitted: dict[str, tuple[str, int, str]] = {}  # key -> (decision_id, version, rule)
-        # not persisted: per key, what its last worked-out decision rested on (signature, decision id, or None
-        # each) and the decision ids a registrar decision could act on (see rules.py)
+        # not persisted: per key worked out, the decision ids a registrar decision could act on (see rules.py)
         self.memo: dict[str, tuple] = {}
         # not persisted: the results this mobility owns, by course (views.CourseView), None until needed
         self.view = None
+        # not persisted: the older LA versions with their cutoffs (keys.OpenKeys._older), None until needed
+        self.older: list[tuple] | None = None
 
     @property
     def header_order(self) -> tuple:
@@ -359,6 +312,7 @@ class MobilityFacts:
         self.las[la.version] = LaFact(la, event_id, occ)
         while len(self.las) > MAX_LA_VERSIONS:
             del self.las[min(self.las)]
+        self.older = None
         return True
 
     def merge_moment(self, name: str, moment: Moment) -> bool:

@@ -8,7 +8,8 @@ event does not touch, is never evaluated.  ``MobilityRules`` then decides the ke
 
 from __future__ import annotations
 
-from .facts import LaFact, MobilityFacts, shared_keys
+from .facts import LaFact, MobilityFacts
+from .shapes import shared_keys
 from .views import all_in
 
 __all__ = ["OpenKeys"]
@@ -124,13 +125,17 @@ class OpenKeys:
         """The older LA versions, newest first, each with the cutoff its decisions had to come before.
 
         The cutoff of a version is the latest approval among the versions after it (event time).
+        Kept on the mobility until its LA versions change (``MobilityFacts.merge_la``).
         """
+        if m.older is not None:
+            return m.older
         versions = sorted(m.las)
         out = []
         cutoff = 0
         for i in range(len(versions) - 2, -1, -1):
             cutoff = max(cutoff, m.las[versions[i + 1]].occ)
             out.append((m.las[versions[i]], cutoff))
+        m.older = out
         return out
 
     @staticmethod
@@ -144,6 +149,11 @@ class OpenKeys:
         studied = cur.groups[code][1]
         if studied and all_in(studied, passed):
             return True
+        return OpenKeys._decided_older(older, code, seen, passed)
+
+    @staticmethod
+    def _decided_older(older: list[tuple], code: str, seen, passed) -> bool:
+        """Whether every course of an older version's group of ``code`` passed before the later versions came."""
         for la, cutoff in older:
             group = la.groups.get(code)
             # a course never passed has no pass before the cutoff: the set test spares the scan
@@ -177,9 +187,9 @@ class OpenKeys:
     def _open_grade_keys_versions(self, m: MobilityFacts, code: str, seen, passed, emitted) -> list[str]:
         """``_open_keys`` for one course under several LA versions, without ToR or cancellation.
 
-        A component of the current Table B not yet decided opens only if ``_decidable``; its
-        older versions' cutoffs (``_older``) are worked out only when an older group of it
-        passed as a whole, which ``_decidable`` needs before it compares times.
+        A component of the current Table B not yet decided opens only if ``_decidable``: its group
+        under the current version passed (tested once per studied tuple), or an older version's
+        did before the later versions came (``_decided_older``, with the mobility's kept ``_older``).
         """
         las = m.las
         cur = las[max(las)]
@@ -189,24 +199,22 @@ class OpenKeys:
             if needs:
                 keys.update(needs)
         out = []
+        tested, complete = None, False  # the components of an implicit group share one studied tuple: test it once
         older = None
         for key in keys:
             prev = emitted.get(key)
             if prev is None or prev[2] == "R4-withdrawn":
                 b = key[2:]
-                if b in cur.table_b:
-                    studied = cur.groups[b][1]
-                    if not studied or not all_in(studied, passed):
-                        for la in las.values():
-                            group = la.groups.get(b) if la is not cur else None
-                            if group is not None and group[1] and all_in(group[1], passed):
-                                break
-                        else:
-                            continue  # no version's group of it passed as a whole: pending
+                group = cur.groups.get(b)
+                if group is not None:
+                    studied = group[1]
+                    if studied is not tested:
+                        tested, complete = studied, bool(studied) and all_in(studied, passed)
+                    if not complete:
                         if older is None:
                             older = self._older(m)
-                        if not self._decidable(cur, older, b, seen, passed):
-                            continue
+                        if not self._decided_older(older, b, seen, passed):
+                            continue  # pending under every version
             out.append(key)
         key = _x_key(code)
         prev = emitted.get(key)
@@ -218,13 +226,13 @@ class OpenKeys:
         """The keys a (new or earlier) ToR can change without cancellation.
 
         Only a Table B component of the current LA version whose group has not all passed
-        reads the ToR (``_table_b``: rules 3 and 4, and its ``signature``; under several
+        reads the ToR (``_table_b``: rules 3 and 4; under several
         versions ``_decided_before`` for the older ones, asked only while the current one
         decides nothing); a group that all passed, a component the current version dropped
         and a course outside the LA are decided as before, so their decisions stand.
         """
         la = m.current
-        comp = (m.view or self._view(m)).comp
+        eff = (m.view or self._view(m)).eff
         out = []
         tested, complete = None, False  # implicit groups share one studied tuple: test it once
         for key, studied in la.studied.items():
@@ -232,7 +240,7 @@ class OpenKeys:
                 tested = studied
                 complete = bool(studied)
                 for a in studied:
-                    if comp(a).eff is None:
+                    if eff(a) is None:
                         complete = False
                         break
             if not complete:

@@ -34,7 +34,6 @@ __all__ = ["StudentRecognition", "apply"]
 
 _LA = (MobilityLifecycle.LA_APPROVED, MobilityLifecycle.LA_CHANGED)
 _NO_CHAIN: frozenset[str] = frozenset()
-_NO_CHAIN_MEMO = (_NO_CHAIN,)
 _TOR, _CANCELLED = MobilityLifecycle.TOR_ISSUED, MobilityLifecycle.CANCELLED
 
 
@@ -109,8 +108,21 @@ class StudentRecognition(OpenKeys):
                     view.changed(stored)
                 else:
                     view.added(stored)
-            if not m.las:
+            las = m.las
+            if not las:
                 return []
+            if len(codes) == 1 and m.tor is None and m.cancel is None:
+                # the common case, _open_keys of one course without ToR or cancellation, selected here: most
+                # grades complete no group, and return after these lookups
+                if view is None:
+                    view = self._view(m)
+                if len(las) == 1:
+                    keys = self._open_grade_keys(next(iter(las.values())), stored.course_code, view.by_code,
+                                                 view.passed, m.emitted)
+                else:
+                    keys = self._open_grade_keys_versions(m, stored.course_code, view.by_code, view.passed,
+                                                          m.emitted)
+                return self._recompute(m, None, g, keys) if keys else []
             return self._recompute(m, codes, g)
         self._update_views(stored, in_place)
         m = self._owner(stored)
@@ -160,7 +172,7 @@ class StudentRecognition(OpenKeys):
         # it acts on one decision id, of a decision standing, which was emitted: only emitted keys whose registrar
         # chain holds the id can change (a key not worked out since this state was loaded is worked out)
         memo, target = m.memo, r.decision_id
-        return self._recompute(m, None, r, [k for k in m.emitted if (known := memo.get(k)) is None or target in known[-1]])
+        return self._recompute(m, None, r, [k for k in m.emitted if (known := memo.get(k)) is None or target in known])
 
     # --- evaluation -------------------------------------------------------------
 
@@ -230,40 +242,36 @@ class StudentRecognition(OpenKeys):
         if not m.receiving_hei or not m.las:  # not known yet, or no LA
             return []
         if keys is None:
+            if len(m.las) == 1 and not self.facts.grades and not m.emitted and m.tor is None and m.cancel is None:
+                return []  # one LA version and nothing graded, decided, issued or cancelled: all pending (_open_keys)
             keys = self._open_keys(m, codes)
         if not keys:
             return []
-        memo = m.memo  # key -> signature + (decision id, registrar chain), or (registrar chain,) alone
+        # key -> registrar chain: the decision ids a registrar decision could act on (see _registrar)
+        memo = m.memo
         rules = MobilityRules(m, m.view or self._view(m), self.converter)
         uncancelled = m.cancel is None
-        # under several LA versions only a group that passed as a whole decides by the current version alone
-        versions = len(m.las)
+        emitted = m.emitted
         out = []
+        # every key named can change (the selection above): each is worked out, nothing is compared first
         for key in sorted(keys):
-            prev = m.emitted.get(key)
-            sig = rules.signature(key[2:]) if uncancelled and key[0] == "B" else None
-            if sig is not None and versions > 1 and sig[6] is not None:
-                sig = None
-            if sig is not None:  # unchanged inputs of the decision emitted last: nothing to work out
-                known = memo.get(key)
-                if known is not None and prev is not None and len(known) == 10 and known[8] == prev[0] \
-                        and known[:8] == sig:
-                    continue
-                if sig[6] is None:  # the whole group passed
-                    b = rules.cur.table_b[key[2:]]
+            prev = emitted.get(key)
+            if uncancelled and key[0] == "B":
+                code = key[2:]
+                # a group that passed as a whole decides by the current version alone, under any number of versions
+                if rules.passed_whole(code):
+                    b = rules.cur.table_b[code]
                     if not b.recognition_conditions:  # the common case, without a Candidate (auto.py)
-                        did, rule, event = auto_recognised(rules, rules.cur, key[2:], b, prev, self.facts.esi,
+                        did, rule, event = auto_recognised(rules, rules.cur, code, b, prev, self.facts.esi,
                                                            trigger.trace_id or trigger.event_id)
-                        memo[key] = sig + (did, _NO_CHAIN)  # one tuple: the collector walks each kept
+                        memo[key] = _NO_CHAIN
                         if event is not None:
                             out.append(event)
-                            m.emitted[key] = (did, prev[1] + 1 if prev else 1, rule)
+                            emitted[key] = (did, prev[1] + 1 if prev else 1, rule)
                         continue
             rules.chain = chain = set()
             d = rules.decide(key)
-            chain = frozenset(chain) if chain else _NO_CHAIN
-            memo[key] = sig + (d.id, chain) if sig is not None and d is not None else (
-                (chain,) if chain else _NO_CHAIN_MEMO)
+            memo[key] = frozenset(chain) if chain else _NO_CHAIN
             if d is None:
                 if prev is None or prev[2] == "R4-withdrawn":
                     continue
@@ -275,7 +283,7 @@ class StudentRecognition(OpenKeys):
                 host_hei=m.receiving_hei, previous=prev[:2] if prev else None,
                 trace_id=trigger.trace_id or trigger.event_id,
             ))
-            m.emitted[key] = (d.id, prev[1] + 1 if prev else 1, d.rule)
+            emitted[key] = (d.id, prev[1] + 1 if prev else 1, d.rule)
         return out
 
     # --- persistence --------------------------------------------------------------

@@ -70,6 +70,16 @@ class CourseView:
                 self.passed[g.course_code] = None
         self.comps: dict[str, Comp] = {}
 
+    def eff(self, code: str) -> GradeFact | None:
+        """``comp(code).eff``, the latest passing result of ``code``; a course with one result needs no summary."""
+        results = self.by_code.get(code)
+        if not results:
+            return None
+        if len(results) == 1:
+            g = results[0]
+            return g if g.passed and g.status != "REVOKED" else None
+        return self.comp(code).eff
+
     def comp(self, code: str) -> Comp:
         c = self.comps.get(code)
         if c is None:
@@ -79,8 +89,15 @@ class CourseView:
     def added(self, g: GradeFact) -> None:
         """A new result of this mobility (the newest of the student's facts)."""
         code = g.course_code
-        self.by_code.setdefault(code, []).append(g)
-        self.changed(g)
+        results = self.by_code.get(code)
+        if results is None:
+            self.by_code[code] = [g]
+        else:
+            results.append(g)
+        if self.comps:
+            self.comps.pop(code, None)
+        if g.first_pass is not None:
+            self.passed[code] = None
 
     def changed(self, g: GradeFact) -> None:
         """A result of this mobility changed in place, keeping its course."""

@@ -1,4 +1,4 @@
-"""What the rules keep between events (course views, signatures, registrar chains) never changes a decision.
+"""What the rules keep between events (course views, registrar chains) never changes a decision.
 
 Each scenario runs twice: in one live state, and with the state reloaded from its
 JSON form before every event (a loaded state keeps none of what the rules remember
