@@ -7,7 +7,7 @@ registrar decisions on review items, and 2 % of events delivered twice), then
 times ``RecognitionEngine.apply`` over it on one core (CPU time of this process,
 so other load on the machine counts less), in event-time order as the hub topics
 deliver it, with the stream worker's garbage collector settings
-(``streams.runtime.tune_gc``).  A second pass also round-trips each student's
+(``streams.runtime.tune_gc``, then ``streams.housekeeping``).  A second pass also round-trips each student's
 state through ``to_dict()`` + JSON + ``from_dict()`` around every event, as a
 faust table would.  Prints JSON, then a short table.
 """
@@ -29,9 +29,11 @@ from schemas.institutions import SCHAC_CODES, esi
 from schemas.models import (DecisionStatus, Grade, LaComponent, LearningAgreement, Mobility, RecognitionGroup,
                             RegistrarDecision)
 from streams.recognition import RecognitionEngine, StudentRecognition
+from streams.housekeeping import Housekeeping
 from streams.runtime import tune_gc
 
 _T0 = datetime(2025, 9, 1, 8, 0, tzinfo=timezone.utc)
+BATCH = 2000  # events between housekeeping ticks: a recognise stage's batch
 
 
 def _graded(hei: str):
@@ -127,14 +129,24 @@ def _registrar(events: list, rng: random.Random) -> list:
 
 
 def run_plain(events: list) -> tuple[float, float, int, RecognitionEngine]:
-    """(CPU seconds, wall seconds, decisions, engine) of applying every event once."""
+    """(CPU seconds, wall seconds, decisions, engine) of applying every event once.
+
+    The collector runs as in a stage (``streams.housekeeping``): off, and ticked after every batch of events.
+    """
     engine = RecognitionEngine()
     apply = engine.apply
-    wall, cpu = time.perf_counter(), time.process_time()
-    decided = 0
-    for event in events:
-        decided += len(apply(event))
-    return time.process_time() - cpu, time.perf_counter() - wall, decided, engine
+    keeper = Housekeeping()
+    keeper.start()
+    try:
+        wall, cpu = time.perf_counter(), time.process_time()
+        decided = 0
+        for start in range(0, len(events), BATCH):
+            for event in events[start:start + BATCH]:
+                decided += len(apply(event))
+            keeper.tick()
+        return time.process_time() - cpu, time.perf_counter() - wall, decided, engine
+    finally:
+        keeper.stop()
 
 
 def run_round_trip(events: list) -> tuple[float, int]:
