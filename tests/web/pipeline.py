@@ -56,9 +56,8 @@ class Pipeline:
                 esi = getattr(ev, "student_esi", None) or self.ledger.student_of(ev.omobility_id)
                 result = self.step.apply(esi, self.states.get(esi), self.agenda, ev)
                 self.states[esi] = result.state
-                batch.decisions += result.decisions
-                batch.statuses += result.statuses
-                batch.alerts += result.alerts
+                for out in (*result.decisions, *result.statuses, *result.alerts):
+                    batch.add(out)
                 batch.add(ev)  # an approved LA version, as the ledger writer stores it from hub.mobilities
             self.ledger.write(batch, "tests-web-pipeline")
         return batch
