@@ -46,7 +46,7 @@ class Housekeeping:
     def __init__(self) -> None:
         now = time.monotonic()
         self._young = self._full = self._trimmed = now
-        self._was_enabled = gc.isenabled()
+        self._was_enabled = False  # whether start() found the collector on: stop() turns it back on then only
 
     def start(self) -> None:
         self._was_enabled = gc.isenabled()

@@ -102,8 +102,14 @@ class Batch:
 
     def add_record(self, record_name: str, record: dict[str, Any]) -> None:
         """Add a decision, status line or alert as Avro decoded it (KeyError for other records: they need :meth:`add`)."""
-        kinds = {"RecognitionDecision": self.decisions, "MobilityStatus": self.statuses, "DeadlineAlert": self.alerts}
-        kinds[record_name].append(record)
+        getattr(self, _KINDS[record_name]).append(record)
+
+    def __len__(self) -> int:
+        """The rows' sources it holds."""
+        return len(self.decisions) + len(self.statuses) + len(self.alerts) + len(self.agreements)
+
+
+_KINDS = {"RecognitionDecision": "decisions", "MobilityStatus": "statuses", "DeadlineAlert": "alerts"}
 
 
 def _engine(url: str) -> Engine:

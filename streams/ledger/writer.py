@@ -127,7 +127,7 @@ class LedgerWriter:
             batch.next_offsets[(tp.topic, tp.partition)] = messages[-1].offset + 1
         t0 = time.perf_counter()
         await asyncio.to_thread(self.ledger.write, batch, self.consumer_name)
-        self.rows += len(batch.decisions) + len(batch.statuses) + len(batch.alerts) + len(batch.agreements)
+        self.rows += len(batch)
         if self.on_batch is not None:
             self.on_batch(batch, time.perf_counter() - t0)
         try:  # for lag monitoring only: the ledger's own offsets decide where a restart resumes

@@ -108,21 +108,8 @@ class StudentRecognition(OpenKeys):
                     view.changed(stored)
                 else:
                     view.added(stored)
-            las = m.las
-            if not las:
+            if not m.las:
                 return []
-            if len(codes) == 1 and m.tor is None and m.cancel is None:
-                # the common case, _open_keys of one course without ToR or cancellation, selected here: most
-                # grades complete no group, and return after these lookups
-                if view is None:
-                    view = self._view(m)
-                if len(las) == 1:
-                    keys = self._open_grade_keys(next(iter(las.values())), stored.course_code, view.by_code,
-                                                 view.passed, m.emitted)
-                else:
-                    keys = self._open_grade_keys_versions(m, stored.course_code, view.by_code, view.passed,
-                                                          m.emitted)
-                return self._recompute(m, None, g, keys) if keys else []
             return self._recompute(m, codes, g)
         self._update_views(stored, in_place)
         m = self._owner(stored)
