@@ -29,7 +29,8 @@ _CENT = Decimal("0.01")
 ECTS_MAX = Decimal("9999.99")
 
 
-def _ects(value: Decimal) -> Decimal:
+def ects_of(value: Decimal) -> Decimal:
+    """ECTS as every model holds them: to the cent (half even), within what Avro's decimal(6,2) holds."""
     q = value.quantize(_CENT, rounding=ROUND_HALF_EVEN)
     if not (-ECTS_MAX <= q <= ECTS_MAX):
         raise ValueError(f"ECTS {value} out of range (Avro decimal(6,2) holds up to {ECTS_MAX})")
@@ -59,7 +60,7 @@ def _uuid_text(value: object) -> str:
         raise ValueError(f"{value!r} is not a UUID") from None
 
 
-Ects = Annotated[Decimal, AfterValidator(_ects), PlainSerializer(lambda d: float(d), return_type=float, when_used="json")]
+Ects = Annotated[Decimal, AfterValidator(ects_of), PlainSerializer(lambda d: float(d), return_type=float, when_used="json")]
 Timestamp = Annotated[
     datetime,
     AfterValidator(_utc_millis),

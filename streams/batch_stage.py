@@ -137,6 +137,7 @@ class BatchStage:
         self.housekeeping = Housekeeping()
         self.partitioner = CachedPartitioner()
         self._partitions: dict[str, list[int]] = {}  # topic -> its partitions, from the producer's metadata
+        self._ahead: dict[tuple[int, bytes], bytes | None] = {}  # state rows of the batch's keys, read ahead (None: no row)
         self._pending: dict[tuple[str, int], list] = {}  # (topic, partition) -> record batches not yet handed to the producer
         # at least once: state rows changed and offsets reached since the last checkpoint (see checkpoint)
         self._dirty: set[tuple[int, bytes]] = set()
@@ -153,6 +154,21 @@ class BatchStage:
     def forget(self) -> None:
         """Drop what the stage derived from its states (partitions are being revoked)."""
         self.live.clear()
+
+    def read_ahead(self, keys: dict[int, set[bytes]]) -> None:
+        """Read the state rows of a batch's ``keys`` (partition -> keys not live) in a few statements; :meth:`stored`
+        answers from them until the batch ends."""
+        for partition, wanted in keys.items():
+            found = self.store.get_many(partition, wanted)
+            for key in wanted:
+                self._ahead[(partition, key)] = found.get(key)
+
+    def stored(self, partition: int, key: bytes) -> bytes | None:
+        """A state row as the store holds it (the batch's changes are written when it ends)."""
+        try:
+            return self._ahead[(partition, key)]
+        except KeyError:
+            return self.store.get(partition, key)
 
     def restored(self, partitions: set[int]) -> None:
         """``states`` hold the rows of ``partitions`` now; derive what the stage needs from them."""
@@ -245,7 +261,10 @@ class BatchStage:
         self._pending.clear()  # nothing of a batch that failed half-way goes out with this one
         if self.exactly_once:
             await self.producer.begin_transaction()
-        sends, changed = await self.process(polled)
+        try:
+            sends, changed = await self.process(polled)
+        finally:
+            self._ahead.clear()  # the batch's rows change now: they were the store's rows before it
         self.store.write((p, key, value) for (p, key), value in changed.items())
         while len(self.live) > self.live_keys:  # the oldest ones' rows are in the store: every changed state was just written
             self.live.popitem(last=False)

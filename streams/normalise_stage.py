@@ -50,6 +50,12 @@ class NormaliseStage(BatchStage):
 
     async def process(self, polled) -> tuple[list, Changed]:
         sends, changed = [], {}
+        ahead: dict[int, set[bytes]] = {}
+        for tp, records in polled.items():
+            prefix = self.where[tp.topic].encode() + b"|"
+            ahead.setdefault(tp.partition, set()).update(
+                row for row in (prefix + r.key for r in records if r.key) if (tp.partition, row) not in self.live)
+        self.read_ahead(ahead)
         for tp, records in polled.items():
             hei = self.where[tp.topic]
             for r in records:
@@ -60,7 +66,7 @@ class NormaliseStage(BatchStage):
     def _state(self, partition: int, row: bytes) -> PartnerStudent:
         state = self.live.pop((partition, row), None)
         if state is None:
-            raw = self.store.get(partition, row)
+            raw = self.stored(partition, row)
             state = PartnerStudent.from_dict(row_value(raw) if raw else None)
         self.live[(partition, row)] = state
         return state

@@ -61,7 +61,7 @@ class RecogniseStage(BatchStage):
             self.agendas[p] = Agenda({"clock": row_value(clock) if clock else 0, "items": items})
 
     def _stored(self, esi: str, key: bytes, partition: int) -> Live:
-        raw = self.store.get(partition, STUDENT + key)
+        raw = self.stored(partition, STUDENT + key)
         return self.step.load(esi, row_value(raw) if raw else None, cached=False, owned=True)
 
     def _live(self, esi: str, key: bytes, partition: int) -> Live:
@@ -76,6 +76,10 @@ class RecogniseStage(BatchStage):
 
     async def process(self, polled) -> tuple[list, Changed]:
         fold = RecogniseBatch(self.step, self._live, self._stored, self._agenda)
+        ahead: dict[int, set[bytes]] = {}
+        for tp, records in polled.items():  # a student's rules state is read once per batch, with the batch's others
+            ahead.setdefault(tp.partition, set()).update(STUDENT + r.key for r in records if r.key and r.key not in self.live)
+        self.read_ahead(ahead)
         sends: list = []
         for tp, records in polled.items():
             for r in records:

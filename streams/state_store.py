@@ -14,7 +14,9 @@ import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
 
-__all__ = ["StateStore"]
+__all__ = ["GET_MANY_CHUNK", "StateStore"]
+
+GET_MANY_CHUNK = 500  # keys per statement of get_many (well under SQLite's limit of bound parameters)
 
 
 class StateStore:
@@ -38,6 +40,17 @@ class StateStore:
     def get(self, partition: int, key: bytes) -> bytes | None:
         row = self._db.execute("SELECT v FROM rows WHERE p = ? AND k = ?", (partition, key)).fetchone()
         return row[0] if row else None
+
+    def get_many(self, partition: int, keys: Iterable[bytes]) -> dict[bytes, bytes]:
+        """The rows of ``keys`` that exist in ``partition`` (a batch's keys in a few statements: one each costs more than its row)."""
+        keys = list(keys)
+        found: dict[bytes, bytes] = {}
+        for i in range(0, len(keys), GET_MANY_CHUNK):
+            chunk = keys[i:i + GET_MANY_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            for k, v in self._db.execute(f"SELECT k, v FROM rows WHERE p = ? AND k IN ({marks})", (partition, *chunk)):
+                found[bytes(k)] = v
+        return found
 
     def write(self, rows: Iterable[tuple[int, bytes, bytes | None]]) -> None:
         """Set each ``(partition, key, value)`` in order (the last one of a key wins); a None value deletes the row.  One transaction."""

@@ -19,13 +19,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
+from typing import NamedTuple
 
 from schemas.grading import UnknownGrade, UnknownScheme, scheme
-from schemas.models import GradeStatus, LaComponent, LearningAgreement
+from schemas.models import GradeStatus, LaComponent, LearningAgreement, ects_of
 
 from .shapes import la_shape, shared
 
-__all__ = ["GradeFact", "LaFact", "MobilityFacts", "RegistrarFact", "StudentFacts", "millis", "result_key", "shared"]
+__all__ = ["Component", "GradeFact", "LaFact", "MobilityFacts", "RegistrarFact", "StudentFacts", "millis", "result_key", "shared"]
 
 MAX_LA_VERSIONS = 16
 MAX_REGISTRAR = 64
@@ -164,7 +166,46 @@ class GradeFact:
         return f
 
 
-_LA_CACHE: dict[tuple, "LaFact"] = {}
+class Component:
+    """What the rules read of an LA component (Table A or B), without the model: a state loaded from its row rebuilds
+    its LAs as these, which costs a fraction of validating them again and holds a fraction of the memory."""
+
+    __slots__ = ("course_code", "title", "ects", "isced_code", "recognition_conditions")
+
+    def __init__(self, course_code: str, title: str, ects: Decimal, isced_code: str | None, recognition_conditions: str | None):
+        self.course_code, self.title, self.ects = course_code, title, ects
+        self.isced_code, self.recognition_conditions = isced_code, recognition_conditions
+
+    @classmethod
+    def of(cls, c: LaComponent) -> "Component":
+        return cls(c.course_code, c.title, c.ects, c.isced_code, c.recognition_conditions)
+
+    @classmethod
+    def of_json(cls, c: dict) -> "Component":
+        """From the LA's JSON form (``model_dump(mode="json")``: ECTS as a number), as the model would read it."""
+        ects = _ECTS.get(c["ects"])
+        if ects is None:
+            if len(_ECTS) >= 1024:
+                _ECTS.clear()
+            ects = _ECTS[c["ects"]] = ects_of(Decimal(str(c["ects"])))
+        return cls(c["course_code"], c.get("title") or "", ects, c.get("isced_code"), c.get("recognition_conditions"))
+
+
+_ECTS: dict[float, Decimal] = {}  # an LA's JSON number -> its ECTS (a few values recur: 5, 7.5, 15 ...)
+
+
+class _Group(NamedTuple):
+    group_id: str
+    studied: tuple[str, ...]
+    recognized: tuple[str, ...]
+
+
+class _Agreement(NamedTuple):
+    """An LA's parts as ``la_shape`` reads them."""
+
+    components_studied: tuple[Component, ...]
+    components_recognized: tuple[Component, ...]
+    recognition_groups: tuple[_Group, ...]
 
 
 class LaFact:
@@ -172,17 +213,24 @@ class LaFact:
 
     Only ``table_a`` and ``table_b`` (code -> component) are its own; the other lookups are
     its shape's (``shapes.la_shape``), shared with versions of the same courses and groups: read only.
+    The LA itself is kept as its JSON form (``dumped``), which is what a state row holds of it.
     """
 
-    __slots__ = ("version", "la", "event_id", "occ", "table_a", "table_b", "in_la", "groups", "b_keys", "need_keys",
-                 "extra", "studied", "dumped")
+    __slots__ = ("version", "event_id", "occ", "table_a", "table_b", "in_la", "groups", "b_keys", "need_keys",
+                 "extra", "studied", "dumped", "_la")
 
     def __init__(self, la: LearningAgreement, event_id: str, occ: int):
-        self.version, self.la, self.event_id, self.occ = la.version, la, event_id, occ
-        self.dumped: dict | None = None  # the LA's JSON form, kept once made: a state is written after every batch that changed it
+        self._la: LearningAgreement | None = la  # until its JSON form is made (a batch's end writes the state)
+        self.dumped: dict | None = None
+        self._build(la.version, _Agreement(tuple(map(Component.of, la.components_studied)),
+                                           tuple(map(Component.of, la.components_recognized)), la.recognition_groups),
+                    event_id, occ)
+
+    def _build(self, version: int, la: _Agreement, event_id: str, occ: int) -> None:
+        self.version, self.event_id, self.occ = version, event_id, occ
         a_codes, b_codes, self.in_la, self.groups, self.b_keys, self.need_keys, self.studied, self.extra = la_shape(la)
-        self.table_a: dict[str, LaComponent] = dict(zip(a_codes, la.components_studied))
-        self.table_b: dict[str, LaComponent] = dict(zip(b_codes, la.components_recognized))
+        self.table_a: dict[str, Component] = dict(zip(a_codes, la.components_studied))
+        self.table_b: dict[str, Component] = dict(zip(b_codes, la.components_recognized))
 
     def extra_of(self, code: str) -> str:
         """What a decision id records of the group of Table B ``code`` (what the LA asked of it)."""
@@ -194,19 +242,21 @@ class LaFact:
 
     def to_dict(self) -> dict:
         if self.dumped is None:
-            self.dumped = self.la.model_dump(mode="json")
+            self.dumped = self._la.model_dump(mode="json")
+            self._la = None
         return {"event_id": self.event_id, "occ": self.occ, "la": self.dumped}
 
     @classmethod
     def from_dict(cls, d: dict) -> "LaFact":
-        # LA versions are immutable: states loaded from a table share the parsed ones
-        key = (d["event_id"], d["occ"], d["la"]["version"])
-        found = _LA_CACHE.get(key)
-        if found is None:
-            if len(_LA_CACHE) >= 4_096:  # the LAs of recently loaded students; a worker's memory must not grow with all it saw
-                _LA_CACHE.clear()
-            found = _LA_CACHE[key] = cls(LearningAgreement.model_validate(d["la"]), d["event_id"], d["occ"])
-        return found
+        """From :meth:`to_dict`'s form (a state row this hub wrote: its LA was validated when it came in)."""
+        la = d["la"]
+        f = cls.__new__(cls)
+        f._la, f.dumped = None, la
+        groups = tuple([_Group(g["group_id"], tuple(g["studied"]), tuple(g["recognized"])) for g in la.get("recognition_groups") or ()])
+        f._build(la["version"], _Agreement(tuple(map(Component.of_json, la["components_studied"])),
+                                           tuple(map(Component.of_json, la["components_recognized"])), groups),
+                 d["event_id"], d["occ"])
+        return f
 
 
 @dataclass

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from schemas.canonical import to_json
 from streams.recognition import StudentRecognition
 from streams.recognition import shapes
@@ -24,6 +26,22 @@ def test_versions_of_one_shape_share_lookups_but_keep_their_own_components():
     conditioned = LaFact(_agreement(conditions="portfolio"), "e3", 3)
     assert conditioned.extra is not first.extra
     assert conditioned.extra["B1"] == "g1|H1|portfolio" and first.extra["B1"] == "g1|H1|"
+
+
+def test_a_version_read_back_from_its_row_holds_what_the_rules_read():
+    agreement = la(2, [comp("H1", ects="7.5", title="Host one"), comp("H2", ects="0.1")],
+                   [comp("B1", conditions="portfolio", ects="12.5"), comp("B2")], [("g1", ["H1"], ["B1"]), ("g2", ["H2"], ["B2"])])
+    made = LaFact(agreement, "e1", 5)
+    again = LaFact.from_dict(made.to_dict())
+    fields = ("course_code", "title", "ects", "isced_code", "recognition_conditions")
+    for table in ("table_a", "table_b"):
+        ours, theirs = getattr(made, table), getattr(again, table)
+        assert list(ours) == list(theirs)
+        assert [[getattr(c, f) for f in fields] for c in ours.values()] == [[getattr(c, f) for f in fields] for c in theirs.values()]
+    assert again.table_a["H2"].ects == Decimal("0.10") and again.table_b["B1"].ects == Decimal("12.50")
+    assert (again.version, again.order, again.groups, again.need_keys, again.extra) == \
+        (made.version, made.order, made.groups, made.need_keys, made.extra)
+    assert again.to_dict() == made.to_dict()
 
 
 def test_a_shape_cache_emptied_between_events_decides_the_same(monkeypatch):

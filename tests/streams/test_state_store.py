@@ -34,6 +34,16 @@ def test_rows_match_a_dict_of_the_same_writes(batches, prefix):
     for p in range(3):
         expected = sorted((k, v) for (q, k), v in model.items() if q == p and k.startswith(prefix))
         assert store.prefixed(p, prefix) == expected
+        asked = {k for (q, k) in model if q == p} | {prefix}
+        assert store.get_many(p, asked) == {k: v for (q, k), v in model.items() if q == p}
+
+
+def test_get_many_reads_more_keys_than_one_statement_takes(monkeypatch):
+    monkeypatch.setattr("streams.state_store.GET_MANY_CHUNK", 7)
+    store = StateStore(":memory:")
+    store.write([(1, b"k%d" % i, b"v%d" % i) for i in range(30)] + [(2, b"k1", b"other partition")])
+    got = store.get_many(1, [b"k%d" % i for i in range(40)])
+    assert got == {b"k%d" % i: b"v%d" % i for i in range(30)}
 
 
 def test_prefix_of_high_bytes_and_the_empty_prefix():
