@@ -381,11 +381,15 @@ EVENT_MODELS: dict[str, type[Event]] = {
 }
 
 
-def to_avro(event: Event) -> dict[str, Any]:
-    """The fastavro-ready dict of an event (enums as symbols, Decimal, datetime, date)."""
+def to_avro(event: Event, *, lists: bool = True) -> dict[str, Any]:
+    """The fastavro-ready dict of an event (enums as symbols, Decimal, datetime, date).
+
+    ``lists=False``: arrays may stay tuples, for a writer that takes them as arrays (cavro; see ``AvroSerializer.takes_tuples``).
+    """
     if type(event) in _FLAT:  # every field a scalar: its values are already what model_dump would give
         return dict(event.__dict__)
-    return _lists(event.model_dump(mode="python"))  # a model dumps to a dict
+    dumped = event.model_dump(mode="python")
+    return _lists(dumped) if lists else dumped
 
 
 def _flat(model: type[BaseModel]) -> bool:

@@ -157,6 +157,12 @@ class AvroSerializer:
             raise EncodeError(self.topic, f"{type(exc).__name__}: {exc}", record) from exc
         return out.getvalue()
 
+    @property
+    def takes_tuples(self) -> bool:
+        """Whether ``serialize(record, complete=True)`` writes tuples as arrays (cavro does; fastavro reads a tuple in
+        a union as a (branch, value) pair, see ``to_avro``)."""
+        return self._fast is not None
+
     @cached_property
     def _fast(self) -> cavro.Schema | None:
         """cavro's writer for complete records (None where cavro refuses the schema), made on first use."""

@@ -57,7 +57,8 @@ class HubCodec:
 
     def encode(self, topic: str, event: Event) -> bytes:
         """The Avro value of ``event`` for ``topic`` (raises EncodeError)."""
-        return self.serializer(topic).serialize(to_avro(event), complete=True)  # a model's dump has every field
+        ser = self.serializer(topic)
+        return ser.serialize(to_avro(event, lists=not ser.takes_tuples), complete=True)  # a model's dump has every field
 
     def serializer(self, topic: str) -> AvroSerializer:
         ser = self._serializers.get(topic)
