@@ -20,7 +20,7 @@ from decimal import Decimal
 from schemas.models import (DeadlineAlert, DeadlineKind, DecisionStatus, Event, Mobility, MobilityState, MobilityStatus, RecognitionDecision)
 
 from streams.deadlines import Due, make_alert, moments
-from streams.recognition.building import built, setters
+from schemas.building import built, setters
 from streams.recognition.ids import uuid5_namer
 
 __all__ = ["StudentMonitor", "Agenda", "MonitorChanges"]

@@ -46,6 +46,7 @@ class RecogniseStage(BatchStage):
         super().__init__(cfg, inputs=inputs, group=group_id(cfg), state_topic=state_topic(cfg), max_records=max_records,
                          live_keys=live_students)
         self.codec.add_topic(cfg.registrar_by_esi_topic, "RegistrarDecision")
+        self.codec.read_as_written(cfg.topic("hub.grades"), cfg.topic("hub.mobilities"))  # the normaliser validated them
         self.step = RecogniseStep(cache_size=0)  # this stage keeps its own bounded set of live students
         self.agendas: dict[int, Agenda] = {}
         self.counts.update(recognised=0, superseded_in_batch=0)

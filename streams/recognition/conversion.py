@@ -29,7 +29,7 @@ from typing import NamedTuple, Sequence
 from schemas.grading import GradingScheme, home_scheme, scheme
 from schemas.models import Band, Conversion, ConversionMethod
 
-from .building import built, setters
+from schemas.building import built, setters
 from .tables import BAND_EPS, GradingTable, GradingTables, default_tables
 
 __all__ = ["Converted", "Converter", "HostResult", "convert", "converter_for"]

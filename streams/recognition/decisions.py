@@ -19,7 +19,7 @@ from typing import Callable
 
 from schemas.models import DecisionStatus, HostGrade, LaComponent, Provenance, RecognitionDecision
 
-from .building import built, setters
+from schemas.building import built, setters
 from .conversion import Converted
 from .ids import uuid5_namer
 
