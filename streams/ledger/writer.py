@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
@@ -107,7 +108,24 @@ class LedgerWriter:
             log.info("ledger-writer-stopped", rows=self.rows)
 
     async def _write(self, polled) -> None:
+        batch, poisoned = self.collect(polled)
+        for m, exc in poisoned:
+            letter = dead_letter(exc, component="ledger", payload=m.value, topic=m.topic, partition=m.partition, offset=m.offset)
+            await self.producer.send_and_wait(self.dlq_topic, self.codec.encode(self.dlq_topic, letter), key=m.topic.encode())
+        t0 = time.perf_counter()
+        await asyncio.to_thread(self.ledger.write, batch, self.consumer_name)
+        self.rows += len(batch)
+        if self.on_batch is not None:
+            self.on_batch(batch, time.perf_counter() - t0)
+        try:  # for lag monitoring only: the ledger's own offsets decide where a restart resumes
+            await self.consumer.commit({TopicPartition(t, p): o for (t, p), o in batch.next_offsets.items()})
+        except KafkaError as exc:
+            log.warning("kafka-commit-skipped", error=type(exc).__name__, hint="harmless: the ledger keeps its own offsets")
+
+    def collect(self, polled) -> tuple[Batch, list[tuple[Any, Exception]]]:
+        """The batch of a poll (``{TopicPartition: [records]}``) and the records that did not decode, with why."""
         batch = Batch([], [], [], {})
+        poisoned: list[tuple[Any, Exception]] = []
         for tp, messages in polled.items():
             for m in messages:
                 try:
@@ -122,15 +140,6 @@ class LedgerWriter:
                     elif carries_agreement(record):
                         batch.add(self.codec.event(m.topic, record))
                 except Exception as exc:  # noqa: BLE001 - a poison record is dead-lettered, the batch goes on
-                    letter = dead_letter(exc, component="ledger", payload=m.value, topic=m.topic, partition=m.partition, offset=m.offset)
-                    await self.producer.send_and_wait(self.dlq_topic, self.codec.encode(self.dlq_topic, letter), key=m.topic.encode())
+                    poisoned.append((m, exc))
             batch.next_offsets[(tp.topic, tp.partition)] = messages[-1].offset + 1
-        t0 = time.perf_counter()
-        await asyncio.to_thread(self.ledger.write, batch, self.consumer_name)
-        self.rows += len(batch)
-        if self.on_batch is not None:
-            self.on_batch(batch, time.perf_counter() - t0)
-        try:  # for lag monitoring only: the ledger's own offsets decide where a restart resumes
-            await self.consumer.commit({TopicPartition(t, p): o for (t, p), o in batch.next_offsets.items()})
-        except KafkaError as exc:
-            log.warning("kafka-commit-skipped", error=type(exc).__name__, hint="harmless: the ledger keeps its own offsets")
+        return batch, poisoned
