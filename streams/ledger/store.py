@@ -12,10 +12,11 @@ transaction.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
@@ -135,21 +136,48 @@ class _Bulk:
     SQLAlchemy's executemany builds and processes every row's parameters in Python
     again (about half the SQL work of a ledger batch on SQLite); this does the same
     conversions (the dialect's processors: datetimes and dates to SQLite's text, ECTS
-    to float) once per value.  Used on SQLite; on PostgreSQL SQLAlchemy batches the
-    rows into multi-row statements, which a plain driver executemany would not.
+    to float) once per value.  With a row spec (:data:`_ROWS`) it takes the Avro
+    records themselves: one ``itemgetter`` picks a record's fields in the statement's
+    order, so no row dict is built.  Used on SQLite; on PostgreSQL SQLAlchemy batches
+    the rows into multi-row statements, which a plain driver executemany would not.
     """
 
-    def __init__(self, stmt, table: sa.Table, dialect) -> None:
+    def __init__(self, stmt, table: sa.Table, dialect, spec: tuple[_Column, ...] | None = None) -> None:
         compiled = stmt.compile(dialect=dialect, column_keys=[c.name for c in table.columns])
         if not compiled.positional:
             raise ValueError(f"{dialect.name} does not take positional parameters")
         self.sql = compiled.string
-        processors = {c.name: c.type.dialect_impl(dialect).bind_processor(dialect) for c in table.columns}
-        self.columns = [(name, processors.get(name)) for name in compiled.positiontup]
+        sources = {column: (source, convert) for column, source, convert in spec or ()}
+        fields, self.conversions = [], []
+        for i, name in enumerate(compiled.positiontup):
+            source, convert = sources.get(name, (name, None))
+            fields.append(source)
+            fn = _then(convert, table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
+            if fn is not None:
+                self.conversions.append((i, fn))
+        self.fields = itemgetter(*fields)
 
     def run(self, conn, rows: list[dict[str, Any]]) -> None:
-        params = [tuple(row[name] if fn is None else fn(row[name]) for name, fn in self.columns) for row in rows]
-        conn.exec_driver_sql(self.sql, params)
+        conn.exec_driver_sql(self.sql, self.params(rows))
+
+    def params(self, rows: list[dict[str, Any]]) -> list:
+        fields, conversions = self.fields, self.conversions
+        if not conversions:
+            return [fields(row) for row in rows]
+        params = []
+        for row in rows:
+            values = list(fields(row))
+            for i, fn in conversions:
+                values[i] = fn(values[i])
+            params.append(tuple(values))
+        return params
+
+
+def _then(first: Callable[[Any], Any] | None, second: Callable[[Any], Any] | None) -> Callable[[Any], Any] | None:
+    """``second(first(value))``, either of them possibly absent."""
+    if first is None or second is None:
+        return first or second
+    return lambda value: second(first(value))
 
 
 class Ledger:
@@ -183,13 +211,16 @@ class Ledger:
             return {(r.topic, r.partition): r.next_offset for r in rows}
 
     def _execute(self, conn, name: str, stmt, table: sa.Table, rows: list[dict[str, Any]]) -> None:
-        """Run the upsert ``stmt`` (one per ``name``, the same statement every time) for ``rows``."""
+        """Run the upsert ``stmt`` (one per ``name``, the same statement every time) for ``rows``.
+
+        ``rows`` are Avro records for the tables :data:`_ROWS` names (their spec makes the rows), else rows."""
+        spec = _ROWS.get(name)
         if self._bulk is None:
-            conn.execute(stmt, rows)
+            conn.execute(stmt, rows if spec is None else [_row(spec, r) for r in rows])
             return
         bulk = self._bulk.get(name)
         if bulk is None:
-            bulk = self._bulk[name] = _Bulk(stmt, table, self.engine.dialect)
+            bulk = self._bulk[name] = _Bulk(stmt, table, self.engine.dialect, spec)
         bulk.run(conn, rows)
 
     def write(self, batch: Batch, consumer: str) -> None:
@@ -197,7 +228,7 @@ class Ledger:
         ins = self._insert
         with self.engine.begin() as conn:
             if batch.decisions:
-                hist = {(d["decision_id"], d["version"]): _history_row(d) for d in batch.decisions}
+                hist = {(d["decision_id"], d["version"]): d for d in batch.decisions}
                 stmt = ins(history).on_conflict_do_nothing(index_elements=["decision_id", "version"])
                 self._execute(conn, "history", stmt, history, list(hist.values()))
                 current: dict[tuple[str, str], dict[str, Any]] = {}
@@ -209,9 +240,9 @@ class Ledger:
                 cols = {c.name: stmt.excluded[c.name] for c in decisions.columns if c.name not in ("omobility_id", "home_component")}
                 stmt = stmt.on_conflict_do_update(index_elements=["omobility_id", "home_component"], set_=cols,
                                                   where=stmt.excluded.version > decisions.c.version)
-                self._execute(conn, "decisions", stmt, decisions, [_current_row(d) for d in current.values()])
+                self._execute(conn, "decisions", stmt, decisions, list(current.values()))
             if batch.statuses:
-                latest = {s["omobility_id"]: _status_row(s) for s in batch.statuses}
+                latest = {s["omobility_id"]: s for s in batch.statuses}
                 stmt = ins(mobilities)
                 stmt = stmt.on_conflict_do_update(index_elements=["omobility_id"],
                                                   set_={c.name: stmt.excluded[c.name] for c in mobilities.columns if c.name != "omobility_id"})
@@ -247,7 +278,7 @@ class Ledger:
         gone = [k for k, a in last.items() if a["withdrawn"]]
         if gone:
             conn.execute(alerts.delete().where(alerts.c.alert_id.in_(gone)))
-        rows = [_alert_row(a) for a in last.values() if not a["withdrawn"]]
+        rows = [a for a in last.values() if not a["withdrawn"]]
         if rows:
             self._execute(conn, "alerts", ins(alerts).on_conflict_do_nothing(index_elements=["alert_id"]), alerts, rows)
 
@@ -321,19 +352,11 @@ class Ledger:
             return [dict(r._mapping) for r in conn.execute(q)]
 
 
-_CURRENT = ("omobility_id", "home_component", "decision_id", "version", "status", "ects", "converted_grade", "home_scheme_id",
-            "home_hei", "host_hei", "student_esi", "home_component_title", "rule", "reason", "decided_by", "occurred_at")
-_HISTORY = tuple(c for c in _CURRENT if c != "home_component_title") + ("supersedes", "event_id", "trace_id")
+_Column = tuple[str, str, Callable[[Any], Any] | None]  # a row's column, the record's field it holds, how it is turned into it
 
 
-def _current_row(d: dict[str, Any]) -> dict[str, Any]:
-    return {c: d[c] for c in _CURRENT}
-
-
-def _history_row(d: dict[str, Any]) -> dict[str, Any]:
-    row = {c: d[c] for c in _HISTORY}
-    row["provenance"] = provenance_json(d["provenance"])
-    return row
+def _row(spec: tuple[_Column, ...], record: dict[str, Any]) -> dict[str, Any]:
+    return {column: record[source] if convert is None else convert(record[source]) for column, source, convert in spec}
 
 
 def provenance_json(provenance: dict[str, Any]) -> str:
@@ -348,22 +371,36 @@ def _json_number(value: Any) -> float:
     raise TypeError(f"{type(value).__name__} is not part of a decision's provenance")
 
 
+def _same(*columns: str) -> tuple[_Column, ...]:
+    return tuple((c, c, None) for c in columns)
+
+
+_CURRENT = _same("omobility_id", "home_component", "decision_id", "version", "status", "ects", "converted_grade",
+                 "home_scheme_id", "home_hei", "host_hei", "student_esi", "home_component_title", "rule", "reason",
+                 "decided_by", "occurred_at")
+_HISTORY = (tuple(c for c in _CURRENT if c[0] != "home_component_title")
+            + _same("supersedes", "event_id", "trace_id") + (("provenance", "provenance", provenance_json),))
+_STATUS = _same("omobility_id", "student_esi", "sending_hei", "receiving_hei", "state", "la_version", "ects_planned",
+                "ects_recognised", "started_on", "ended_on", "tor_issued_on", "occurred_at") + (("status_event_id", "event_id", None),)
+_ALERT = _same("alert_id", "omobility_id", "sending_hei", "receiving_hei", "deadline", "severity", "responsible_hei", "due_on",
+               "days_left") + (("raised_at", "occurred_at", None),)
+_ROWS = {"history": _HISTORY, "decisions": _CURRENT, "mobilities": _STATUS, "alerts": _ALERT}  # tables written from Avro records
+
+
+def _current_row(d: dict[str, Any]) -> dict[str, Any]:
+    return _row(_CURRENT, d)
+
+
+def _history_row(d: dict[str, Any]) -> dict[str, Any]:
+    return _row(_HISTORY, d)
+
+
 def _status_row(s: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "omobility_id": s["omobility_id"], "student_esi": s["student_esi"], "sending_hei": s["sending_hei"],
-        "receiving_hei": s["receiving_hei"], "state": s["state"], "la_version": s["la_version"],
-        "ects_planned": s["ects_planned"], "ects_recognised": s["ects_recognised"], "started_on": s["started_on"],
-        "ended_on": s["ended_on"], "tor_issued_on": s["tor_issued_on"], "occurred_at": s["occurred_at"],
-        "status_event_id": s["event_id"],
-    }
+    return _row(_STATUS, s)
 
 
 def _alert_row(a: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "alert_id": a["alert_id"], "omobility_id": a["omobility_id"], "sending_hei": a["sending_hei"],
-        "receiving_hei": a["receiving_hei"], "deadline": a["deadline"], "severity": a["severity"],
-        "responsible_hei": a["responsible_hei"], "due_on": a["due_on"], "days_left": a["days_left"], "raised_at": a["occurred_at"],
-    }
+    return _row(_ALERT, a)
 
 
 def _agreement_row(m: Mobility) -> dict[str, Any]:
