@@ -81,13 +81,14 @@ class Batch:
     Decisions, status lines and alerts are kept as Avro records (what the writer decoded, or :func:`to_avro` of a
     model): the recogniser built and validated them, and turning a decision back into a model cost the ledger more
     than writing it.  ``agreements`` are the mobility events that approve an LA version (``LA_APPROVED``,
-    ``LA_CHANGED``); other mobility events are read past (their offsets still count)."""
+    ``LA_CHANGED``), as Avro records too (the normaliser validated them); other mobility events are read past
+    (their offsets still count)."""
 
     decisions: list[dict[str, Any]]
     statuses: list[dict[str, Any]]
     alerts: list[dict[str, Any]]
     next_offsets: dict[tuple[str, int], int]
-    agreements: list[Mobility] = field(default_factory=list)
+    agreements: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
     def of(cls, events: Iterable[Event], next_offsets: dict[tuple[str, int], int]) -> Batch:
@@ -100,7 +101,7 @@ class Batch:
         if isinstance(e, (RecognitionDecision, MobilityStatus, DeadlineAlert)):
             self.add_record(e.record_name, to_avro(e))
         elif isinstance(e, Mobility) and e.lifecycle in _LA_EVENTS and e.learning_agreement is not None:
-            self.agreements.append(e)
+            self.agreements.append(to_avro(e))
 
     def add_record(self, record_name: str, record: dict[str, Any]) -> None:
         """Add a decision, status line or alert as Avro decoded it (KeyError for other records: they need :meth:`add`)."""
@@ -252,10 +253,10 @@ class Ledger:
                 self._write_alerts(conn, ins, batch.alerts)
             if batch.agreements:
                 # one row per (mobility, version); of two events carrying one version the later wins, as in the recogniser
-                latest_la: dict[tuple[str, int], Mobility] = {}
+                latest_la: dict[tuple[str, int], dict[str, Any]] = {}
                 for m in batch.agreements:
-                    key = (m.omobility_id, m.learning_agreement.version)
-                    if key not in latest_la or (m.occurred_at, m.event_id) > (latest_la[key].occurred_at, latest_la[key].event_id):
+                    key = (m["omobility_id"], m["learning_agreement"]["version"])
+                    if key not in latest_la or (m["occurred_at"], m["event_id"]) > (latest_la[key]["occurred_at"], latest_la[key]["event_id"]):
                         latest_la[key] = m
                 stmt = ins(agreements)
                 newer = sa.or_(stmt.excluded.occurred_at > agreements.c.occurred_at,
@@ -371,7 +372,7 @@ def provenance_json(provenance: dict[str, Any]) -> str:
 def _json_number(value: Any) -> float:
     if isinstance(value, Decimal):
         return float(value)
-    raise TypeError(f"{type(value).__name__} is not part of a decision's provenance")
+    raise TypeError(f"{type(value).__name__} is not part of a decision's provenance or an LA")
 
 
 def _same(*columns: str) -> tuple[_Column, ...]:
@@ -406,21 +407,27 @@ def _alert_row(a: dict[str, Any]) -> dict[str, Any]:
     return _row(_ALERT, a)
 
 
-def _agreement_row(m: Mobility) -> dict[str, Any]:
-    la = m.learning_agreement
+def _agreement_row(m: dict[str, Any]) -> dict[str, Any]:
+    la = m["learning_agreement"]
     return {
-        "omobility_id": m.omobility_id, "version": la.version, "student_esi": m.student_esi, "sending_hei": m.sending_hei,
-        "receiving_hei": m.receiving_hei, "changes_id": la.changes_id, "approved_at": la.approved_at,
-        "components_studied": _json_list(la.components_studied), "components_recognized": _json_list(la.components_recognized),
-        "recognition_groups": _json_list(la.recognition_groups),
-        "ects_studied": sum((c.ects for c in la.components_studied), Decimal(0)),
-        "ects_recognized": sum((c.ects for c in la.components_recognized), Decimal(0)),
-        "occurred_at": m.occurred_at, "event_id": m.event_id,
+        "omobility_id": m["omobility_id"], "version": la["version"], "student_esi": m["student_esi"], "sending_hei": m["sending_hei"],
+        "receiving_hei": m["receiving_hei"], "changes_id": la["changes_id"], "approved_at": la["approved_at"],
+        "components_studied": _json_list(la["components_studied"]), "components_recognized": _json_list(la["components_recognized"]),
+        "recognition_groups": _json_list(la["recognition_groups"]),
+        "ects_studied": sum((c["ects"] for c in la["components_studied"]), Decimal(0)),
+        "ects_recognized": sum((c["ects"] for c in la["components_recognized"]), Decimal(0)),
+        "occurred_at": m["occurred_at"], "event_id": m["event_id"],
     }
 
 
-def _json_list(items) -> str:
-    return json.dumps([i.model_dump(mode="json") for i in items], separators=(",", ":"))
+def _json_list(items: list[dict[str, Any]]) -> str:
+    """LA components or groups (Avro records) as the JSON text of their models' ``model_dump(mode="json")``: fields
+    in schema order, ECTS as numbers, all but printable ASCII escaped (orjson's text when it has no other, else the
+    json module's: orjson leaves non-ASCII and DEL as they are)."""
+    text = orjson.dumps(items, default=_json_number)
+    if text.isascii() and b"\x7f" not in text:
+        return text.decode()
+    return json.dumps(items, separators=(",", ":"), default=_json_number)
 
 
 def agreement_of(row: Any) -> LearningAgreement:

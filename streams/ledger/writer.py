@@ -138,7 +138,7 @@ class LedgerWriter:
                     if not mobility:
                         batch.add_record(self.codec.record_of(m.topic), record)  # rows straight from the recogniser's records
                     elif carries_agreement(record):
-                        batch.add(self.codec.event(m.topic, record))
+                        batch.agreements.append(record)
                 except Exception as exc:  # noqa: BLE001 - a poison record is dead-lettered, the batch goes on
                     poisoned.append((m, exc))
             batch.next_offsets[(tp.topic, tp.partition)] = messages[-1].offset + 1
