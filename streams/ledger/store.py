@@ -105,7 +105,11 @@ class Batch:
 
     def add_record(self, record_name: str, record: dict[str, Any]) -> None:
         """Add a decision, status line or alert as Avro decoded it (KeyError for other records: they need :meth:`add`)."""
-        getattr(self, _KINDS[record_name]).append(record)
+        self.records_of(record_name).append(record)
+
+    def records_of(self, record_name: str) -> list[dict[str, Any]]:
+        """The list that decisions, status lines or alerts (by record name) go to (KeyError for other records)."""
+        return getattr(self, _KINDS[record_name])
 
     def __len__(self) -> int:
         """The rows' sources it holds."""

@@ -127,18 +127,17 @@ class LedgerWriter:
         batch = Batch([], [], [], {})
         poisoned: list[tuple[Any, Exception]] = []
         for tp, messages in polled.items():
+            # of the mobilities, only LA approvals are kept: the rest is read past (offsets still count) as cheaply
+            # as their header, else their Avro, allows; validating every one would cost more than all else here
+            mobility = tp.topic == self.mobilities_topic
+            into = batch.agreements if mobility else batch.records_of(self.codec.record_of(tp.topic))
             for m in messages:
                 try:
-                    # of the mobilities, only LA approvals are kept: the rest is read past (offsets still count) as cheaply
-                    # as their header, else their Avro, allows; validating every one would cost more than all else here
-                    mobility = m.topic == self.mobilities_topic
                     if mobility and not may_carry_agreement(m.headers):
                         continue
                     record = self.codec.record(m.topic, m.value, m.partition, m.offset)
-                    if not mobility:
-                        batch.add_record(self.codec.record_of(m.topic), record)  # rows straight from the recogniser's records
-                    elif carries_agreement(record):
-                        batch.agreements.append(record)
+                    if not mobility or carries_agreement(record):
+                        into.append(record)  # rows straight from the recogniser's (and normaliser's) records
                 except Exception as exc:  # noqa: BLE001 - a poison record is dead-lettered, the batch goes on
                     poisoned.append((m, exc))
             batch.next_offsets[(tp.topic, tp.partition)] = messages[-1].offset + 1
