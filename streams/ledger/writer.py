@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
@@ -107,24 +108,10 @@ class LedgerWriter:
             log.info("ledger-writer-stopped", rows=self.rows)
 
     async def _write(self, polled) -> None:
-        batch = Batch([], [], [], {})
-        for tp, messages in polled.items():
-            for m in messages:
-                try:
-                    # of the mobilities, only LA approvals are kept: the rest is read past (offsets still count) as cheaply
-                    # as their header, else their Avro, allows; validating every one would cost more than all else here
-                    mobility = m.topic == self.mobilities_topic
-                    if mobility and not may_carry_agreement(m.headers):
-                        continue
-                    record = self.codec.record(m.topic, m.value, m.partition, m.offset)
-                    if not mobility:
-                        batch.add_record(self.codec.record_of(m.topic), record)  # rows straight from the recogniser's records
-                    elif carries_agreement(record):
-                        batch.add(self.codec.event(m.topic, record))
-                except Exception as exc:  # noqa: BLE001 - a poison record is dead-lettered, the batch goes on
-                    letter = dead_letter(exc, component="ledger", payload=m.value, topic=m.topic, partition=m.partition, offset=m.offset)
-                    await self.producer.send_and_wait(self.dlq_topic, self.codec.encode(self.dlq_topic, letter), key=m.topic.encode())
-            batch.next_offsets[(tp.topic, tp.partition)] = messages[-1].offset + 1
+        batch, poisoned = self.collect(polled)
+        for m, exc in poisoned:
+            letter = dead_letter(exc, component="ledger", payload=m.value, topic=m.topic, partition=m.partition, offset=m.offset)
+            await self.producer.send_and_wait(self.dlq_topic, self.codec.encode(self.dlq_topic, letter), key=m.topic.encode())
         t0 = time.perf_counter()
         await asyncio.to_thread(self.ledger.write, batch, self.consumer_name)
         self.rows += len(batch)
@@ -134,3 +121,24 @@ class LedgerWriter:
             await self.consumer.commit({TopicPartition(t, p): o for (t, p), o in batch.next_offsets.items()})
         except KafkaError as exc:
             log.warning("kafka-commit-skipped", error=type(exc).__name__, hint="harmless: the ledger keeps its own offsets")
+
+    def collect(self, polled) -> tuple[Batch, list[tuple[Any, Exception]]]:
+        """The batch of a poll (``{TopicPartition: [records]}``) and the records that did not decode, with why."""
+        batch = Batch([], [], [], {})
+        poisoned: list[tuple[Any, Exception]] = []
+        for tp, messages in polled.items():
+            # of the mobilities, only LA approvals are kept: the rest is read past (offsets still count) as cheaply
+            # as their header, else their Avro, allows; validating every one would cost more than all else here
+            mobility = tp.topic == self.mobilities_topic
+            into = batch.agreements if mobility else batch.records_of(self.codec.record_of(tp.topic))
+            for m in messages:
+                try:
+                    if mobility and not may_carry_agreement(m.headers):
+                        continue
+                    record = self.codec.record(m.topic, m.value, m.partition, m.offset)
+                    if not mobility or carries_agreement(record):
+                        into.append(record)  # rows straight from the recogniser's (and normaliser's) records
+                except Exception as exc:  # noqa: BLE001 - a poison record is dead-lettered, the batch goes on
+                    poisoned.append((m, exc))
+            batch.next_offsets[(tp.topic, tp.partition)] = messages[-1].offset + 1
+        return batch, poisoned

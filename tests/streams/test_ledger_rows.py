@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -12,7 +13,8 @@ from pydantic import ValidationError
 
 from schemas.models import from_avro, to_avro
 from schemas.serde import _fast_codec, _without_uuid
-from streams.ledger.store import Batch, _alert_row, _current_row, _history_row, _status_row
+from schemas.models import Mobility
+from streams.ledger.store import Batch, _agreement_row, _alert_row, _current_row, _history_row, _status_row
 from tests.schemas.avro_strategies import strategy
 from tests.schemas.test_models import _schema
 
@@ -71,6 +73,37 @@ def test_rows_from_the_decoded_record_equal_the_rows_of_the_validated_model(name
     from_model = Batch.of([event], {})
     assert _record_rows(name, {"RecognitionDecision": from_model.decisions, "MobilityStatus": from_model.statuses,
                                "DeadlineAlert": from_model.alerts}[name][0]) == _model_rows(event)
+
+
+def _model_agreement_row(m: Mobility) -> dict:
+    """The LA row as the ledger built it from the validated model (the reference)."""
+    la = m.learning_agreement
+
+    def dump(items) -> str:
+        return json.dumps([i.model_dump(mode="json") for i in items], separators=(",", ":"))
+
+    return {"omobility_id": m.omobility_id, "version": la.version, "student_esi": m.student_esi, "sending_hei": m.sending_hei,
+            "receiving_hei": m.receiving_hei, "changes_id": la.changes_id, "approved_at": la.approved_at,
+            "components_studied": dump(la.components_studied), "components_recognized": dump(la.components_recognized),
+            "recognition_groups": dump(la.recognition_groups),
+            "ects_studied": sum((c.ects for c in la.components_studied), Decimal(0)),
+            "ects_recognized": sum((c.ects for c in la.components_recognized), Decimal(0)),
+            "occurred_at": m.occurred_at, "event_id": m.event_id}
+
+
+@settings(max_examples=80, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_the_la_row_from_the_decoded_record_equals_the_row_of_the_validated_model(data):
+    overrides = {"event_type": st.just("Mobility"), "lifecycle": st.sampled_from(["LA_APPROVED", "LA_CHANGED"])}
+    try:
+        event = from_avro("Mobility", data.draw(strategy(_schema("Mobility"), overrides=overrides)))
+    except ValidationError:
+        assume(False)
+    assume(event.learning_agreement is not None)
+    codec = _fast_codec(_without_uuid(_schema("Mobility")))
+    record = codec.binary_decode(codec.binary_encode(to_avro(event)))
+    assert _agreement_row(record) == _model_agreement_row(event)
+    assert _agreement_row(Batch.of([event], {}).agreements[0]) == _model_agreement_row(event)
 
 
 def test_a_record_of_another_kind_is_refused():
