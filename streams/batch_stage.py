@@ -10,10 +10,11 @@ partition as the input they came from, and in a working copy on local disk
 (:class:`~streams.state_store.StateStore`, filled from the topic on each
 assignment), so a worker does not hold every student's state in memory; a
 stage keeps live objects for its most recently used keys only.  A batch is safe to crash
-anywhere in: its outputs are acknowledged before the batch ends; about once a
-second (and when partitions are handed over or the stage stops) a checkpoint
-writes the state rows changed since the last one, then commits the offsets they
-reached.  A replay re-sends outputs (the same ids: every reader keeps the
+anywhere in: about once a second (and when partitions are handed over or the
+stage stops) a checkpoint waits for the acks of the outputs sent since the last
+one, then writes the state rows changed since, and once those are acknowledged
+the offsets they reached are committed; in between, batches go on while Kafka
+acknowledges.  A replay re-sends outputs (the same ids: every reader keeps the
 latest) from states that have not seen its batches, or from states that have,
 which then drop the repeats.
 
@@ -75,6 +76,14 @@ def fetch_partition_bytes(partitions: int) -> int:
 CHECKPOINT_EVERY = 1.0  # seconds between checkpoints (state rows, then offsets) at least once
 CHECKPOINT_ROWS = 8_192  # or sooner, once this many state rows changed
 CHECKPOINT_CHUNK = 1_024  # state rows handed to the producer before waiting for their acks
+UNACKED_BATCHES = 1_024  # or once this many record batches of outputs wait for their acks
+
+
+async def _all_acked(futures: list) -> None:
+    """Wait for every ack; raise the first failure (after all are done, so none is left unretrieved)."""
+    for outcome in await asyncio.gather(*futures, return_exceptions=True):
+        if isinstance(outcome, BaseException):
+            raise outcome
 
 
 def row_bytes(value: Any) -> bytes:
@@ -142,6 +151,8 @@ class BatchStage:
         # at least once: state rows changed and offsets reached since the last checkpoint (see checkpoint)
         self._dirty: set[tuple[int, bytes]] = set()
         self._reached: dict[TopicPartition, int] = {}
+        self._unacked: list[asyncio.Future] = []  # acks of the outputs sent since the last checkpoint
+        self._settling: tuple[list, dict[TopicPartition, int]] | None = None  # the last checkpoint's row acks and offsets
         self._checkpointed = time.monotonic()
 
     # What a stage implements
@@ -213,10 +224,11 @@ class BatchStage:
                         if self.failed is None:
                             await self._batch(polled)
                 else:
-                    if self._checkpoint_due():
+                    if self._checkpoint_due() or self._settling is not None:
                         async with self.lock:  # idle: what the last batches did becomes durable now, not at the next batch
                             if self.failed is None:
                                 await self.checkpoint()
+                                await self.settle()
                     self.housekeeping.tick()
                 if time.monotonic() - last_report > 30 and self.counts != reported:
                     self.log.info(f"{self.name}-progress", **self.counts)
@@ -275,8 +287,11 @@ class BatchStage:
             await self.producer.send_offsets_to_transaction(offsets, self.group)
             await self.producer.commit_transaction()
         else:
-            # outputs first: a crash now replays the batch from the states of the last checkpoint
-            await asyncio.gather(*[f for f in sends if f is not None], *await self._flush())
+            # Outputs are acknowledged before the checkpoint that makes the batch durable, not here: Kafka acknowledges
+            # a batch while the next one is decided (the producer keeps each partition's records in order).  A crash
+            # before the checkpoint replays these batches from the states of the last one.
+            self._unacked.extend(f for f in sends if f is not None)
+            self._unacked.extend(await self._flush())
             self._dirty.update(changed)
             self._reached.update(offsets)
             if self._checkpoint_due():
@@ -285,33 +300,56 @@ class BatchStage:
         self.housekeeping.tick()
 
     def _checkpoint_due(self) -> bool:
-        """Whether batches since the last checkpoint wait for one, and it is time (or many rows changed)."""
+        """Whether batches since the last checkpoint wait for one, and it is time (or many rows changed, or many
+        outputs wait for their acknowledgement)."""
         if not (self._dirty or self._reached):
             return False
-        return time.monotonic() - self._checkpointed > CHECKPOINT_EVERY or len(self._dirty) > CHECKPOINT_ROWS
+        return (time.monotonic() - self._checkpointed > CHECKPOINT_EVERY or len(self._dirty) > CHECKPOINT_ROWS
+                or len(self._unacked) > UNACKED_BATCHES)
 
     async def checkpoint(self) -> None:
-        """Make the batches since the last checkpoint durable: their changed state rows (as the store has them now) to
-        the state topic, acknowledged, then the consumer offsets they reached.
+        """Make the batches since the last checkpoint durable: once their outputs are acknowledged, their changed
+        state rows (as the store has them now) go to the state topic; the consumer offsets they reached are committed
+        once those rows are acknowledged, by :meth:`settle` (at the next checkpoint, when idle, or when letting go).
 
         At least once, a stage does this every ``CHECKPOINT_EVERY`` seconds, not after every batch: a student whose
         events span several batches is written once, and a crash replays at most that long from the checkpoint's
-        states (the outputs carry the same ids again; every reader keeps the latest).
+        states (the outputs carry the same ids again; every reader keeps the latest).  Nothing here waits on the
+        broker unless it must: batches go on while Kafka acknowledges outputs and rows.
         """
+        await self.settle()
+        unacked, self._unacked = self._unacked, []
+        await _all_acked(unacked)  # rows must not become durable before the outputs they follow from
+        rows: list[asyncio.Future] = []
         if self._dirty:
-            for n, (partition, key) in enumerate(self._dirty, 1):
-                await self._send(self.state_topic, key, self.store.get(partition, key), None, partition)
-                if n % CHECKPOINT_CHUNK == 0:  # the rows in flight stay a few megabytes, however many changed
-                    await asyncio.gather(*await self._flush())
-            await asyncio.gather(*await self._flush())
-        if self._reached:
-            try:
-                await self.consumer.commit(self._reached)
-            except KafkaError as exc:  # the next owner replays from the last commit; the states make that harmless
-                self.log.warning(f"{self.name}-commit-failed", error=type(exc).__name__, detail=str(exc))
+            by_partition: dict[int, list[bytes]] = {}
+            for partition, key in self._dirty:
+                by_partition.setdefault(partition, []).append(key)
+            sent = 0
+            for partition, keys in by_partition.items():
+                values = self.store.get_many(partition, keys)
+                for key in keys:
+                    await self._send(self.state_topic, key, values.get(key), None, partition)
+                    sent += 1
+                    if sent % CHECKPOINT_CHUNK == 0:  # the rows in flight stay a few megabytes, however many changed
+                        await _all_acked(await self._flush())
+            rows = await self._flush()
+        self._settling = (rows, dict(self._reached))
         self._dirty.clear()
         self._reached.clear()
         self._checkpointed = time.monotonic()
+
+    async def settle(self) -> None:
+        """Commit the offsets of the last checkpoint once its state rows are acknowledged."""
+        if self._settling is None:
+            return
+        (rows, reached), self._settling = self._settling, None
+        await _all_acked(rows)
+        if reached:
+            try:
+                await self.consumer.commit(reached)
+            except KafkaError as exc:  # the next owner replays from the last commit; the states make that harmless
+                self.log.warning(f"{self.name}-commit-failed", error=type(exc).__name__, detail=str(exc))
 
     async def checkpoint_or_log(self) -> None:
         """:meth:`checkpoint` where the stage lets go of its partitions: on failure the next owner replays further back."""
@@ -319,14 +357,17 @@ class BatchStage:
             return
         try:
             await self.checkpoint()
+            await self.settle()
         except Exception as exc:  # noqa: BLE001 - a broker gone mid-rebalance must not stop the hand-over
             self.log.warning(f"{self.name}-checkpoint-failed", error=type(exc).__name__, detail=str(exc),
                              hint="the next owner replays from the previous checkpoint")
             self._dirty.clear()
             self._reached.clear()
+            self._unacked.clear()
+            self._settling = None
 
     async def send(self, topic: str, key: bytes, event, headers: list[tuple[str, bytes]] | None = None) -> asyncio.Future | None:
-        """Send ``event`` as ``topic``'s Avro: the future of Kafka's ack, or None when the batch's end awaits it."""
+        """Send ``event`` as ``topic``'s Avro: the future of Kafka's ack, or None when the next checkpoint awaits it."""
         return await self._send(topic, key, self.codec.encode(topic, event), headers)
 
     async def forward(self, topic: str, key: bytes, value: bytes, headers: list[tuple[str, bytes]] | None = None) -> asyncio.Future | None:
