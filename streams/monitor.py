@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
+from schemas.building import built, setters
 from schemas.models import (DeadlineAlert, DeadlineKind, DecisionStatus, Event, Mobility, MobilityState, MobilityStatus, RecognitionDecision)
 
 from streams.deadlines import Due, make_alert, moments
-from schemas.building import built, setters
 from streams.recognition.ids import uuid5_namer
 
 __all__ = ["StudentMonitor", "Agenda", "MonitorChanges"]
