@@ -227,7 +227,8 @@ class BatchStage:
                     if self._checkpoint_due() or self._settling is not None:
                         async with self.lock:  # idle: what the last batches did becomes durable now, not at the next batch
                             if self.failed is None:
-                                await self.checkpoint()
+                                if self._checkpoint_due():
+                                    await self.checkpoint()
                                 await self.settle()
                     self.housekeeping.tick()
                 if time.monotonic() - last_report > 30 and self.counts != reported:
@@ -334,7 +335,7 @@ class BatchStage:
                     if sent % CHECKPOINT_CHUNK == 0:  # the rows in flight stay a few megabytes, however many changed
                         await _all_acked(await self._flush())
             rows = await self._flush()
-        self._settling = (rows, dict(self._reached))
+        self._settling = (rows, dict(self._reached)) if rows or self._reached else None
         self._dirty.clear()
         self._reached.clear()
         self._checkpointed = time.monotonic()
