@@ -44,6 +44,7 @@ def result_key(hei: str, result_id: str) -> str:
     return hei + "\x1f" + result_id
 
 
+_new = object.__new__
 _READ: dict[tuple[str, str], tuple[str, bool, bool]] = {}
 _STATUS = {s: s.value for s in GradeStatus}
 
@@ -178,7 +179,12 @@ class Component:
 
     @classmethod
     def of(cls, c: LaComponent) -> "Component":
-        return cls(c.course_code, c.title, c.ects, c.isced_code, c.recognition_conditions)
+        # slots filled straight from the model's fields: an LA copies several components, without an __init__ call each
+        v = c.__dict__
+        f = _new(cls)
+        f.course_code, f.title, f.ects = v["course_code"], v["title"], v["ects"]
+        f.isced_code, f.recognition_conditions = v["isced_code"], v["recognition_conditions"]
+        return f
 
     @classmethod
     def of_json(cls, c: dict) -> "Component":
