@@ -122,7 +122,7 @@ class Converter:
         collector's walks and cache misses, than working it out again from the kept parts.
         """
         if len(hosts) > 1:
-            return self._convert(hosts, home_hei, field, year, None, self._plain)
+            return self._several(hosts, home_hei, field, year)
         key = (hosts, home_hei, field, year, None)
         found = self._cache.get(key)
         if found is None:
@@ -152,8 +152,8 @@ class Converter:
             found = self._hosts[key] = (normal, passed, sch.pass_fail_only, table, band)
         return found
 
-    def _convert(self, hosts, home_hei, field, year, home_scheme_id, plain: dict | None = None) -> Converted:
-        """The conversion of ``hosts``; ``plain``: ``self._plain`` when they are the rules' plain tuples."""
+    def _convert(self, hosts, home_hei, field, year, home_scheme_id) -> Converted:
+        """The conversion of ``hosts`` (HostResults or plain tuples)."""
         if not hosts:
             raise ValueError("nothing to convert: give at least one host grade")
         if home_scheme_id:
@@ -168,16 +168,10 @@ class Converter:
         reads, normal, passed = [], [], True
         tables, bands, weights, sums = [], [], [], []
         for h in hosts:
-            found = plain.get(h) if plain is not None else None
-            if found is None:
-                f, y = h[3] or None, h[4] or None
-                r = self._host(h[0], h[1], f, y)
-                found = (r, _host_result(HostResult, (h[0], r[0], h[2], f, y)), float(h[2]),
-                         None if r[4] is None else r[4].lower + r[4].upper)
-                if plain is not None:
-                    if len(plain) > CACHE_SIZE:
-                        plain.clear()
-                    plain[h] = found
+            f, y = h[3] or None, h[4] or None
+            r = self._host(h[0], h[1], f, y)
+            found = (r, _host_result(HostResult, (h[0], r[0], h[2], f, y)), float(h[2]),
+                     None if r[4] is None else r[4].lower + r[4].upper)
             reads.append(found)
             normal.append(found[1])
             r = found[0]
@@ -240,6 +234,85 @@ class Converter:
         converted = _converted(band.label, home.id, True, conversion, normal, overlap)
         converted.__dict__["clause"] = clause  # what the cached property would work out (explain.conversion_clause)
         return converted
+
+    def _several(self, hosts: tuple[tuple, ...], home_hei: str, field: str | None, year: str | None) -> Converted:
+        """``_convert`` of several plain host tuples (``convert_plain``), from each tuple's kept reading (``_read_plain``).
+
+        The common case, every grade graded and passing, costs the weighted mean, a band scan and the models.
+        """
+        home = self._homes.get(home_hei)
+        if home is None:
+            home = self._homes[home_hei] = home_scheme(home_hei)
+        plain = self._plain
+        # one loop over the kept readings: the HostResults, whether all passed, and the graded ones' parts
+        normal, passed, tables, refs, bands, weights, halves = [], True, [], [], [], [], []
+        for h in hosts:
+            r = plain.get(h) or self._read_plain(h)
+            normal.append(r[0])
+            if not r[1]:
+                passed = False
+            elif r[2] is not None:
+                bands.append(r[2])
+                weights.append(r[3])
+                halves.append(r[5])
+                tables.append(r[6])
+                refs.append(r[7])
+        normal = tuple(normal)
+        if not passed or home.pass_fail_only:
+            return _converted(None, home.id, passed, _NONE, normal)
+        if len(bands) < 2:  # pass/fail results among them: one position at most
+            return self._convert(hosts, home_hei, field, year, None)
+        home_table = self.tables.lookup(home.id, field or None, year or None)
+        total = sum(weights)
+        if total > 0:  # _convert's float operations: the same sums of the same terms
+            point = sum(halves) / total
+        else:  # no ECTS to weigh by: each counts once
+            point = self._unweighted(hosts)
+        for lower, upper, band in home_table.spans:  # band_at's test, as _convert makes it
+            if lower <= point <= upper:
+                break
+        else:
+            band = home_table.bands[-1]
+        point = round(point, 6)
+        clause = (f"as {band.label} ({home.id}) via {_MIDPOINT_TEXT}: the ECTS-weighted mean of the host bands' "
+                  f"midpoints, {point:.4g} %, lies in home band {self._band(home_table, band)} "
+                  f"{self._tables(tuple(tables), home_table)}")
+        conversion = built(Conversion, _CONVERSION_FIELDS, _CONVERSION_SET, {
+            "method": _MIDPOINT,
+            "host_tables": tuple(refs),
+            "home_table": home_table.ref,
+            "host_bands": tuple(bands),
+            "home_band": band,
+            "point": point,
+        })
+        converted = _converted(band.label, home.id, True, conversion, normal)
+        converted.__dict__["clause"] = clause  # what the cached property would work out (explain.conversion_clause)
+        return converted
+
+    def _unweighted(self, hosts: tuple[tuple, ...]) -> float:
+        """The mean of the graded hosts' band midpoints, each counting once, in ``_convert``'s float operations."""
+        reads = [self._plain.get(h) or self._read_plain(h) for h in hosts]
+        sums = [r[4] for r in reads if r[1] and r[2] is not None]
+        weights = [1.0] * len(sums)
+        return sum([w * s / 2 for w, s in zip(weights, sums)]) / sum(weights)
+
+    def _read_plain(self, h: tuple) -> tuple:
+        """What ``_several`` reads of a plain host tuple, kept: (its HostResult, passed, its band if graded, its
+        ECTS as a weight, its band's lower + upper bound, weight * that / 2, its table, the table's reference).
+
+        Raises as ``_host`` does (nothing is kept then).
+        """
+        f, y = h[3] or None, h[4] or None
+        normal, passed, _, table, band = self._host(h[0], h[1], f, y)
+        weight = float(h[2])
+        bounds = None if band is None else band.lower + band.upper
+        found = (_host_result(HostResult, (h[0], normal, h[2], f, y)), passed, band, weight, bounds,
+                 None if band is None else weight * bounds / 2, table, None if table is None else table.ref)
+        plain = self._plain
+        if len(plain) > CACHE_SIZE:
+            plain.clear()
+        plain[h] = found
+        return found
 
     def _band(self, table: GradingTable, band: Band) -> str:
         key = (table, band.label)

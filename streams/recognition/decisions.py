@@ -105,6 +105,10 @@ _DECISION_FIELDS = {
 
 _HOST_GRADE_SET, _PROVENANCE_SET, _DECISION_SET = (setters(HostGrade), setters(Provenance),
                                                  setters(RecognitionDecision))
+# a decision's fields in the model's order, the constant ones set: ``build_event`` fills a copy, which is sized for
+# all of them at once (a literal of this many entries grows its table as it goes)
+_DECISION_TEMPLATE = dict.fromkeys(RecognitionDecision.model_fields)
+_DECISION_TEMPLATE.update(event_type="RecognitionDecision", schema_version=1)
 
 
 _uuid5 = uuid5_namer(_NAMESPACE)  # str(uuid.uuid5(_NAMESPACE, name)), without building UUID objects
@@ -213,29 +217,26 @@ def build_event(did, component, status, rule, ects, grade, reason, occ, la_versi
         "conversion": conversion,
         "input_event_ids": inputs,
     })
-    return built(RecognitionDecision, _DECISION_FIELDS, _DECISION_SET, {
-        "event_id": _uuid5(did),
-        "event_type": "RecognitionDecision",
-        "source_hei": home_hei,
-        "occurred_at": at,
-        "recorded_at": at,
-        "schema_version": 1,
-        "trace_id": trace_id,
-        "decision_id": did,
-        "omobility_id": omobility_id,
-        "student_esi": student_esi,
-        "home_hei": home_hei,
-        "host_hei": host_hei,
-        "home_component": component,
-        "home_component_title": title,
-        "version": (previous[1] + 1) if previous else 1,
-        "status": status,
-        "ects": ects,
-        "converted_grade": grade,
-        "home_scheme_id": home_scheme_id,
-        "rule": rule,
-        "reason": reason,
-        "supersedes": previous[0] if previous else None,
-        "decided_by": decided_by,
-        "provenance": provenance,
-    })
+    values = _DECISION_TEMPLATE.copy()  # sized for every field at once, in the model's order
+    values["event_id"] = _uuid5(did)
+    values["source_hei"] = home_hei
+    values["occurred_at"] = values["recorded_at"] = at
+    values["trace_id"] = trace_id
+    values["decision_id"] = did
+    values["omobility_id"] = omobility_id
+    values["student_esi"] = student_esi
+    values["home_hei"] = home_hei
+    values["host_hei"] = host_hei
+    values["home_component"] = component
+    values["home_component_title"] = title
+    values["version"] = (previous[1] + 1) if previous else 1
+    values["status"] = status
+    values["ects"] = ects
+    values["converted_grade"] = grade
+    values["home_scheme_id"] = home_scheme_id
+    values["rule"] = rule
+    values["reason"] = reason
+    values["supersedes"] = previous[0] if previous else None
+    values["decided_by"] = decided_by
+    values["provenance"] = provenance
+    return built(RecognitionDecision, _DECISION_FIELDS, _DECISION_SET, values)

@@ -403,12 +403,11 @@ class MobilityRules:
         m = self.m
         year = m.year or None
         hosts = []
-        table_a = la.table_a
+        a_isced = la.a_isced
         for g in results:
             field = g.isced
             if not field:
-                a = table_a.get(g.course_code)
-                field = (a.isced_code if a is not None else None) or m.isced
+                field = a_isced.get(g.course_code) or m.isced
             hosts.append((g.scheme_id, g.label, float(g.ects), field, g.year or year))
         try:
             return self.conv.convert_plain(tuple(hosts), m.sending_hei, home_field or m.isced, year), ""

@@ -44,6 +44,7 @@ def result_key(hei: str, result_id: str) -> str:
     return hei + "\x1f" + result_id
 
 
+_new = object.__new__
 _READ: dict[tuple[str, str], tuple[str, bool, bool]] = {}
 _STATUS = {s: s.value for s in GradeStatus}
 
@@ -178,7 +179,12 @@ class Component:
 
     @classmethod
     def of(cls, c: LaComponent) -> "Component":
-        return cls(c.course_code, c.title, c.ects, c.isced_code, c.recognition_conditions)
+        # slots filled straight from the model's fields: an LA copies several components, without an __init__ call each
+        v = c.__dict__
+        f = _new(cls)
+        f.course_code, f.title, f.ects = v["course_code"], v["title"], v["ects"]
+        f.isced_code, f.recognition_conditions = v["isced_code"], v["recognition_conditions"]
+        return f
 
     @classmethod
     def of_json(cls, c: dict) -> "Component":
@@ -200,10 +206,17 @@ class _Group(NamedTuple):
     recognized: tuple[str, ...]
 
 
+class _Studied(NamedTuple):
+    """What the rules read of a Table A component (its field, for a grade conversion), and its code for ``la_shape``."""
+
+    course_code: str
+    isced_code: str | None
+
+
 class _Agreement(NamedTuple):
     """An LA's parts as ``la_shape`` reads them."""
 
-    components_studied: tuple[Component, ...]
+    components_studied: tuple  # LaComponents, or _Studied of a state row
     components_recognized: tuple[Component, ...]
     recognition_groups: tuple[_Group, ...]
 
@@ -211,25 +224,26 @@ class _Agreement(NamedTuple):
 class LaFact:
     """One approved LA version with the lookups the rules need (computed once: LAs are few, events many).
 
-    Only ``table_a`` and ``table_b`` (code -> component) are its own; the other lookups are
-    its shape's (``shapes.la_shape``), shared with versions of the same courses and groups: read only.
+    Only ``a_isced`` (Table A code -> its ISCED field, all the rules read of Table A) and
+    ``table_b`` (code -> component) are its own; the other lookups are its shape's (``shapes.la_shape``), shared with versions of the same courses and groups: read only.
     The LA itself is kept as its JSON form (``dumped``), which is what a state row holds of it.
     """
 
-    __slots__ = ("version", "event_id", "occ", "table_a", "table_b", "in_la", "groups", "b_keys", "need_keys",
+    __slots__ = ("version", "event_id", "occ", "a_isced", "table_b", "in_la", "groups", "b_keys", "need_keys",
                  "extra", "studied", "dumped", "_la")
 
     def __init__(self, la: LearningAgreement, event_id: str, occ: int):
         self._la: LearningAgreement | None = la  # until its JSON form is made (a batch's end writes the state)
         self.dumped: dict | None = None
-        self._build(la.version, _Agreement(tuple(map(Component.of, la.components_studied)),
-                                           tuple(map(Component.of, la.components_recognized)), la.recognition_groups),
+        self._build(la.version, _Agreement(la.components_studied, tuple(map(Component.of, la.components_recognized)),
+                                           la.recognition_groups),
                     event_id, occ)
 
     def _build(self, version: int, la: _Agreement, event_id: str, occ: int) -> None:
         self.version, self.event_id, self.occ = version, event_id, occ
         a_codes, b_codes, self.in_la, self.groups, self.b_keys, self.need_keys, self.studied, self.extra = la_shape(la)
-        self.table_a: dict[str, Component] = dict(zip(a_codes, la.components_studied))
+        # strings only, no objects of its own: a dict the collector does not track
+        self.a_isced: dict[str, str | None] = dict(zip(a_codes, [c.isced_code for c in la.components_studied]))
         self.table_b: dict[str, Component] = dict(zip(b_codes, la.components_recognized))
 
     def extra_of(self, code: str) -> str:
@@ -253,7 +267,7 @@ class LaFact:
         f = cls.__new__(cls)
         f._la, f.dumped = None, la
         groups = tuple([_Group(g["group_id"], tuple(g["studied"]), tuple(g["recognized"])) for g in la.get("recognition_groups") or ()])
-        f._build(la["version"], _Agreement(tuple(map(Component.of_json, la["components_studied"])),
+        f._build(la["version"], _Agreement([_Studied(c["course_code"], c.get("isced_code")) for c in la["components_studied"]],
                                            tuple(map(Component.of_json, la["components_recognized"])), groups),
                  d["event_id"], d["occ"])
         return f

@@ -11,8 +11,8 @@ from streams.recognition.facts import LaFact
 from tests.recognition.factory import Student, comp, la
 
 
-def _agreement(conditions: str | None = None, title: str = "Course H1"):
-    return la(1, [comp("H1", title=title), comp("H2")], [comp("B1", conditions=conditions), comp("B2")],
+def _agreement(conditions: str | None = None, title: str = "Course B1"):
+    return la(1, [comp("H1"), comp("H2")], [comp("B1", title=title, conditions=conditions), comp("B2")],
               [("g1", ["H1"], ["B1"]), ("g2", ["H2"], ["B2"])])
 
 
@@ -20,7 +20,7 @@ def test_versions_of_one_shape_share_lookups_but_keep_their_own_components():
     first = LaFact(_agreement(), "e1", 1)
     second = LaFact(_agreement(title="Another title"), "e2", 2)
     assert first.groups is second.groups and first.need_keys is second.need_keys and first.extra is second.extra
-    assert first.table_a["H1"].title == "Course H1" and second.table_a["H1"].title == "Another title"
+    assert first.table_b["B1"].title == "Course B1" and second.table_b["B1"].title == "Another title"
     assert first.groups == {"B1": ("g1", ("H1",)), "B2": ("g2", ("H2",))}
     assert first.need_keys == {"H1": ("B:B1",), "H2": ("B:B2",)}
     conditioned = LaFact(_agreement(conditions="portfolio"), "e3", 3)
@@ -29,16 +29,17 @@ def test_versions_of_one_shape_share_lookups_but_keep_their_own_components():
 
 
 def test_a_version_read_back_from_its_row_holds_what_the_rules_read():
-    agreement = la(2, [comp("H1", ects="7.5", title="Host one"), comp("H2", ects="0.1")],
-                   [comp("B1", conditions="portfolio", ects="12.5"), comp("B2")], [("g1", ["H1"], ["B1"]), ("g2", ["H2"], ["B2"])])
+    agreement = la(2, [comp("H1", ects="7.5", title="Host one", isced="0613"), comp("H2", ects="0.1")],
+                   [comp("B1", conditions="portfolio", ects="12.5"), comp("B2", ects="0.1")],
+                   [("g1", ["H1"], ["B1"]), ("g2", ["H2"], ["B2"])])
     made = LaFact(agreement, "e1", 5)
     again = LaFact.from_dict(made.to_dict())
+    assert made.a_isced == again.a_isced == {"H1": "0613", "H2": None}
     fields = ("course_code", "title", "ects", "isced_code", "recognition_conditions")
-    for table in ("table_a", "table_b"):
-        ours, theirs = getattr(made, table), getattr(again, table)
-        assert list(ours) == list(theirs)
-        assert [[getattr(c, f) for f in fields] for c in ours.values()] == [[getattr(c, f) for f in fields] for c in theirs.values()]
-    assert again.table_a["H2"].ects == Decimal("0.10") and again.table_b["B1"].ects == Decimal("12.50")
+    ours, theirs = made.table_b, again.table_b
+    assert list(ours) == list(theirs)
+    assert [[getattr(c, f) for f in fields] for c in ours.values()] == [[getattr(c, f) for f in fields] for c in theirs.values()]
+    assert again.table_b["B2"].ects == Decimal("0.10") and again.table_b["B1"].ects == Decimal("12.50")
     assert (again.version, again.order, again.groups, again.need_keys, again.extra) == \
         (made.version, made.order, made.groups, made.need_keys, made.extra)
     assert again.to_dict() == made.to_dict()
