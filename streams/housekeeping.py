@@ -29,7 +29,7 @@ import time
 
 __all__ = ["FULL_EVERY", "Housekeeping", "TRIM_EVERY", "YOUNG_EVERY"]
 
-YOUNG_EVERY = 30.0  # each collection walks what was made since the last one and is still alive: the longer between, the more of it is gone
+YOUNG_EVERY = 10.0  # each collection walks what was made since the last one and is still alive: the longer between, the more of it is gone
 FULL_EVERY = 60.0
 TRIM_EVERY = 5.0
 
