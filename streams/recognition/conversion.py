@@ -190,50 +190,39 @@ class Converter:
         if not tables:
             return _converted(None, home.id, True, _PASS_FAIL, normal)
         home_table = self.tables.lookup(home.id, field or None, year or None)
-        if len(tables) == 1:
-            r = next(g[0] for g in reads if not g[0][2])
-            key = (r[3], r[0], home_table)
-            found = self._overlaps.get(key)
-            if found is None:
-                band, overlap, point = best_overlap(r[4], home_table)
-                clause = (f"as {band.label} ({home.id}) via {_OVERLAP_TEXT}: host band {self._band(r[3], r[4])} "
-                          f"overlaps home band {self._band(home_table, band)} most {self._tables((r[3],), home_table)}")
-                found = self._overlaps[key] = (band, overlap, point, clause)
-            band, overlap, point, clause = found
-            method = _OVERLAP
-            host_tables = (r[3],)
-            host_bands = (r[4],)
-        else:
-            host_tables = tuple(tables)
-            host_bands = tuple(bands)
+        if len(tables) > 1:
             if sum(weights) <= 0:
                 weights = [1.0] * len(weights)
             # as band_at's arithmetic: the bounds' sum and each span were worked out once, in the same float operations
             point = sum([w * s / 2 for w, s in zip(weights, sums)]) / sum(weights)
-            for lower, upper, band in home_table.spans:
-                if lower <= point <= upper:
-                    break
-            else:
-                band = home_table.bands[-1]
-            overlap = None
-            method = _MIDPOINT
-            clause = None
-        point = None if point is None else round(point, 6)
-        if clause is None:
-            clause = (f"as {band.label} ({home.id}) via {_MIDPOINT_TEXT}: the ECTS-weighted mean of the host bands' "
-                      f"midpoints, {point:.4g} %, lies in home band {self._band(home_table, band)} "
-                      f"{self._tables(host_tables, home_table)}")
-        conversion = built(Conversion, _CONVERSION_FIELDS, _CONVERSION_SET, {
-            "method": method,
-            "host_tables": tuple([t.ref for t in host_tables]),
-            "home_table": home_table.ref,
-            "host_bands": host_bands,
-            "home_band": band,
-            "point": point,
-        })
-        converted = _converted(band.label, home.id, True, conversion, normal, overlap)
-        converted.__dict__["clause"] = clause  # what the cached property would work out (explain.conversion_clause)
-        return converted
+            return self._midpoint(home, home_table, point, tuple(tables), tuple(bands), normal)
+        r = next(g[0] for g in reads if not g[0][2])
+        key = (r[3], r[0], home_table)
+        found = self._overlaps.get(key)
+        if found is None:
+            band, overlap, point = best_overlap(r[4], home_table)
+            clause = (f"as {band.label} ({home.id}) via {_OVERLAP_TEXT}: host band {self._band(r[3], r[4])} "
+                      f"overlaps home band {self._band(home_table, band)} most {self._tables((r[3],), home_table)}")
+            found = self._overlaps[key] = (band, overlap, point, clause)
+        band, overlap, point, clause = found
+        return _finished(_OVERLAP, home.id, home_table, band, None if point is None else round(point, 6), (r[3].ref,),
+                         (r[4],), normal, clause, overlap)
+
+    def _midpoint(self, home: GradingScheme, home_table: GradingTable, point: float, host_tables: tuple,
+                  host_bands: tuple, normal: tuple, host_refs: tuple | None = None) -> Converted:
+        """The WEIGHTED_MIDPOINT result of a weighted mean of host band midpoints ``point`` (``host_refs``: the
+        tables' references, when the caller kept them)."""
+        for lower, upper, band in home_table.spans:  # band_at's test
+            if lower <= point <= upper:
+                break
+        else:
+            band = home_table.bands[-1]
+        point = round(point, 6)
+        clause = (f"as {band.label} ({home.id}) via {_MIDPOINT_TEXT}: the ECTS-weighted mean of the host bands' "
+                  f"midpoints, {point:.4g} %, lies in home band {self._band(home_table, band)} "
+                  f"{self._tables(host_tables, home_table)}")
+        refs = host_refs if host_refs is not None else tuple([t.ref for t in host_tables])
+        return _finished(_MIDPOINT, home.id, home_table, band, point, refs, host_bands, normal, clause)
 
     def _several(self, hosts: tuple[tuple, ...], home_hei: str, field: str | None, year: str | None) -> Converted:
         """``_convert`` of several plain host tuples (``convert_plain``), from each tuple's kept reading (``_read_plain``).
@@ -268,33 +257,13 @@ class Converter:
             point = sum(halves) / total
         else:  # no ECTS to weigh by: each counts once
             point = self._unweighted(hosts)
-        for lower, upper, band in home_table.spans:  # band_at's test, as _convert makes it
-            if lower <= point <= upper:
-                break
-        else:
-            band = home_table.bands[-1]
-        point = round(point, 6)
-        clause = (f"as {band.label} ({home.id}) via {_MIDPOINT_TEXT}: the ECTS-weighted mean of the host bands' "
-                  f"midpoints, {point:.4g} %, lies in home band {self._band(home_table, band)} "
-                  f"{self._tables(tuple(tables), home_table)}")
-        conversion = built(Conversion, _CONVERSION_FIELDS, _CONVERSION_SET, {
-            "method": _MIDPOINT,
-            "host_tables": tuple(refs),
-            "home_table": home_table.ref,
-            "host_bands": tuple(bands),
-            "home_band": band,
-            "point": point,
-        })
-        converted = _converted(band.label, home.id, True, conversion, normal)
-        converted.__dict__["clause"] = clause  # what the cached property would work out (explain.conversion_clause)
-        return converted
+        return self._midpoint(home, home_table, point, tuple(tables), tuple(bands), normal, tuple(refs))
 
     def _unweighted(self, hosts: tuple[tuple, ...]) -> float:
         """The mean of the graded hosts' band midpoints, each counting once, in ``_convert``'s float operations."""
         reads = [self._plain.get(h) or self._read_plain(h) for h in hosts]
         sums = [r[4] for r in reads if r[1] and r[2] is not None]
-        weights = [1.0] * len(sums)
-        return sum([w * s / 2 for w, s in zip(weights, sums)]) / sum(weights)
+        return sum([s / 2 for s in sums]) / len(sums)  # weights of 1.0: the same floats as _convert's
 
     def _read_plain(self, h: tuple) -> tuple:
         """What ``_several`` reads of a plain host tuple, kept: (its HostResult, passed, its band if graded, its
@@ -335,6 +304,23 @@ class Converter:
 
 
 _host_result = tuple.__new__  # HostResult(*values) without the named tuple's keyword handling
+
+
+def _finished(method, home_scheme_id: str, home_table: GradingTable, band: Band, point: float | None, host_refs: tuple,
+              host_bands: tuple, normal: tuple, clause: str, overlap=None) -> Converted:
+    """A graded conversion's result, its provenance and the clause explaining it (what the cached property would work
+    out, ``explain.conversion_clause``)."""
+    conversion = built(Conversion, _CONVERSION_FIELDS, _CONVERSION_SET, {
+        "method": method,
+        "host_tables": host_refs,
+        "home_table": home_table.ref,
+        "host_bands": host_bands,
+        "home_band": band,
+        "point": point,
+    })
+    converted = _converted(band.label, home_scheme_id, True, conversion, normal, overlap)
+    converted.__dict__["clause"] = clause
+    return converted
 
 
 def _converted(label, home_scheme_id, passed, conversion, hosts, overlap=None) -> Converted:
