@@ -34,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
+from collections.abc import Iterable
 from typing import Any
 
 import orjson
@@ -84,6 +85,14 @@ async def _all_acked(futures: list) -> None:
     for outcome in await asyncio.gather(*futures, return_exceptions=True):
         if isinstance(outcome, BaseException):
             raise outcome
+
+
+def _by_partition(keys: Iterable[tuple[int, bytes]]) -> dict[int, set[bytes]]:
+    """``(partition, key)`` pairs as each partition's keys (each once)."""
+    grouped: dict[int, set[bytes]] = {}
+    for partition, key in keys:
+        grouped.setdefault(partition, set()).add(key)
+    return grouped
 
 
 def row_bytes(value: Any) -> bytes:
@@ -166,10 +175,10 @@ class BatchStage:
         """Drop what the stage derived from its states (partitions are being revoked)."""
         self.live.clear()
 
-    def read_ahead(self, keys: dict[int, set[bytes]]) -> None:
-        """Read the state rows of a batch's ``keys`` (partition -> keys not live) in a few statements; :meth:`stored`
+    def read_ahead(self, keys: Iterable[tuple[int, bytes]]) -> None:
+        """Read the state rows of a batch's ``(partition, key)``s (those not live) in a few statements; :meth:`stored`
         answers from them until the batch ends."""
-        for partition, wanted in keys.items():
+        for partition, wanted in _by_partition(keys).items():
             found = self.store.get_many(partition, wanted)
             for key in wanted:
                 self._ahead[(partition, key)] = found.get(key)
@@ -323,11 +332,8 @@ class BatchStage:
         await _all_acked(unacked)  # rows must not become durable before the outputs they follow from
         rows: list[asyncio.Future] = []
         if self._dirty:
-            by_partition: dict[int, list[bytes]] = {}
-            for partition, key in self._dirty:
-                by_partition.setdefault(partition, []).append(key)
             sent = 0
-            for partition, keys in by_partition.items():
+            for partition, keys in _by_partition(self._dirty).items():
                 values = self.store.get_many(partition, keys)
                 for key in keys:
                     await self._send(self.state_topic, key, values.get(key), None, partition)

@@ -50,12 +50,8 @@ class NormaliseStage(BatchStage):
 
     async def process(self, polled) -> tuple[list, Changed]:
         sends, changed = [], {}
-        ahead: dict[int, set[bytes]] = {}
-        for tp, records in polled.items():
-            prefix = self.where[tp.topic].encode() + b"|"
-            ahead.setdefault(tp.partition, set()).update(
-                row for row in (prefix + r.key for r in records if r.key) if (tp.partition, row) not in self.live)
-        self.read_ahead(ahead)
+        rows = ((tp.partition, self.where[tp.topic].encode() + b"|" + r.key) for tp, records in polled.items() for r in records if r.key)
+        self.read_ahead(pr for pr in rows if pr not in self.live)
         for tp, records in polled.items():
             hei = self.where[tp.topic]
             for r in records:

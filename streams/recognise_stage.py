@@ -77,10 +77,9 @@ class RecogniseStage(BatchStage):
 
     async def process(self, polled) -> tuple[list, Changed]:
         fold = RecogniseBatch(self.step, self._live, self._stored, self._agenda)
-        ahead: dict[int, set[bytes]] = {}
-        for tp, records in polled.items():  # a student's rules state is read once per batch, with the batch's others
-            ahead.setdefault(tp.partition, set()).update(STUDENT + r.key for r in records if r.key and r.key not in self.live)
-        self.read_ahead(ahead)
+        # a student's rules state is read once per batch, with the batch's others
+        self.read_ahead((tp.partition, STUDENT + r.key) for tp, records in polled.items() for r in records
+                        if r.key and r.key not in self.live)
         sends: list = []
         for tp, records in polled.items():
             for r in records:

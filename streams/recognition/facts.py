@@ -264,7 +264,7 @@ class LaFact:
     def from_dict(cls, d: dict) -> "LaFact":
         """From :meth:`to_dict`'s form (a state row this hub wrote: its LA was validated when it came in)."""
         la = d["la"]
-        f = cls.__new__(cls)
+        f = _new(cls)
         f._la, f.dumped = None, la
         groups = tuple([_Group(g["group_id"], tuple(g["studied"]), tuple(g["recognized"])) for g in la.get("recognition_groups") or ()])
         f._build(la["version"], _Agreement([_Studied(c["course_code"], c.get("isced_code")) for c in la["components_studied"]],
