@@ -16,6 +16,8 @@ from __future__ import annotations
 import types
 import typing
 from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal
 from enum import Enum
 from typing import Annotated, Any, Literal
 
@@ -46,16 +48,17 @@ def _converter(annotation: Any) -> _Convert | None:
     if origin is tuple:
         item = _converter(args[0])
         return tuple if item is None else (lambda v: tuple([item(x) for x in v]))
-    if origin is Literal or annotation in (str, int, float, bool, bytes) or origin is None and not isinstance(annotation, type):
+    if origin is Literal or annotation in _AS_AVRO_GIVES:
         return None
-    if isinstance(annotation, type):
-        if issubclass(annotation, Enum):
-            return annotation
-        if issubclass(annotation, BaseModel):
-            return _builder(annotation)
-        if origin is None and annotation.__module__ in ("datetime", "decimal", "builtins"):
-            return None
+    if isinstance(annotation, type) and issubclass(annotation, Enum):
+        return annotation
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return _builder(annotation)
     raise TypeError(f"no converter for {annotation!r}")
+
+
+# field types whose values fastavro and cavro give as the model holds them
+_AS_AVRO_GIVES = frozenset({str, int, float, bool, bytes, datetime, date, Decimal})
 
 
 def _builder(model: type[BaseModel]) -> Callable[[dict], BaseModel]:
