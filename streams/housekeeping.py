@@ -12,9 +12,10 @@ everything every ``FULL_EVERY`` seconds: cyclic garbage waits seconds at most an
 memory stays bounded.  A young collection still walked every recently loaded
 student (a recognise stage reloads most of a batch's students from disk): in
 the running recognise stage (py-spy, 8,000 students) collections every 2 s took
-9 % of its time, every 10 s 4.8 %; every 30 s, with the full one every minute,
-about 2 %, at the same peak memory (cycles are rare: offline, 226 objects in a
-whole run).
+9 % of its time, every 10 s 4.8 %.  Every 30 s cost about 2 %, but each
+collection then paused a stage long enough to push the p99 latency at 1,000
+events/s to 770-980 ms; at 10 s it is 260-300 ms, at the same peak memory (cycles
+are rare: offline, 226 objects in a whole run).
 
 glibc keeps freed pages for reuse; ``malloc_trim`` every ``TRIM_EVERY``
 seconds gives them back, so resident memory stays near what is held.
