@@ -18,7 +18,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
+from schemas.building import built, setters
 from schemas.models import AlertSeverity, DeadlineAlert, DeadlineKind
+from streams.recognition.ids import uuid5_namer
 
 __all__ = ["TOR_DAYS", "RECOGNITION_DAYS", "WARNING_DAYS", "Due", "moments", "alert_id", "make_alert", "day_ms"]
 
@@ -26,6 +28,9 @@ TOR_DAYS = 35
 RECOGNITION_DAYS = 35
 WARNING_DAYS = 7
 _NS = uuid.uuid5(uuid.NAMESPACE_URL, "https://heroes-hub.eu/streams/deadlines")
+_name_uuid = uuid5_namer(_NS)
+_ALERT_FIELDS = set(DeadlineAlert.model_fields)
+_ALERT_SET = setters(DeadlineAlert)
 
 
 @dataclass(frozen=True)
@@ -67,19 +72,22 @@ def alert_id(omobility_id: str, kind: DeadlineKind | str, severity: AlertSeverit
     """Derived from mobility, deadline, severity and due day: the same alert always has the same id."""
     k = getattr(kind, "value", kind)
     s = getattr(severity, "value", severity)
-    return str(uuid.uuid5(_NS, f"{omobility_id}|{k}|{s}|{due_on.isoformat()}"))
+    return _name_uuid(f"{omobility_id}|{k}|{s}|{due_on.isoformat()}")
 
 
 def make_alert(due: Due, severity: AlertSeverity, moment: datetime, days_left: int, trace_id: str = "",
                withdrawn: bool = False) -> DeadlineAlert:
     """The DeadlineAlert raised (or withdrawn) at ``moment``; its envelope is derived too, so a replay repeats it exactly."""
     aid = alert_id(due.omobility_id, due.kind, severity, due.due_on)
-    return DeadlineAlert(
-        event_id=str(uuid.uuid5(_NS, f"{aid}|withdrawn")) if withdrawn else aid, withdrawn=withdrawn,
-        source_hei="hub", occurred_at=moment, recorded_at=moment, trace_id=trace_id,
-        alert_id=aid, omobility_id=due.omobility_id, sending_hei=due.sending_hei, receiving_hei=due.receiving_hei,
-        deadline=due.kind, severity=severity, responsible_hei=due.responsible_hei, due_on=due.due_on, days_left=days_left,
-    )
+    # every value is of its field's type already (a Due holds validated values; moments are UTC midnights): built
+    # without a second validation, as status lines are
+    return built(DeadlineAlert, _ALERT_FIELDS, _ALERT_SET, {
+        "event_id": _name_uuid(f"{aid}|withdrawn") if withdrawn else aid, "event_type": "DeadlineAlert",
+        "source_hei": "hub", "occurred_at": moment, "recorded_at": moment, "schema_version": 1, "trace_id": trace_id,
+        "alert_id": aid, "omobility_id": due.omobility_id, "sending_hei": due.sending_hei,
+        "receiving_hei": due.receiving_hei, "deadline": due.kind, "severity": severity,
+        "responsible_hei": due.responsible_hei, "due_on": due.due_on, "days_left": days_left, "withdrawn": withdrawn,
+    })
 
 
 def day_ms(ms: int) -> int:

@@ -7,9 +7,10 @@ from decimal import Decimal
 
 import pytest
 
-from schemas.models import (DeadlineKind, DecisionStatus, Enrolment, Grade, LaComponent, LearningAgreement, Mobility,
+from schemas.models import (DeadlineAlert, DeadlineKind, DecisionStatus, Enrolment, Grade, LaComponent, LearningAgreement, Mobility,
                             Provenance, RecognitionDecision)
-from streams.deadlines import Due, alert_id, moments
+from schemas.canonical import to_json
+from streams.deadlines import Due, alert_id, make_alert, moments
 from streams.dlq import Rejected
 from streams.monitor import Agenda, StudentMonitor
 from streams.normalise import Normaliser, PartnerStudent
@@ -69,6 +70,22 @@ def test_agenda_fires_on_event_time_once_and_a_replay_gives_the_same_alerts():
     assert [(a.severity.value, a.days_left) for a in first] == [("WARNING", 7), ("BREACH", -1)]
     assert [a.model_dump() for a in first] == [a.model_dump() for a in again]
     assert first[0].alert_id == alert_id("m1", DeadlineKind.TOR_ISSUE, "WARNING", date(2026, 3, 7))
+
+
+@pytest.mark.parametrize("withdrawn", [False, True])
+def test_an_alert_is_the_validated_model_with_ids_derived_as_uuid5(withdrawn):
+    import uuid
+
+    due = Due.recognition("m1", "hh.se", "ucn.dk", date(2026, 3, 1), 20)
+    (severity, moment, left), _ = moments(due)
+    alert = make_alert(due, severity, moment, left, trace_id="t1", withdrawn=withdrawn)
+    validated = DeadlineAlert.model_validate(alert.model_dump())
+    assert to_json(alert) == to_json(validated) and alert.model_dump() == validated.model_dump()
+    ns = uuid.uuid5(uuid.NAMESPACE_URL, "https://heroes-hub.eu/streams/deadlines")
+    aid = str(uuid.uuid5(ns, f"m1|RECOGNITION|WARNING|{due.due_on.isoformat()}"))
+    assert alert.alert_id == aid
+    assert alert.event_id == (str(uuid.uuid5(ns, f"{aid}|withdrawn")) if withdrawn else aid)
+    assert alert.responsible_hei == "hh.se" and alert.withdrawn is withdrawn
 
 
 def test_a_closed_deadline_raises_nothing():
