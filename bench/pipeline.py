@@ -44,11 +44,15 @@ import uuid
 from pathlib import Path
 
 from bench.alliance import alliance, expected_decisions, route
+from bench.machine import interpreter, load_average, reference_us
 from streams.app import ensure_streams_topics
 from streams.config import StreamsConfig
 from streams.ledger import Ledger, LedgerWriter
 from streams.runtime import tune_gc
 from streams.supervisor import Supervisor
+
+TARGET_EVENTS_PER_S = 4_200  # a year of the alliance (~2.5 M events) in under 10 minutes
+FLAT_MEMORY = 1.1  # peak RSS at the larger size over the smaller: within 10 % is flat
 
 
 def _peak_rss_mb(pid: int | None) -> float | None:
@@ -300,6 +304,8 @@ def main(argv: list[str] | None = None) -> None:
             registry_server.stop()
         if broker:
             broker.stop()
+    result["machine"] = {"python": interpreter(), "reference_us": round(reference_us(), 2), "load_average_1m": load_average()}
+    result["targets"] = targets(result)
     args.out.write_text(json.dumps(result, indent=2))
     print(f"\npipeline ({args.workers} workers, recognise {args.recognise}, {args.store} store, {args.guarantee}, broker {result['broker']})")
     for t in result["throughput"]:
@@ -308,14 +314,45 @@ def main(argv: list[str] | None = None) -> None:
         print(f"  {'':>6} CPU µs per event by process ({t['mode']}; the bench process {who}): {t['cpu_us_per_event']}")
     for kind, b in result["baselines"].items():
         print(f"  baseline {kind:<9} {b.get('events_per_s', 'n/a'):>8} events/s (1 process, same records)")
+    for kind, ratio in result["targets"]["to_baselines"].items():
+        print(f"  end to end / baseline {kind}: {ratio}")
     if "latency" in result:
         lat = result["latency"]
         print(f"  latency at {lat['achieved_rate']:.0f} events/s: p50 {lat['p50_ms']} ms  p99 {lat['p99_ms']} ms  (n={lat['decisions_timed']})")
+    for line in result["targets"]["lines"]:
+        print(f"  target: {line}")
+    m = result["machine"]
+    print(f"  {m['python']}; ref µs {m['reference_us']} (sum(range(1000)), see README, Performance); load {m['load_average_1m']}")
     print(f"  written to {args.out}")
     if args.keep_work:
         print(f"  work directory kept: {work}")
     else:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def targets(result: dict) -> dict:
+    """Issue 7's targets against this run: events/s at every size, p99 latency, memory as the alliance grows, and
+    end-to-end events/s as a ratio to each baseline measured in the same run (the machine's speed cancels out)."""
+    runs = result["throughput"]
+    lines, ratios = [], {}
+    slowest = min((t["events_per_s"] for t in runs), default=None)
+    if slowest is not None:
+        lines.append(f">= {TARGET_EVENTS_PER_S:,} events/s end to end at every size: "
+                     f"{'met' if slowest >= TARGET_EVENTS_PER_S else 'NOT met'} (slowest {slowest:,.0f})")
+    for kind, b in result["baselines"].items():
+        if b.get("events_per_s"):
+            ratios[kind] = [round(t["events_per_s"] / b["events_per_s"], 2) for t in runs]
+    if "latency" in result and result["latency"].get("p99_ms") is not None:
+        p99 = result["latency"]["p99_ms"]
+        lines.append(f"p99 < 1,000 ms at a steady rate: {'met' if p99 < 1000 else 'NOT met'} ({p99} ms)")
+    if len(runs) >= 2:
+        small, big = runs[0], runs[-1]
+        growth = {name: round(big["peak_rss_mb"][name] / small["peak_rss_mb"][name], 2)
+                  for name in big["peak_rss_mb"] if small["peak_rss_mb"].get(name)}
+        flat = all(g <= FLAT_MEMORY for g in growth.values())
+        lines.append(f"peak memory flat ({small['events']:,} -> {big['events']:,} events, at most x{FLAT_MEMORY}): "
+                     f"{'met' if flat else 'NOT met'} {growth}")
+    return {"lines": lines, "to_baselines": ratios}
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
+from bench.machine import interpreter, load_average, reference_us
 from schemas.grading import schemes_of
 from schemas.institutions import SCHAC_CODES, esi
 from schemas.models import (DecisionStatus, Grade, LaComponent, LearningAgreement, Mobility, RecognitionGroup,
@@ -200,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     small = [e for e in events if getattr(e, "student_esi", None) in chosen
              or (isinstance(e, RegistrarDecision) and e.omobility_id in mobilities)]
     rt_cpu, _ = run_round_trip(small)
-    reference = _reference_us()
+    reference = reference_us()
     result = {
         "benchmark": "recognition.apply",
         "students": args.students,
@@ -217,9 +218,9 @@ def main(argv: list[str] | None = None) -> int:
         "state_json_bytes_max": max(sizes),
         "target_events_per_s": 50_000,
         "reference_sum_range_1000_us": round(reference, 2),
-        "load_average_1m": _load(),
+        "load_average_1m": load_average(),
         "generated_in_s": round(generated_s, 1),
-        "python": platform.python_version(),
+        "python": interpreter(),
         "machine": platform.machine(),
     }
     print(json.dumps(result))
@@ -229,29 +230,10 @@ def main(argv: list[str] | None = None) -> int:
           f"{result['events_per_s_wall']:>9} {result['round_trip_events_per_s']:>15} {reference:>7.1f} "
           f"{result['load_average_1m']:>5}", file=sys.stderr)
     print(f"target >= 50000 events/s (CPU time of one core): {'met' if result['events_per_s'] >= 50_000 else 'NOT met'}; "
-          f"ref µs = CPU time of sum(range(1000)) on this machine now (about 8-10 on an idle modern x86 core)",
+          f"ref µs = CPU time of sum(range(1000)) on this machine now (about 7-10 on an idle modern x86 core with an "
+          f"optimised CPython; see README, Performance); {result['python']}",
           file=sys.stderr)
     return 0
-
-
-def _reference_us() -> float:
-    """CPU µs of a fixed small workload, to compare runs across machines and load."""
-    best = float("inf")
-    for _ in range(20):
-        t = time.process_time()
-        for _ in range(200):
-            sum(range(1000))
-        best = min(best, (time.process_time() - t) / 200 * 1e6)
-    return best
-
-
-def _load() -> float | None:
-    try:
-        import os
-
-        return round(os.getloadavg()[0], 1)
-    except (AttributeError, OSError):
-        return None
 
 
 def _first_students(events: list, n: int) -> set[str]:

@@ -1,0 +1,27 @@
+"""The pipeline benchmark's verdict on issue 7's targets, from a run's results (no broker needed)."""
+
+from __future__ import annotations
+
+from bench.pipeline import targets
+
+
+def _run(events_per_s: float, events: int, n1: float, r1: float) -> dict:
+    return {"events_per_s": events_per_s, "events": events, "peak_rss_mb": {"n1": n1, "r1": r1}}
+
+
+def test_every_size_must_reach_the_rate_and_memory_must_stay_within_ten_percent():
+    verdict = targets({"throughput": [_run(5000, 1000, 100, 150), _run(4100, 2000, 104, 170)],
+                       "baselines": {}, "latency": {"p99_ms": 1200}})
+    assert verdict["lines"] == [
+        ">= 4,200 events/s end to end at every size: NOT met (slowest 4,100)",
+        "p99 < 1,000 ms at a steady rate: NOT met (1200 ms)",
+        "peak memory flat (1,000 -> 2,000 events, at most x1.1): NOT met {'n1': 1.04, 'r1': 1.13}",
+    ]
+
+
+def test_targets_met_and_ratios_to_the_baselines_of_the_same_run():
+    verdict = targets({"throughput": [_run(4300, 1000, 100, 150), _run(5000, 2000, 101, 152)],
+                       "baselines": {"faust": {"events_per_s": 2500}, "aiokafka": {"error": "baseline did not finish"}},
+                       "latency": {"p99_ms": 300}})
+    assert all(line.split(": ")[1].startswith("met") for line in verdict["lines"]), verdict["lines"]
+    assert verdict["to_baselines"] == {"faust": [1.72, 2.0]}  # a baseline that did not finish gives no ratio
