@@ -88,6 +88,25 @@ def _cancelled_reason(omobility_id: str, code: str):
                     f"and any earlier decision on it is withdrawn.")
 
 
+def _at_tor_reason(host: str, code: str, failed: list, missing: list, unread: list, has_components: bool):
+    """Why a component is decided at the ToR: worked out only if emitted (a registrar decision on it often is instead)."""
+    def why() -> str:
+        if failed:
+            tail = f" No result for {_names(missing)} either." if missing else ""
+            return (f"{host} issued the Transcript of Records and {_names(_failed_text(g) for g in failed)} "
+                    f"failed: {code} is not recognised.{tail}")
+        gaps = []
+        if missing:
+            gaps.append(f"{_names(missing)} {'has' if len(missing) == 1 else 'have'} no result")
+        if unread:
+            gaps.append("unreadable grade " + ", ".join(f"{g.course_code} {g.label!r} ({g.scheme_id})" for g in unread))
+        if not has_components:
+            gaps.append(f"the LA names no Table A component for {code}")
+        return f"{host} issued the Transcript of Records but {'; '.join(gaps)}: a registrar checks {code}."
+
+    return why
+
+
 def _names(codes) -> str:
     codes = list(codes)
     return codes[0] if len(codes) == 1 else ", ".join(codes[:-1]) + " and " + codes[-1]
@@ -351,20 +370,10 @@ class MobilityRules:
         ctx = Ctx(la.version, group_id, cited, None, b)
         if failed:
             status, rule = S.NOT_RECOGNISED, "R3-failed-at-tor"
-            tail = f" No result for {_names(missing)} either." if missing else ""
-            why = (f"{host} issued the Transcript of Records and {_names(_failed_text(g) for g in failed)} "
-                   f"failed: {code} is not recognised.{tail}")
         else:
             status, rule = S.NEEDS_REVIEW, "R3-missing-at-tor"
-            gaps = []
-            if missing:
-                gaps.append(f"{_names(missing)} {'has' if len(missing) == 1 else 'have'} no result")
-            if unread:
-                gaps.append("unreadable grade " + ", ".join(f"{g.course_code} {g.label!r} ({g.scheme_id})" for g in unread))
-            if not comps:
-                gaps.append(f"the LA names no Table A component for {code}")
-            why = f"{host} issued the Transcript of Records but {'; '.join(gaps)}: a registrar checks {code}."
-        base = Candidate(m.omobility_id, "B:" + code, status, rule, inputs, why.__str__, extra=extra, ctx=ctx)
+        why = _at_tor_reason(host, code, failed, missing, unread, bool(comps))
+        base = Candidate(m.omobility_id, "B:" + code, status, rule, inputs, why, extra=extra, ctx=ctx)
         return self._registrar(base, b.ects, None) if registrar else base
 
     def _outside(self, la: LaFact, code: str, registrar: bool) -> Candidate | None:

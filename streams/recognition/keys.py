@@ -192,7 +192,7 @@ class OpenKeys:
         did before the later versions came (``_decided_older``, with the mobility's kept ``_older``).
         """
         las = m.las
-        cur = las[max(las)]
+        cur = m.current
         keys: set[str] = set()
         for la in las.values():
             needs = la.need_keys.get(code)
