@@ -230,7 +230,7 @@ class LaFact:
     """
 
     __slots__ = ("version", "event_id", "occ", "a_isced", "table_b", "in_la", "groups", "b_keys", "need_keys",
-                 "extra", "studied", "dumped", "_la")
+                 "need_groups", "extra", "studied", "dumped", "_la")
 
     def __init__(self, la: LearningAgreement, event_id: str, occ: int):
         self._la: LearningAgreement | None = la  # until its JSON form is made (a batch's end writes the state)
@@ -241,7 +241,8 @@ class LaFact:
 
     def _build(self, version: int, la: _Agreement, event_id: str, occ: int) -> None:
         self.version, self.event_id, self.occ = version, event_id, occ
-        a_codes, b_codes, self.in_la, self.groups, self.b_keys, self.need_keys, self.studied, self.extra = la_shape(la)
+        (a_codes, b_codes, self.in_la, self.groups, self.b_keys, self.need_keys, self.need_groups, self.studied,
+         self.extra) = la_shape(la)
         # strings only, no objects of its own: a dict the collector does not track
         self.a_isced: dict[str, str | None] = dict(zip(a_codes, [c.isced_code for c in la.components_studied]))
         self.table_b: dict[str, Component] = dict(zip(b_codes, la.components_recognized))
