@@ -110,12 +110,15 @@ class StudentRecognition(OpenKeys):
                     view.added(stored)
             if not m.las:
                 return []
-            return self._recompute(m, codes, g)
+            # most results change no decision, which the keys they can open tell before any evaluation
+            keys = self._open_keys(m, codes)
+            return self._recompute(m, None, g, keys) if keys else []
         self._update_views(stored, in_place)
         m = self._owner(stored)
         if m is None:
             return []
-        return self._recompute(m, codes, g)
+        keys = self._open_keys(m, codes)
+        return self._recompute(m, None, g, keys) if keys else []
 
     def _mobility(self, ev: Mobility) -> list[RecognitionDecision]:
         m = self.facts.mobilities.get(ev.omobility_id) or self.facts.mobility(ev.omobility_id)
