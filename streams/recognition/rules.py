@@ -242,6 +242,7 @@ class StudentRecognition(OpenKeys):
         rules = MobilityRules(m, m.view or self._view(m), self.converter)
         uncancelled = m.cancel is None
         emitted = m.emitted
+        esi, trace_id = self.facts.esi, trigger.trace_id or trigger.event_id  # what every decision of the event carries
         out = []
         # every key named can change (the selection above): each is worked out, nothing is compared first
         for key in sorted(keys):
@@ -252,8 +253,7 @@ class StudentRecognition(OpenKeys):
                 if rules.passed_whole(code):
                     b = rules.cur.table_b[code]
                     if not b.recognition_conditions:  # the common case, without a Candidate (auto.py)
-                        did, rule, event = auto_recognised(rules, rules.cur, code, b, prev, self.facts.esi,
-                                                           trigger.trace_id or trigger.event_id)
+                        did, rule, event = auto_recognised(rules, rules.cur, code, b, prev, esi, trace_id)
                         memo[key] = _NO_CHAIN
                         if event is not None:
                             out.append(event)
@@ -269,9 +269,8 @@ class StudentRecognition(OpenKeys):
             if prev is not None and prev[0] == d.id:
                 continue
             out.append(build_decision(
-                d, omobility_id=m.omobility_id, student_esi=self.facts.esi, home_hei=m.sending_hei,
-                host_hei=m.receiving_hei, previous=prev[:2] if prev else None,
-                trace_id=trigger.trace_id or trigger.event_id,
+                d, omobility_id=m.omobility_id, student_esi=esi, home_hei=m.sending_hei,
+                host_hei=m.receiving_hei, previous=prev[:2] if prev else None, trace_id=trace_id,
             ))
             emitted[key] = (d.id, prev[1] + 1 if prev else 1, d.rule)
         return out
