@@ -88,6 +88,25 @@ def _cancelled_reason(omobility_id: str, code: str):
                     f"and any earlier decision on it is withdrawn.")
 
 
+def _at_tor_reason(host: str, code: str, failed: list, missing: list, unread: list, has_components: bool):
+    """Why a component is decided at the ToR: worked out only if emitted (a registrar decision on it often is instead)."""
+    def why() -> str:
+        if failed:
+            tail = f" No result for {_names(missing)} either." if missing else ""
+            return (f"{host} issued the Transcript of Records and {_names(_failed_text(g) for g in failed)} "
+                    f"failed: {code} is not recognised.{tail}")
+        gaps = []
+        if missing:
+            gaps.append(f"{_names(missing)} {'has' if len(missing) == 1 else 'have'} no result")
+        if unread:
+            gaps.append("unreadable grade " + ", ".join(f"{g.course_code} {g.label!r} ({g.scheme_id})" for g in unread))
+        if not has_components:
+            gaps.append(f"the LA names no Table A component for {code}")
+        return f"{host} issued the Transcript of Records but {'; '.join(gaps)}: a registrar checks {code}."
+
+    return why
+
+
 def _names(codes) -> str:
     codes = list(codes)
     return codes[0] if len(codes) == 1 else ", ".join(codes[:-1]) + " and " + codes[-1]
@@ -104,6 +123,7 @@ class MobilityRules:
         self._passed: dict[tuple, tuple] = {}
         self._comps: dict[tuple[str, ...], tuple] = {}  # per group: the summaries of its courses
         self._effs: dict[tuple[str, ...], tuple | None] = {}  # per group: its courses' passing results, or None
+        self._at_tor_of: dict[tuple[str, ...], tuple] = {}  # per group: what a decision at the ToR cites (_at_tor_results)
         self._regs: dict[str, list[RegistrarFact]] | None = None
         self.chain: set[str] | None = None  # set it to collect the ids registrar decisions could act on
         self.cur: LaFact | None = m.current
@@ -296,7 +316,7 @@ class MobilityRules:
                 return Candidate(m.omobility_id, key, S.REVOKED, rule, inputs, why.__str__, extra=extra,
                                  ctx=Ctx(la.version, group_id, [c.latest for c in comps], None, b))
         if m.tor is not None:
-            return self._at_tor(la, code, b, group_id, comps, extra, registrar)
+            return self._at_tor(la, code, b, group_id, studied, comps, extra, registrar)
         return None
 
     def group_passed(self, la: LaFact, studied: tuple[str, ...], home_field: str | None) -> tuple:
@@ -340,32 +360,34 @@ class MobilityRules:
         ordered = tuple(sorted(inputs))
         return results, inputs, ordered, max(inputs.values()), converted, clause, passed, corrected, ",".join(ordered)
 
-    def _at_tor(self, la, code, b, group_id, comps, extra, registrar) -> Candidate:
+    def _at_tor(self, la, code, b, group_id, studied, comps, extra, registrar) -> Candidate:
         m, host, tor = self.m, self.m.receiving_hei, self.m.tor
-        failed = [c.fail for c in comps if c.eff is None and c.fail is not None]
-        unread = [c.unreadable[-1] for c in comps if c.eff is None and c.fail is None and c.unreadable]
-        missing = [c.code for c in comps if c.eff is None and c.fail is None and not c.unreadable]
-        cited = [c.eff for c in comps if c.eff is not None] + failed + unread
+        failed, unread, missing, cited = self._at_tor_results(studied, comps)
         inputs = {g.event_id: g.occ for g in cited}
         inputs[tor.event_id] = tor.occ
         ctx = Ctx(la.version, group_id, cited, None, b)
         if failed:
             status, rule = S.NOT_RECOGNISED, "R3-failed-at-tor"
-            tail = f" No result for {_names(missing)} either." if missing else ""
-            why = (f"{host} issued the Transcript of Records and {_names(_failed_text(g) for g in failed)} "
-                   f"failed: {code} is not recognised.{tail}")
         else:
             status, rule = S.NEEDS_REVIEW, "R3-missing-at-tor"
-            gaps = []
-            if missing:
-                gaps.append(f"{_names(missing)} {'has' if len(missing) == 1 else 'have'} no result")
-            if unread:
-                gaps.append("unreadable grade " + ", ".join(f"{g.course_code} {g.label!r} ({g.scheme_id})" for g in unread))
-            if not comps:
-                gaps.append(f"the LA names no Table A component for {code}")
-            why = f"{host} issued the Transcript of Records but {'; '.join(gaps)}: a registrar checks {code}."
-        base = Candidate(m.omobility_id, "B:" + code, status, rule, inputs, why.__str__, extra=extra, ctx=ctx)
+        why = _at_tor_reason(host, code, failed, missing, unread, bool(comps))
+        base = Candidate(m.omobility_id, "B:" + code, status, rule, inputs, why, extra=extra, ctx=ctx)
         return self._registrar(base, b.ects, None) if registrar else base
+
+    def _at_tor_results(self, studied: tuple[str, ...], comps: tuple) -> tuple:
+        """(failed, unreadable, missing, cited) of a group's courses at the ToR, worked out once per group.
+
+        The components of an implicit group then cite one tuple of results, whose HostGrades are built
+        once for all their decisions (``decisions.host_grades``).
+        """
+        found = self._at_tor_of.get(studied)
+        if found is None:
+            failed = [c.fail for c in comps if c.eff is None and c.fail is not None]
+            unread = [c.unreadable[-1] for c in comps if c.eff is None and c.fail is None and c.unreadable]
+            missing = [c.code for c in comps if c.eff is None and c.fail is None and not c.unreadable]
+            cited = tuple([c.eff for c in comps if c.eff is not None] + failed + unread)
+            found = self._at_tor_of[studied] = (failed, unread, missing, cited)
+        return found
 
     def _outside(self, la: LaFact, code: str, registrar: bool) -> Candidate | None:
         if code in la.in_la:

@@ -230,7 +230,7 @@ class LaFact:
     """
 
     __slots__ = ("version", "event_id", "occ", "a_isced", "table_b", "in_la", "groups", "b_keys", "need_keys",
-                 "extra", "studied", "dumped", "_la")
+                 "need_groups", "extra", "studied", "dumped", "_la")
 
     def __init__(self, la: LearningAgreement, event_id: str, occ: int):
         self._la: LearningAgreement | None = la  # until its JSON form is made (a batch's end writes the state)
@@ -241,7 +241,8 @@ class LaFact:
 
     def _build(self, version: int, la: _Agreement, event_id: str, occ: int) -> None:
         self.version, self.event_id, self.occ = version, event_id, occ
-        a_codes, b_codes, self.in_la, self.groups, self.b_keys, self.need_keys, self.studied, self.extra = la_shape(la)
+        (a_codes, b_codes, self.in_la, self.groups, self.b_keys, self.need_keys, self.need_groups, self.studied,
+         self.extra) = la_shape(la)
         # strings only, no objects of its own: a dict the collector does not track
         self.a_isced: dict[str, str | None] = dict(zip(a_codes, [c.isced_code for c in la.components_studied]))
         self.table_b: dict[str, Component] = dict(zip(b_codes, la.components_recognized))
@@ -312,7 +313,7 @@ class MobilityFacts:
     """
 
     __slots__ = ("omobility_id", "sending_hei", "receiving_hei", "year", "isced", "header_occ", "header_event", "las",
-                 "tor", "cancel", "registrar", "emitted", "memo", "view", "older")
+                 "current", "tor", "cancel", "registrar", "emitted", "memo", "view", "older")
 
     def __init__(self, omobility_id: str, sending_hei: str = "", receiving_hei: str = "", year: str = "",
                  isced: str | None = None, header_order: tuple | list = ()):
@@ -322,6 +323,8 @@ class MobilityFacts:
         self.header_occ: int | None = header_order[0] if header_order else None
         self.header_event: str = header_order[1] if header_order else ""
         self.las: dict[int, LaFact] = {}
+        # the highest LA version, which decides (kept as LA versions change: every evaluation reads it)
+        self.current: LaFact | None = None
         self.tor: Moment | None = None
         self.cancel: Moment | None = None
         self.registrar: dict[str, RegistrarFact] = {}
@@ -340,10 +343,6 @@ class MobilityFacts:
     @property
     def known(self) -> bool:
         return bool(self.receiving_hei)
-
-    @property
-    def current(self) -> LaFact | None:
-        return self.las[max(self.las)] if self.las else None
 
     def merge_header(self, m, occ: int | None = None) -> bool:
         if occ is None:
@@ -376,6 +375,7 @@ class MobilityFacts:
         self.las[la.version] = LaFact(la, event_id, occ)
         while len(self.las) > MAX_LA_VERSIONS:
             del self.las[min(self.las)]
+        self.current = self.las[max(self.las)]
         self.older = None
         return True
 
@@ -411,6 +411,7 @@ class MobilityFacts:
         for item in d["las"]:
             la = LaFact.from_dict(item)
             m.las[la.version] = la
+        m.current = m.las[max(m.las)] if m.las else None
         m.tor = Moment(*d["tor"]) if d["tor"] else None
         m.cancel = Moment(*d["cancel"]) if d["cancel"] else None
         m.registrar = {r[0]: RegistrarFact(*r) for r in d["registrar"]}

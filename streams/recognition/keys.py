@@ -52,7 +52,7 @@ class OpenKeys:
         seen, passed = view.by_code, view.passed
         emitted = m.emitted
         if len(m.las) == 1:
-            la = next(iter(m.las.values()))
+            la = m.current
             if m.tor is None and m.cancel is None:
                 if codes is not None and len(codes) == 1:
                     return self._open_grade_keys(la, next(iter(codes)), seen, passed, emitted)
@@ -166,6 +166,14 @@ class OpenKeys:
     @staticmethod
     def _open_grade_keys(la, code: str, seen, passed, emitted) -> list[str]:
         """``_open_keys`` for one course under one LA version, without ToR or cancellation."""
+        if not emitted:  # nothing decided yet: a key opens once every course of its group passed at some point
+            out = []
+            for studied, keys in la.need_groups.get(code, ()):
+                if studied and all_in(studied, passed):
+                    out.extend(keys)
+            if code not in la.in_la and code in seen:
+                out.append(_x_key(code))
+            return out
         out = []
         tested, complete = None, False  # the components of an implicit group share one studied tuple: test it once
         studied_of = la.studied
@@ -192,7 +200,7 @@ class OpenKeys:
         did before the later versions came (``_decided_older``, with the mobility's kept ``_older``).
         """
         las = m.las
-        cur = las[max(las)]
+        cur = m.current
         keys: set[str] = set()
         for la in las.values():
             needs = la.need_keys.get(code)

@@ -110,12 +110,15 @@ class StudentRecognition(OpenKeys):
                     view.added(stored)
             if not m.las:
                 return []
-            return self._recompute(m, codes, g)
+            # most results change no decision, which the keys they can open tell before any evaluation
+            keys = self._open_keys(m, codes)
+            return self._recompute(m, None, g, keys) if keys else []
         self._update_views(stored, in_place)
         m = self._owner(stored)
         if m is None:
             return []
-        return self._recompute(m, codes, g)
+        keys = self._open_keys(m, codes)
+        return self._recompute(m, None, g, keys) if keys else []
 
     def _mobility(self, ev: Mobility) -> list[RecognitionDecision]:
         m = self.facts.mobilities.get(ev.omobility_id) or self.facts.mobility(ev.omobility_id)
@@ -239,6 +242,7 @@ class StudentRecognition(OpenKeys):
         rules = MobilityRules(m, m.view or self._view(m), self.converter)
         uncancelled = m.cancel is None
         emitted = m.emitted
+        esi, trace_id = self.facts.esi, trigger.trace_id or trigger.event_id  # what every decision of the event carries
         out = []
         # every key named can change (the selection above): each is worked out, nothing is compared first
         for key in sorted(keys):
@@ -249,8 +253,7 @@ class StudentRecognition(OpenKeys):
                 if rules.passed_whole(code):
                     b = rules.cur.table_b[code]
                     if not b.recognition_conditions:  # the common case, without a Candidate (auto.py)
-                        did, rule, event = auto_recognised(rules, rules.cur, code, b, prev, self.facts.esi,
-                                                           trigger.trace_id or trigger.event_id)
+                        did, rule, event = auto_recognised(rules, rules.cur, code, b, prev, esi, trace_id)
                         memo[key] = _NO_CHAIN
                         if event is not None:
                             out.append(event)
@@ -266,9 +269,8 @@ class StudentRecognition(OpenKeys):
             if prev is not None and prev[0] == d.id:
                 continue
             out.append(build_decision(
-                d, omobility_id=m.omobility_id, student_esi=self.facts.esi, home_hei=m.sending_hei,
-                host_hei=m.receiving_hei, previous=prev[:2] if prev else None,
-                trace_id=trigger.trace_id or trigger.event_id,
+                d, omobility_id=m.omobility_id, student_esi=esi, home_hei=m.sending_hei,
+                host_hei=m.receiving_hei, previous=prev[:2] if prev else None, trace_id=trace_id,
             ))
             emitted[key] = (d.id, prev[1] + 1 if prev else 1, d.rule)
         return out

@@ -62,7 +62,8 @@ def la_shape(la: LearningAgreement) -> tuple:
 
 
 def _work_out_shape(a_codes: tuple, b_given: tuple, explicit) -> tuple:
-    """(Table A codes, Table B codes, in_la, groups, b_keys, need_keys, studied, extra) as ``LaFact`` keeps them."""
+    """(Table A codes, Table B codes, in_la, groups, b_keys, need_keys, need_groups, studied, extra) as ``LaFact`` keeps
+    them."""
     # codes and decision keys as shared strings (see shared): looked up and compared on every event
     a_codes = tuple([shared(c) for c in a_codes])
     b_codes = tuple([shared(c) for c, _ in b_given])
@@ -98,8 +99,21 @@ def _work_out_shape(a_codes: tuple, b_given: tuple, explicit) -> tuple:
         need_keys = {a: tuple([_b_key(b) for b in sorted(bs)]) for a, bs in needs.items()}
     # per decision key of Table B, the Table A codes its group needs (asked on every grade of one of them)
     studied_of: dict[str, tuple[str, ...]] = {k: g[1] for k, g in zip(b_keys, groups.values())}
+    need_groups = _by_group(need_keys, studied_of)
     # what a decision id records of each group
     extra: dict[str, str] = {
         b: f"{group_id}|{','.join(studied_codes)}|{conditions[b] or ''}" for b, (group_id, studied_codes) in groups.items()
     }
-    return a_codes, b_codes, in_la, groups, b_keys, need_keys, studied_of, extra
+    return a_codes, b_codes, in_la, groups, b_keys, need_keys, need_groups, studied_of, extra
+
+
+def _by_group(need_keys: dict[str, tuple[str, ...]], studied_of: dict[str, tuple[str, ...]]) -> dict[str, tuple]:
+    """Per host code, the groups needing it as (Table A codes, the decision keys of that group): the keys of an
+    implicit group share one test of whether all of its courses passed."""
+    out = {}
+    for code, keys in need_keys.items():
+        by_studied: dict[tuple[str, ...], list[str]] = {}
+        for key in keys:
+            by_studied.setdefault(studied_of[key], []).append(key)
+        out[code] = tuple([(studied, tuple(same)) for studied, same in by_studied.items()])
+    return out
