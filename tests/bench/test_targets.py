@@ -19,6 +19,12 @@ def test_every_size_must_reach_the_rate_and_memory_must_stay_within_ten_percent(
     ]
 
 
+def test_memory_is_judged_between_the_two_largest_sizes():
+    verdict = targets({"throughput": [_run(5000, 500, 80, 100), _run(5000, 8000, 120, 180), _run(5000, 16000, 125, 185)],
+                       "baselines": {}})
+    assert verdict["lines"][-1] == "peak memory flat (8,000 -> 16,000 events, at most x1.1): met {'n1': 1.04, 'r1': 1.03}"
+
+
 def test_targets_met_and_ratios_to_the_baselines_of_the_same_run():
     verdict = targets({"throughput": [_run(4300, 1000, 100, 150), _run(5000, 2000, 101, 152)],
                        "baselines": {"faust": {"events_per_s": 2500}, "aiokafka": {"error": "baseline did not finish"}},
