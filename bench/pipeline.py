@@ -324,7 +324,7 @@ def main(argv: list[str] | None = None) -> None:
     for line in result["targets"]["lines"]:
         print(f"  target: {line}")
     m = result["machine"]
-    print(f"  {m['python']}; ref µs {m['reference_us']} (sum(range(1000)), see README, Performance); load {m['load_average_1m']}")
+    print(f"  {m['python']}; ref µs {m['reference_us']} (sum(range(1000)), see README, Which Python); load {m['load_average_1m']}")
     print(f"  written to {args.out}")
     if args.keep_work:
         print(f"  work directory kept: {work}")

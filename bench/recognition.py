@@ -231,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{result['load_average_1m']:>5}", file=sys.stderr)
     print(f"target >= 50000 events/s (CPU time of one core): {'met' if result['events_per_s'] >= 50_000 else 'NOT met'}; "
           f"ref µs = CPU time of sum(range(1000)) on this machine now (about 7-10 on an idle modern x86 core with an "
-          f"optimised CPython; see README, Performance); {result['python']}",
+          f"optimised CPython; see README, Which Python); {result['python']}",
           file=sys.stderr)
     return 0
 
