@@ -12,6 +12,7 @@ Conventions that make the round trip exact:
 
 from __future__ import annotations
 
+import functools
 import re
 import types
 import typing
@@ -388,8 +389,37 @@ def to_avro(event: Event, *, lists: bool = True) -> dict[str, Any]:
     """
     if type(event) in _FLAT:  # every field a scalar: its values are already what model_dump would give
         return dict(event.__dict__)
-    dumped = event.model_dump(mode="python")
+    dumped = dumped_python(event)
     return _lists(dumped) if lists else dumped
+
+
+def dumped_python(model: BaseModel) -> dict[str, Any]:
+    """``model.model_dump(mode="python")`` of a hub model, without pydantic's serializer.
+
+    In Python mode the hub's models have no serializer of their own (the ``Ects`` and
+    timestamp ones are JSON-only), so a dump is each field's value, with records as
+    dicts, in tuples where the field holds a tuple: a decision's dump by pydantic cost
+    as much as the rest of its way to the wire.  ``tests/schemas/test_models.py``
+    holds it to ``model_dump`` for every event model, types all the way down.
+    """
+    values = dict(model.__dict__)
+    for name in _records_in(type(model)):
+        value = values[name]
+        if type(value) is tuple:  # of records: the annotations hold no tuple of mixed items
+            values[name] = tuple([dumped_python(v) for v in value])
+        elif value is not None:
+            values[name] = dumped_python(value)
+    return values
+
+
+@functools.cache
+def _records_in(model: type[BaseModel]) -> tuple[str, ...]:
+    """The fields of ``model`` that may hold records (alone, optional or in a tuple)."""
+    def has_record(annotation: Any) -> bool:
+        if isinstance(annotation, type):
+            return issubclass(annotation, BaseModel)
+        return any(has_record(a) for a in typing.get_args(annotation))
+    return tuple(name for name, f in model.model_fields.items() if has_record(f.annotation))
 
 
 def _flat(model: type[BaseModel]) -> bool:
