@@ -81,6 +81,21 @@ def _cpu_all(run: "Run") -> dict[str, float | None]:
     return cpu
 
 
+def _last_restored(log: Path, event: str) -> list[int]:
+    """The partitions in the last ``event`` line of a stage's JSON log (none yet: [])."""
+    try:
+        lines = log.read_text(errors="replace").splitlines()
+    except FileNotFoundError:
+        return []
+    for line in reversed(lines):
+        if f'"{event}"' in line:
+            try:
+                return list(json.loads(line).get("partitions") or [])
+            except ValueError:
+                continue
+    return []
+
+
 class Run:
     """One pipeline on its own topics: workers as children, the ledger writer here."""
 
@@ -90,6 +105,7 @@ class Run:
                                  recognise=args.recognise, processing_guarantee=args.guarantee, session_timeout=session_timeout)
         ensure_streams_topics(self.cfg)
         self.ledger = Ledger(self.cfg.ledger_url)
+        self.workers = args.workers
         self.sup = Supervisor(self.cfg, args.workers, ledger=False)
         self.broker_pid = args.broker_pid
         self.committed: dict[str, float] = {}  # decision event id -> wall time its batch committed
@@ -159,12 +175,36 @@ class Run:
             await asyncio.sleep(0.5)
         raise TimeoutError(f"the ledger did not reach the expected decisions in {timeout:.0f} s; see {self.cfg.data_dir / 'logs'}")
 
+    def groups_settled(self, timeout: float) -> None:
+        """Wait until the partitions of every stage are shared out, each worker's stage holding some.
+
+        A worker that joins late rebalances its group in the timed window (and, in a replay, not before the
+        paused stages resume): its partitions' states would be rebuilt while the clock runs.  Read from the
+        stages' own logs: each logs the partitions it restored on every assignment.
+        """
+        roles = ("normalise", "recognise") if self.cfg.recognise == "stage" else ("normalise",)
+        deadline = time.monotonic() + timeout
+        while not all(self._shared_out(role) for role in roles):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the stages' partitions were not shared out among {self.workers} workers in {timeout:.0f} s; "
+                                   f"see {self.cfg.data_dir / 'logs'}")
+            time.sleep(0.5)
+
+    def _shared_out(self, role: str) -> bool:
+        held = [_last_restored(self.cfg.data_dir / "logs" / f"{role}-{self.cfg.app_id}-{role[0]}{i}.log", f"{role}-restored")
+                for i in range(1, self.workers + 1)]
+        if not all(held):
+            return False
+        together = [p for partitions in held for p in partitions]
+        return sorted(together) == list(range(self.cfg.partitions))
+
     @contextlib.asynccontextmanager
     async def warmed_up(self, seed: int):
         """Workers and the ledger writer running, a few students through them (yields their expected decisions); then stopped, peak memory kept."""
         self.sup.start()
         task = asyncio.create_task(self.writer.run())
         try:
+            await asyncio.to_thread(self.groups_settled, 180)
             warm = alliance(5, seed=seed + 1000)
             await self.publish(self.encode(warm))
             await self.until(expected_decisions(warm), 180)
