@@ -81,6 +81,13 @@ def _cpu_all(run: "Run") -> dict[str, float | None]:
     return cpu
 
 
+def shared_out(logs: list[Path], event: str, partitions: int) -> bool:
+    """Whether the stages writing ``logs`` last restored (``event``) partitions that together are each of
+    ``partitions`` once, every stage holding some."""
+    held = [_last_restored(log, event) for log in logs]
+    return all(held) and sorted(p for share in held for p in share) == list(range(partitions))
+
+
 def _last_restored(log: Path, event: str) -> list[int]:
     """The partitions in the last ``event`` line of a stage's JSON log (none yet: [])."""
     try:
@@ -191,12 +198,8 @@ class Run:
             time.sleep(0.5)
 
     def _shared_out(self, role: str) -> bool:
-        held = [_last_restored(self.cfg.data_dir / "logs" / f"{role}-{self.cfg.app_id}-{role[0]}{i}.log", f"{role}-restored")
-                for i in range(1, self.workers + 1)]
-        if not all(held):
-            return False
-        together = [p for partitions in held for p in partitions]
-        return sorted(together) == list(range(self.cfg.partitions))
+        logs = [self.cfg.data_dir / "logs" / f"{role}-{self.cfg.app_id}-{role[0]}{i}.log" for i in range(1, self.workers + 1)]
+        return shared_out(logs, f"{role}-restored", self.cfg.partitions)
 
     @contextlib.asynccontextmanager
     async def warmed_up(self, seed: int):
