@@ -93,7 +93,13 @@ class GradeFact:
 
     @classmethod
     def from_event(cls, g) -> "GradeFact":
-        v = g.__dict__  # a model keeps its fields there: one dict read each instead of an attribute lookup
+        """The fact of one Grade event."""
+        return cls.from_fields(g.__dict__)
+
+    @classmethod
+    def from_fields(cls, v: dict) -> "GradeFact":
+        """``from_event`` given the Grade's ``__dict__`` (a model keeps its fields there: one dict read each is
+        cheaper than an attribute lookup, which a model's ``__getattr__`` keeps from being specialised)."""
         scheme_id = v["grading_scheme_id"]
         found = _READ.get((scheme_id, v["grade_label"]))
         label, readable, passed = found if found is not None else _read(scheme_id, v["grade_label"])
@@ -344,12 +350,13 @@ class MobilityFacts:
     def known(self) -> bool:
         return bool(self.receiving_hei)
 
-    def merge_header(self, m, occ: int | None = None) -> bool:
-        if occ is None:
-            occ = millis(m.occurred_at)
-        event_id, last = m.event_id, self.header_occ
+    def merge_header(self, v: dict, occ: int) -> bool:
+        """Fold in the header of a Mobility event given by its fields (its ``__dict__``, see ``GradeFact.from_fields``)
+        and time (epoch ms); True if a field changed."""
+        event_id, last = v["event_id"], self.header_occ
         newer = last is None or occ > last or (occ == last and event_id > self.header_event)
-        sending, receiving, year, isced = m.sending_hei, m.receiving_hei, m.receiving_academic_year or "", m.isced_code or None
+        sending, receiving, year, isced = v["sending_hei"], v["receiving_hei"], v["receiving_academic_year"] or "", \
+            v["isced_code"] or None
         if sending == self.sending_hei and receiving == self.receiving_hei and year == self.year and isced == self.isced:
             if newer:  # most lifecycle events repeat the header
                 self.header_occ, self.header_event = occ, event_id
