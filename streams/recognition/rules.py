@@ -220,7 +220,10 @@ class StudentRecognition(OpenKeys):
                     view.added(g)
 
     def _grades_of(self, m: MobilityFacts) -> list[GradeFact]:
-        siblings = sum(1 for o in self.facts.mobilities.values() if o.receiving_hei == m.receiving_hei and o.las)
+        siblings = 0  # mobilities at the host holding LAs (counted in a loop: cheaper than a generator for so few)
+        for o in self.facts.mobilities.values():
+            if o.receiving_hei == m.receiving_hei and o.las:
+                siblings += 1
         out = []
         for g in self.facts.grades.values():
             if g.hei != m.receiving_hei or (g.omobility_id is not None and g.omobility_id != m.omobility_id):
