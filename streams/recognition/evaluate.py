@@ -55,7 +55,7 @@ from .decisions import Candidate, Ctx
 from .explain import conversion_clause, fmt_ects
 from .facts import GradeFact, LaFact, MobilityFacts, RegistrarFact
 from .manual import registrar_index, with_registrar
-from .views import CourseView
+from .views import CourseView, passed_before
 
 __all__ = ["MobilityRules"]
 
@@ -216,9 +216,7 @@ class MobilityRules:
         if self.m.tor is not None and self.m.tor.occ < cutoff:
             return True
         studied = la.groups[code][1]
-        return bool(studied) and all(
-            any(g.first_pass is not None and g.first_pass < cutoff for g in self.by_code.get(a, ())) for a in studied
-        )
+        return bool(studied) and passed_before(studied, self.by_code, cutoff)
 
     def withdrawn_late(self, key: str, previous_id: str) -> Candidate:
         """The withdrawal of a decision the current facts no longer support (an LA version that arrived late)."""
@@ -378,7 +376,7 @@ class MobilityRules:
                     text.append(f"{results[0].course_code} passed at {host} ({results[0].label})")
                 else:
                     text.append(f"All {len(results)} components passed at {host} "
-                                f"({', '.join(_grade_text(g) for g in results)})")
+                                f"({', '.join([_grade_text(g) for g in results])})")
             return text[0]
 
         ordered = tuple(sorted(inputs))
