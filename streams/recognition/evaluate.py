@@ -55,7 +55,7 @@ from .decisions import Candidate, Ctx
 from .explain import conversion_clause, fmt_ects
 from .facts import GradeFact, LaFact, MobilityFacts, RegistrarFact
 from .manual import registrar_index, with_registrar
-from .views import CourseView
+from .views import CourseView, passed_before
 
 __all__ = ["MobilityRules"]
 
@@ -105,6 +105,15 @@ def _at_tor_reason(host: str, code: str, failed: list, missing: list, unread: li
         return f"{host} issued the Transcript of Records but {'; '.join(gaps)}: a registrar checks {code}."
 
     return why
+
+
+def _ever_passed(comps) -> bool:
+    """Whether every course summary (``views.Comp``) has a passing result, or had one at some point (a loop: cheaper
+    than a generator for a group's few courses)."""
+    for c in comps:
+        if c.eff is None and not c.ever:
+            return False
+    return True
 
 
 def _names(codes) -> str:
@@ -207,9 +216,7 @@ class MobilityRules:
         if self.m.tor is not None and self.m.tor.occ < cutoff:
             return True
         studied = la.groups[code][1]
-        return bool(studied) and all(
-            any(g.first_pass is not None and g.first_pass < cutoff for g in self.by_code.get(a, ())) for a in studied
-        )
+        return bool(studied) and passed_before(studied, self.by_code, cutoff)
 
     def withdrawn_late(self, key: str, previous_id: str) -> Candidate:
         """The withdrawal of a decision the current facts no longer support (an LA version that arrived late)."""
@@ -260,10 +267,7 @@ class MobilityRules:
             if m.tor is None:  # a group still waiting for results (shared by all implicit groups)
                 pending = self._pending.get(studied)
                 if pending is None:
-                    by_code = self.by_code
-                    # a course without any result is never passed: no need to summarise the others
-                    pending = self._pending[studied] = not studied or any(a not in by_code for a in studied) or any(
-                        (c := self.comp(a)).eff is None and not c.ever for a in studied)
+                    pending = self._pending[studied] = self._waiting(studied)
                 if pending:
                     return None
             comp = self.comp
@@ -278,6 +282,24 @@ class MobilityRules:
                 elif not decidable:
                     return None  # pending: a component never passed and there is no ToR
         return self._table_b_decided(la, code, b, group_id, studied, comps, all_passed, registrar)
+
+    def _waiting(self, studied: tuple[str, ...]) -> bool:
+        """Whether a group is pending without a ToR: no course, or one that never passed.
+
+        Loops, not generators given to ``any``: asked on many grade events, a generator costs more than its few courses.
+        """
+        if not studied:
+            return True
+        by_code = self.by_code
+        for a in studied:  # a course without any result is never passed: no need to summarise the others
+            if a not in by_code:
+                return True
+        comp = self.comp
+        for a in studied:
+            c = comp(a)
+            if c.eff is None and not c.ever:
+                return True
+        return False
 
     def _table_b_decided(self, la, code, b, group_id, studied, comps, all_passed, registrar) -> Candidate | None:
         m = self.m
@@ -302,7 +324,7 @@ class MobilityRules:
                              ects=b.ects, grade=converted.label if converted else None, extra=extra, ctx=ctx,
                              ordered=ordered, occ=occ)
         lost = [c for c in comps if c.eff is None]
-        if studied and all(c.eff is not None or c.ever for c in comps):
+        if studied and _ever_passed(comps):
             revoked = [c.code for c in lost if not any(g.live for g in c.results)]
             if revoked or m.tor is None:
                 inputs = {c.eff.event_id: c.eff.occ for c in comps if c.eff is not None}
@@ -354,7 +376,7 @@ class MobilityRules:
                     text.append(f"{results[0].course_code} passed at {host} ({results[0].label})")
                 else:
                     text.append(f"All {len(results)} components passed at {host} "
-                                f"({', '.join(_grade_text(g) for g in results)})")
+                                f"({', '.join([_grade_text(g) for g in results])})")
             return text[0]
 
         ordered = tuple(sorted(inputs))

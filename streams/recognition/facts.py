@@ -85,15 +85,19 @@ class GradeFact:
         "assessed_on", "status", "occ", "event_id", "isced", "year", "omobility_id", "trace_id", "first_pass",
         "first_seen",
     )
+    # no __init__: ``GradeFact()`` is then object's own, cheaper than ``object.__new__`` (no argument tuple);
+    # the constructors below fill every slot
     __slots__ = FIELDS
-
-    def __init__(self, **values):
-        for name in self.FIELDS:
-            setattr(self, name, values.get(name))
 
     @classmethod
     def from_event(cls, g) -> "GradeFact":
-        v = g.__dict__  # a model keeps its fields there: one dict read each instead of an attribute lookup
+        """The fact of one Grade event."""
+        return cls.from_fields(g.__dict__)
+
+    @classmethod
+    def from_fields(cls, v: dict) -> "GradeFact":
+        """``from_event`` given the Grade's ``__dict__`` (a model keeps its fields there: one dict read each is
+        cheaper than an attribute lookup, which a model's ``__getattr__`` keeps from being specialised)."""
         scheme_id = v["grading_scheme_id"]
         found = _READ.get((scheme_id, v["grade_label"]))
         label, readable, passed = found if found is not None else _read(scheme_id, v["grade_label"])
@@ -103,7 +107,7 @@ class GradeFact:
             passed = False
         day = _DAYS.get(v["assessed_on"])
         isced, year = v["isced_code"], v["academic_year"]
-        f = cls.__new__(cls)
+        f = cls()
         f.hei = shared(v["hei"])
         f.result_id = v["result_id"]
         f.course_code = shared(v["course_code"])
@@ -157,7 +161,7 @@ class GradeFact:
 
     @classmethod
     def from_list(cls, values: list) -> "GradeFact":
-        f = cls.__new__(cls)
+        f = cls()
         (hei, f.result_id, course_code, label, scheme_id, f.readable, f.passed, ects, f.attempt, f.assessed_on,
          f.status, f.occ, f.event_id, isced, year, f.omobility_id, f.trace_id, f.first_pass, f.first_seen) = values
         f.hei, f.course_code, f.label, f.scheme_id, f.ects = shared(hei), shared(course_code), shared(label), \
@@ -344,12 +348,13 @@ class MobilityFacts:
     def known(self) -> bool:
         return bool(self.receiving_hei)
 
-    def merge_header(self, m, occ: int | None = None) -> bool:
-        if occ is None:
-            occ = millis(m.occurred_at)
-        event_id, last = m.event_id, self.header_occ
+    def merge_header(self, v: dict, occ: int) -> bool:
+        """Fold in the header of a Mobility event given by its fields (its ``__dict__``, see ``GradeFact.from_fields``)
+        and time (epoch ms); True if a field changed."""
+        event_id, last = v["event_id"], self.header_occ
         newer = last is None or occ > last or (occ == last and event_id > self.header_event)
-        sending, receiving, year, isced = m.sending_hei, m.receiving_hei, m.receiving_academic_year or "", m.isced_code or None
+        sending, receiving, year, isced = v["sending_hei"], v["receiving_hei"], v["receiving_academic_year"] or "", \
+            v["isced_code"] or None
         if sending == self.sending_hei and receiving == self.receiving_hei and year == self.year and isced == self.isced:
             if newer:  # most lifecycle events repeat the header
                 self.header_occ, self.header_event = occ, event_id

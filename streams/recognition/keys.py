@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from .facts import LaFact, MobilityFacts
 from .shapes import shared_keys
-from .views import all_in
+from .views import all_in, passed_before
 
 __all__ = ["OpenKeys"]
 
@@ -157,9 +157,7 @@ class OpenKeys:
         for la, cutoff in older:
             group = la.groups.get(code)
             # a course never passed has no pass before the cutoff: the set test spares the scan
-            if group is not None and group[1] and all_in(group[1], passed) and all(
-                any(g.first_pass is not None and g.first_pass < cutoff for g in seen.get(a, ())) for a in group[1]
-            ):
+            if group is not None and group[1] and all_in(group[1], passed) and passed_before(group[1], seen, cutoff):
                 return True
         return False
 

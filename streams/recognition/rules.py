@@ -67,17 +67,18 @@ class StudentRecognition(OpenKeys):
 
     def _grade(self, g: Grade) -> list[RecognitionDecision]:
         facts = self.facts
-        hei = g.hei
-        key = hei + "\x1f" + g.result_id  # facts.result_key
+        v = g.__dict__  # the event's fields, read as GradeFact.from_fields reads them
+        hei = v["hei"]
+        key = hei + "\x1f" + v["result_id"]  # facts.result_key
         old = facts.grades.get(key)
-        if old is not None and old.event_id == g.event_id:  # the same event again: it is already folded in
+        if old is not None and old.event_id == v["event_id"]:  # the same event again: it is already folded in
             return []
         if hei == facts.issuer:  # facts.is_home_result, inline
             return []
         for o in facts.mobilities.values():
             if o.sending_hei == hei:
                 return []
-        stored = GradeFact.from_event(g)
+        stored = GradeFact.from_fields(v)
         if old is None:
             codes = {stored.course_code}
             grades = facts.grades  # facts.merge_grade of a new result
@@ -121,21 +122,24 @@ class StudentRecognition(OpenKeys):
         return self._recompute(m, None, g, keys) if keys else []
 
     def _mobility(self, ev: Mobility) -> list[RecognitionDecision]:
-        m = self.facts.mobilities.get(ev.omobility_id) or self.facts.mobility(ev.omobility_id)
+        v = ev.__dict__  # the event's fields (see GradeFact.from_fields)
+        mid = v["omobility_id"]
+        m = self.facts.mobilities.get(mid) or self.facts.mobility(mid)
         was_host, was_year = m.receiving_hei, m.year
-        occ = int(ev.occurred_at.timestamp() * 1000)
-        header_changed = changed = m.merge_header(ev, occ)
-        lifecycle = ev.lifecycle
+        occ = int(v["occurred_at"].timestamp() * 1000)
+        header_changed = changed = m.merge_header(v, occ)
+        lifecycle = v["lifecycle"]
         is_la = lifecycle in _LA
         if is_la:
-            if ev.learning_agreement is not None:
-                changed = m.merge_la(ev.learning_agreement, ev.event_id, occ) or changed
+            la = v["learning_agreement"]
+            if la is not None:
+                changed = m.merge_la(la, v["event_id"], occ) or changed
         elif lifecycle is _TOR:
-            changed = m.merge_moment("tor", Moment(ev.event_id, occ, ev.trace_id)) or changed
+            changed = m.merge_moment("tor", Moment(v["event_id"], occ, v["trace_id"])) or changed
             if changed and not header_changed and was_host and m.las and m.cancel is None:
                 return self._recompute(m, None, ev, self._tor_keys(m))
         elif lifecycle is _CANCELLED:
-            changed = m.merge_moment("cancel", Moment(ev.event_id, occ, ev.trace_id)) or changed
+            changed = m.merge_moment("cancel", Moment(v["event_id"], occ, v["trace_id"])) or changed
         if not changed:
             return []
         was_known = bool(was_host)
@@ -216,7 +220,10 @@ class StudentRecognition(OpenKeys):
                     view.added(g)
 
     def _grades_of(self, m: MobilityFacts) -> list[GradeFact]:
-        siblings = sum(1 for o in self.facts.mobilities.values() if o.receiving_hei == m.receiving_hei and o.las)
+        siblings = 0  # mobilities at the host holding LAs (counted in a loop: cheaper than a generator for so few)
+        for o in self.facts.mobilities.values():
+            if o.receiving_hei == m.receiving_hei and o.las:
+                siblings += 1
         out = []
         for g in self.facts.grades.values():
             if g.hei != m.receiving_hei or (g.omobility_id is not None and g.omobility_id != m.omobility_id):
