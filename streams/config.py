@@ -7,7 +7,6 @@ stream processors from ``HUB_STREAMS_*`` variables (:class:`StreamsSettings`).
 
 from __future__ import annotations
 
-import os
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -35,8 +34,8 @@ class StreamsSettings(BaseSettings):
     store: Literal["memory", "rocksdb"] = Field("memory", description="faust table store (recognise=faust): memory (rebuilt from changelogs "
                                                 "at start) or rocksdb (on disk, needs rocksdict).")
     processing_guarantee: Literal["at_least_once", "exactly_once"] = Field("at_least_once", description="Processing guarantee of the stages and faust workers.")
-    workers: int | None = Field(None, ge=1, le=64, description="Worker processes `hub streams run` and `hub up` start (default: one per "
-                                "core, at most one per partition; one under exactly_once; see the README on rebalances).")
+    workers: int = Field(1, ge=1, le=64, description="Worker processes `hub streams run` and `hub up` start (more than one: see the README "
+                                                     "on rebalances).")
     standby_replicas: int = Field(0, ge=0, le=3, description="Standby table replicas per worker (faster fail-over, more CPU).")
     session_timeout: float = Field(10.0, gt=1, description="Consumer group session timeout in seconds (short = fast restarts).")
     dedupe_days: int = Field(60, ge=1, description="How long (event time) the normaliser remembers an event id to drop its duplicates.")
@@ -44,8 +43,7 @@ class StreamsSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _one_worker_under_exactly_once(self) -> "StreamsSettings":
-        if self.workers is not None:
-            check_workers(self.workers, self.processing_guarantee)
+        check_workers(self.workers, self.processing_guarantee)
         return self
 
     @classmethod
@@ -66,15 +64,6 @@ def check_workers(workers: int, processing_guarantee: str) -> None:
     if processing_guarantee == "exactly_once" and workers > 1:
         raise ValueError(f"exactly_once runs with one worker, not {workers}: faust-streaming 0.15 loses the transactional producers "
                          "of its partitions when workers rebalance; use at_least_once (the ledger is idempotent) for more workers")
-
-
-def default_workers(partitions: int, processing_guarantee: str) -> int:
-    """Workers when none are set: one per core this process may run on (each worker's stages are single-threaded
-    Python), at most one per partition (more would hold none); one under exactly_once (see ``check_workers``)."""
-    if processing_guarantee == "exactly_once":
-        return 1
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, min(cores, partitions))
 
 
 def load_streams_settings() -> StreamsSettings:
@@ -120,16 +109,11 @@ class StreamsConfig:
             raise ConfigError("no Kafka broker: set HUB_BOOTSTRAP_SERVERS (or start everything with `hub up`)")
         if not registry:
             raise ConfigError("no schema registry: set HUB_SCHEMA_REGISTRY_URL (or start everything with `hub up`)")
-        values = streams.model_dump()
-        workers = values.pop("workers")
         config = cls(
             bootstrap_servers=bootstrap, registry_url=registry, data_dir=Path(hub.data_dir), partitions=hub.partitions,
-            ledger_url=hub.ledger_database_url, **values,
+            ledger_url=hub.ledger_database_url, **streams.model_dump(),
         )
-        config = replace(config, **overrides) if overrides else config
-        if "workers" not in overrides:  # the default follows the guarantee and partitions in force
-            config = replace(config, workers=workers or default_workers(config.partitions, config.processing_guarantee))
-        return config
+        return replace(config, **overrides) if overrides else config
 
     def topic(self, name: str) -> str:
         """The real name of a catalogue topic under this deployment's prefix."""

@@ -49,7 +49,7 @@ def streams() -> None:
 
 
 @streams.command(epilog=EPILOG)
-@click.option("--workers", type=int, default=None, help="Of each: normalise stages, recognise stages, faust workers (default HUB_STREAMS_WORKERS, else one per core, at most one per partition, one under exactly_once; they share the partitions, see the README).")
+@click.option("--workers", type=int, default=None, help="Of each: normalise stages, recognise stages, faust workers (default HUB_STREAMS_WORKERS or 1; more share the partitions, see the README).")
 @click.option("--ledger/--no-ledger", default=True, show_default=True, help="Also run the ledger writer.")
 @click.option("--recognise", type=click.Choice(["stage", "faust"]), default=None, help="Where recognise runs (default HUB_STREAMS_RECOGNISE or stage).")
 @click.option("--store", type=click.Choice(["memory", "rocksdb"]), default=None, help="faust table store with --recognise faust (default HUB_STREAMS_STORE or memory).")

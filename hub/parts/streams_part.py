@@ -16,9 +16,10 @@ class StreamsPart:
         from streams.config import StreamsConfig, load_streams_settings
         from streams.supervisor import Supervisor
 
-        cfg = StreamsConfig.from_settings(ctx.settings, load_streams_settings(), bootstrap_servers=ctx.bootstrap_servers or None,
-                                          registry_url=ctx.registry_url or None, data_dir=ctx.data_dir)
-        workers = cfg.workers
+        streams = load_streams_settings()
+        workers = streams.workers
+        cfg = StreamsConfig.from_settings(ctx.settings, streams, bootstrap_servers=ctx.bootstrap_servers or None,
+                                          registry_url=ctx.registry_url or None, data_dir=ctx.data_dir, workers=workers)
         ensure_streams_topics(cfg, ctx.settings.replication_factor, engine=getattr(ctx.broker, "engine", None))
         self._sup = Supervisor(cfg, workers, ledger=False).start()
         ctx.extras["streams_config"] = cfg

@@ -36,8 +36,7 @@ def test_exactly_once_runs_one_worker_and_refuses_more(tmp_path, monkeypatch):
     monkeypatch.setenv("HUB_CONFIG", str(tmp_path / "absent.toml"))
     monkeypatch.delenv("HUB_STREAMS_WORKERS", raising=False)
     monkeypatch.setenv("HUB_STREAMS_PROCESSING_GUARANTEE", "exactly_once")
-    assert load_streams_settings().workers is None  # not set: the default follows the guarantee (see below)
-    assert _resolved(tmp_path).workers == 1
+    assert load_streams_settings().workers == 1
     monkeypatch.setenv("HUB_STREAMS_WORKERS", "2")
     with pytest.raises(ConfigError, match="exactly_once runs with one worker, not 2.*at_least_once"):
         load_streams_settings()
@@ -47,32 +46,3 @@ def test_exactly_once_runs_one_worker_and_refuses_more(tmp_path, monkeypatch):
         Supervisor(cfg, 2, ledger=False)
     assert Supervisor(cfg, 1, ledger=False).children.keys() == {"w1", "n1", "r1"}  # the faust worker (registrar), the two stages
     assert Supervisor(replace(cfg, recognise="faust"), 1, ledger=False).children.keys() == {"w1", "n1"}  # recognise in faust
-
-
-def _resolved(tmp_path, **overrides):
-    from hub.settings import HubSettings
-    from streams.config import StreamsConfig
-
-    return StreamsConfig.from_settings(HubSettings(), load_streams_settings(), bootstrap_servers="127.0.0.1:9",
-                                       registry_url="http://127.0.0.1:9", data_dir=tmp_path, **overrides)
-
-
-def test_by_default_one_worker_per_core_at_most_one_per_partition_and_one_under_exactly_once(tmp_path, monkeypatch):
-    import os
-
-    from streams.config import default_workers
-
-    cores = len(os.sched_getaffinity(0))
-    monkeypatch.setenv("HUB_CONFIG", str(tmp_path / "absent.toml"))
-    for name in ("HUB_STREAMS_WORKERS", "HUB_STREAMS_PROCESSING_GUARANTEE", "HUB_PARTITIONS"):
-        monkeypatch.delenv(name, raising=False)
-    assert default_workers(64, "at_least_once") == cores
-    assert default_workers(1, "at_least_once") == 1
-    assert default_workers(64, "exactly_once") == 1
-    assert _resolved(tmp_path).workers == min(cores, 6)
-    assert _resolved(tmp_path, processing_guarantee="exactly_once").workers == 1  # a command line's guarantee counts too
-    assert _resolved(tmp_path, workers=3).workers == 3
-    monkeypatch.setenv("HUB_PARTITIONS", "1")
-    assert _resolved(tmp_path).workers == 1
-    monkeypatch.setenv("HUB_STREAMS_WORKERS", "2")
-    assert _resolved(tmp_path).workers == 2  # set: as set
