@@ -299,7 +299,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--sizes", default="8000,16000",
                     help="alliance sizes (students) for throughput and memory (default 8000,16000: memory is judged "
                          "between the two largest, which should both exceed a stage's live-student cache)")
-    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=1, help="workers of each stage (default 1, as hub up starts)")
     ap.add_argument("--mode", choices=["replay", "live"], default="replay",
                     help="replay: the events are in the partner topics when the clock starts (the stages paused while they are "
                          "published); live: the clock starts at the first publish and the publisher shares the cores")
