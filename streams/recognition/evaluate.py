@@ -55,7 +55,7 @@ from .decisions import Candidate, Ctx
 from .explain import conversion_clause, fmt_ects
 from .facts import GradeFact, LaFact, MobilityFacts, RegistrarFact
 from .manual import registrar_index, with_registrar
-from .views import CourseView, passed_before
+from .views import CourseView, all_in, passed_before
 
 __all__ = ["MobilityRules"]
 
@@ -288,12 +288,8 @@ class MobilityRules:
 
         Loops, not generators given to ``any``: asked on many grade events, a generator costs more than its few courses.
         """
-        if not studied:
+        if not studied or not all_in(studied, self.by_code):  # a course without any result is never passed
             return True
-        by_code = self.by_code
-        for a in studied:  # a course without any result is never passed: no need to summarise the others
-            if a not in by_code:
-                return True
         comp = self.comp
         for a in studied:
             c = comp(a)

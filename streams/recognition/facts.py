@@ -90,13 +90,8 @@ class GradeFact:
     __slots__ = FIELDS
 
     @classmethod
-    def from_event(cls, g) -> "GradeFact":
-        """The fact of one Grade event."""
-        return cls.from_fields(g.__dict__)
-
-    @classmethod
     def from_fields(cls, v: dict) -> "GradeFact":
-        """``from_event`` given the Grade's ``__dict__`` (a model keeps its fields there: one dict read each is
+        """The fact of one Grade event, given its ``__dict__`` (a model keeps its fields there: one dict read each is
         cheaper than an attribute lookup, which a model's ``__getattr__`` keeps from being specialised)."""
         scheme_id = v["grading_scheme_id"]
         found = _READ.get((scheme_id, v["grade_label"]))
