@@ -38,3 +38,10 @@ def load_average() -> float | None:
 def interpreter() -> str:
     """The interpreter's version and path, e.g. ``CPython 3.11.2 /usr/bin/python3.11``."""
     return f"{platform.python_implementation()} {platform.python_version()} {os.path.realpath(sys.executable)}"
+
+
+if __name__ == "__main__":  # the probe deploy/install.py runs under each candidate interpreter
+    import json
+
+    print(json.dumps({"implementation": platform.python_implementation(), "version": platform.python_version(),
+                      "executable": os.path.realpath(sys.executable), "reference_us": round(reference_us(), 2)}))
