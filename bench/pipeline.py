@@ -271,11 +271,16 @@ async def latency(args, bootstrap, registry, work, seed: int) -> dict:
             caught_up = True
         except TimeoutError:
             caught_up = False
-        lat = []
+        lat, trace = [], []
         for eid, at in run.committed.items():
             published = [sent[i] for i in run.inputs[eid] if i in sent]
             if published:
                 lat.append(at - max(published))
+                trace.append((max(published) - t0, at - max(published)))
+    if args.latency_trace:  # when each decision's last input went out, and how long its ledger row took
+        with open(args.latency_trace, "w") as f:
+            f.write("published_s,latency_ms\n")
+            f.writelines(f"{p:.3f},{d * 1000:.1f}\n" for p, d in sorted(trace))
     lat.sort()
     q = statistics.quantiles(lat, n=100) if len(lat) >= 100 else [float("nan")] * 99
     return {"rate": args.rate, "achieved_rate": round(achieved, 1), "events": n, "decisions_timed": len(lat), "caught_up": caught_up,
@@ -309,6 +314,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--rate", type=float, default=1000.0, help="steady events/s of the latency run")
     ap.add_argument("--latency-seconds", type=float, default=30.0)
     ap.add_argument("--skip-latency", action="store_true")
+    ap.add_argument("--latency-trace", metavar="CSV", help="also write each timed decision's publish time and latency")
     ap.add_argument("--skip-baselines", action="store_true")
     ap.add_argument("--bootstrap", default=None)
     ap.add_argument("--registry", default=None)
