@@ -30,7 +30,7 @@ PROBE = ROOT / "bench" / "machine.py"
 NAMES = ("python3.11", "python3", "python")
 PLACES = ("/usr/bin", "/usr/local/bin")
 SERIES = "3.11"  # the Python the hub is built and tested on
-ROUNDS = 5  # timings of each interpreter, taken in turn
+ROUNDS = 9  # timings of each interpreter, taken in turn: the machine's speed swings within seconds
 CLOSE = 1.10  # a candidate must be this much faster than the PATH's own to be preferred: timing noise
 
 
@@ -48,7 +48,8 @@ class Candidate:
 
 
 def found_commands(path: str | None = None) -> list[str]:
-    """Every python command on the PATH (in PATH order, which the first of each name wins in), then the usual places."""
+    """Every ``python3.11``, then ``python3``, then ``python`` on the PATH (in PATH order) and in the usual places;
+    the first is the one the PATH itself runs."""
     dirs = [d for d in (path if path is not None else os.environ.get("PATH", "")).split(os.pathsep) if d]
     out: list[str] = []
     for name in NAMES:
@@ -141,7 +142,9 @@ def venv_base(venv: Path) -> str | None:
         return None
     done = subprocess.run([str(python), "-I", "-c", "import os, sys; print(os.path.realpath(sys._base_executable))"],
                           capture_output=True, text=True)
-    return done.stdout.strip() or None if done.returncode == 0 else None
+    if done.returncode != 0:
+        return None
+    return done.stdout.strip() or None
 
 
 def install(chosen: Candidate, venv: Path, extras: list[str], say=print) -> None:
