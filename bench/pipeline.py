@@ -272,12 +272,13 @@ async def latency(args, bootstrap, registry, work, seed: int) -> dict:
         except TimeoutError:
             caught_up = False
         lat, trace = [], []
+        first = min(sent.values(), default=0.0)  # wall clock, as the ledger's commit times
         for eid, at in run.committed.items():
             published = [sent[i] for i in run.inputs[eid] if i in sent]
             if published:
                 lat.append(at - max(published))
-                trace.append((max(published) - t0, at - max(published)))
-    if args.latency_trace:  # when each decision's last input went out, and how long its ledger row took
+                trace.append((max(published) - first, at - max(published)))
+    if args.latency_trace:  # seconds after the first publish that each decision's last input went out; its latency
         with open(args.latency_trace, "w") as f:
             f.write("published_s,latency_ms\n")
             f.writelines(f"{p:.3f},{d * 1000:.1f}\n" for p, d in sorted(trace))

@@ -69,6 +69,8 @@ def test_commands_are_found_in_path_order_then_in_the_usual_places(tmp_path):
     found = found_commands(f"{first}{os.pathsep}{second}")
     assert found[:2] == [str(first / "python3.11"), str(second / "python3.11")]
     assert str(second / "python3") not in found
+    for place in ("/usr/bin/python3.11", "/usr/local/bin/python3.11"):  # looked at even when not on the PATH
+        assert (place in found) == (os.path.isfile(place) and os.access(place, os.X_OK))
 
 
 def test_dry_run_names_the_chosen_interpreter_and_changes_nothing(tmp_path):
