@@ -14,7 +14,7 @@ import platform
 import sys
 import time
 
-__all__ = ["reference_us", "load_average", "interpreter"]
+__all__ = ["described", "reference_us", "load_average", "interpreter"]
 
 
 def reference_us() -> float:
@@ -35,13 +35,18 @@ def load_average() -> float | None:
         return None
 
 
+def described() -> dict[str, str]:
+    """The interpreter's implementation, version and executable (symlinks resolved)."""
+    return {"implementation": platform.python_implementation(), "version": platform.python_version(),
+            "executable": os.path.realpath(sys.executable)}
+
+
 def interpreter() -> str:
     """The interpreter's version and path, e.g. ``CPython 3.11.2 /usr/bin/python3.11``."""
-    return f"{platform.python_implementation()} {platform.python_version()} {os.path.realpath(sys.executable)}"
+    return " ".join(described().values())
 
 
 if __name__ == "__main__":  # the probe deploy/install.py runs under each candidate interpreter
     import json
 
-    print(json.dumps({"implementation": platform.python_implementation(), "version": platform.python_version(),
-                      "executable": os.path.realpath(sys.executable), "reference_us": round(reference_us(), 2)}))
+    print(json.dumps({**described(), "reference_us": round(reference_us(), 2)}))

@@ -276,8 +276,9 @@ async def latency(args, bootstrap, registry, work, seed: int) -> dict:
         for eid, at in run.committed.items():
             published = [sent[i] for i in run.inputs[eid] if i in sent]
             if published:
-                lat.append(at - max(published))
-                trace.append((max(published) - first, at - max(published)))
+                last = max(published)
+                lat.append(at - last)
+                trace.append((last - first, at - last))
     if args.latency_trace:  # seconds after the first publish that each decision's last input went out; its latency
         with open(args.latency_trace, "w") as f:
             f.write("published_s,latency_ms\n")

@@ -86,8 +86,17 @@ def in_series(version: str) -> bool:
     return version.split(".")[:2] == SERIES.split(".")
 
 
+def unusable_because(c: Candidate) -> str:
+    """Why the hub's environment cannot be made on ``c`` ("" when it can)."""
+    if not in_series(c.version):
+        return f"is Python {c.version}; the hub needs CPython {SERIES}"
+    if not c.can_make_venvs:
+        return f"cannot make a virtual environment (no venv/ensurepip; Debian: apt-get install python{SERIES}-venv)"
+    return ""
+
+
 def usable(c: Candidate) -> bool:
-    return in_series(c.version) and c.can_make_venvs
+    return not unusable_because(c)
 
 
 def choose(candidates: list[Candidate]) -> Candidate:
@@ -118,8 +127,9 @@ def candidates(path: str | None = None, say=print, rounds: int = ROUNDS) -> list
                 best[c.command] = min(best[c.command], float(again["reference_us"]))
     out = [replace(c, reference_us=best[c.command]) for c in found]
     for c in out:
+        why = unusable_because(c)
         say(f"  {c.command}: CPython {c.version} ({c.executable}), reference loop {c.reference_us:.1f} µs"
-            + ("" if usable(c) else f" - not used: {'cannot make a venv' if in_series(c.version) else 'not ' + SERIES}"))
+            + (f" - not used: it {why}" if why else ""))
     return out
 
 
@@ -127,11 +137,9 @@ def named(command: str) -> Candidate:
     c = probe(command)
     if c is None:
         raise InstallError(f"{command} does not run as a Python interpreter")
-    if not in_series(c.version):
-        raise InstallError(f"{command} is Python {c.version}; the hub needs CPython {SERIES}")
-    if not c.can_make_venvs:
-        raise InstallError(f"{command} cannot make a virtual environment (no venv/ensurepip; Debian: apt-get "
-                           f"install python{SERIES}-venv)")
+    why = unusable_because(c)
+    if why:
+        raise InstallError(f"{command} {why}")
     return c
 
 
