@@ -6,16 +6,12 @@ batch is still alive then (the batch's records, outputs, the students it
 loaded), so each collection walked them all to free next to nothing (offline,
 8,000 students: 53 collections took 13 % of the recognise stage and found 226
 objects in cycles).  So automatic collection is off while a consumer runs, and
-:meth:`Housekeeping.tick` collects the young generations every
-``YOUNG_EVERY`` seconds, when the batches that made most of them are gone, and
-everything every ``FULL_EVERY`` seconds: cyclic garbage waits seconds at most and
-memory stays bounded.  A young collection still walked every recently loaded
-student (a recognise stage reloads most of a batch's students from disk): in
-the running recognise stage (py-spy, 8,000 students) collections every 2 s took
-9 % of its time, every 10 s 4.8 %.  Every 30 s cost about 2 %, but each
-collection then paused a stage long enough to push the p99 latency at 1,000
-events/s to 770-980 ms; at 10 s it is 260-300 ms, at the same peak memory (cycles
-are rare: offline, 226 objects in a whole run).
+:meth:`Housekeeping.tick` collects everything every ``FULL_EVERY`` seconds:
+cyclic garbage waits a minute at most and memory stays bounded.  There are no
+young collections in between: timed in the running stages (8,000 students),
+each one every 10 s paused the recognise stage 62-243 ms and the normaliser
+2-25 ms and found no object in a cycle, and at a steady 1,000 events/s such
+pauses were the latency's tail.
 
 glibc keeps freed pages for reuse; ``malloc_trim`` every ``TRIM_EVERY``
 seconds gives them back, so resident memory stays near what is held.
@@ -28,9 +24,8 @@ import ctypes.util
 import gc
 import time
 
-__all__ = ["FULL_EVERY", "Housekeeping", "TRIM_EVERY", "YOUNG_EVERY"]
+__all__ = ["FULL_EVERY", "Housekeeping", "TRIM_EVERY"]
 
-YOUNG_EVERY = 10.0  # each collection walks what was made since the last one and is still alive: the longer between, the more of it is gone
 FULL_EVERY = 60.0
 TRIM_EVERY = 5.0
 
@@ -51,7 +46,7 @@ class Housekeeping:
 
     def __init__(self) -> None:
         now = time.monotonic()
-        self._young = self._full = self._trimmed = now
+        self._full = self._trimmed = now
         self._was_enabled = False  # whether start() found the collector on: stop() turns it back on then only
 
     def start(self) -> None:
@@ -66,10 +61,7 @@ class Housekeeping:
         now = time.monotonic()
         if now - self._full > FULL_EVERY:
             gc.collect()
-            self._full = self._young = now
-        elif now - self._young > YOUNG_EVERY:
-            gc.collect(1)
-            self._young = now
+            self._full = now
         if _TRIM is not None and now - self._trimmed > TRIM_EVERY:
             _TRIM(0)
             self._trimmed = now

@@ -20,7 +20,6 @@ def _cycle() -> weakref.ref:
 
 
 def test_the_collector_is_off_while_a_consumer_runs_and_back_on_after(monkeypatch):
-    monkeypatch.setattr(housekeeping, "YOUNG_EVERY", 3600.0)
     monkeypatch.setattr(housekeeping, "FULL_EVERY", 3600.0)
     assert gc.isenabled()
     keeper = Housekeeping()
@@ -39,24 +38,22 @@ def test_the_collector_is_off_while_a_consumer_runs_and_back_on_after(monkeypatc
     assert garbage() is None
 
 
-def test_a_tick_after_the_interval_frees_cyclic_garbage(monkeypatch):
-    monkeypatch.setattr(housekeeping, "YOUNG_EVERY", 0.0)
+def test_a_tick_after_the_interval_frees_cyclic_garbage_of_every_generation(monkeypatch):
+    monkeypatch.setattr(housekeeping, "FULL_EVERY", 3600.0)
     keeper = Housekeeping()
     keeper.start()
     try:
-        garbage = _cycle()
-        keeper.tick()
-        assert garbage() is None
         a, b = _Node(), _Node()
         a.other, b.other = b, a
         old = weakref.ref(a)
         gc.collect(1)
         gc.collect(1)  # alive through two collections: now in the oldest generation
         del a, b
-        keeper.tick()  # a young collection does not look there
-        assert old() is not None
+        young = _cycle()
+        keeper.tick()  # no collection of any generation before the interval
+        assert young() is not None and old() is not None
         monkeypatch.setattr(housekeeping, "FULL_EVERY", 0.0)
         keeper.tick()
-        assert old() is None
+        assert young() is None and old() is None
     finally:
         keeper.stop()
