@@ -11,7 +11,8 @@ cyclic garbage waits a minute at most and memory stays bounded.  There are no
 young collections in between: timed in the running stages (8,000 students),
 each one every 10 s paused the recognise stage 62-243 ms and the normaliser
 2-25 ms and found no object in a cycle, and at a steady 1,000 events/s such
-pauses were the latency's tail.
+pauses were the latency's tail.  The full collection still pauses the recognise
+stage about 250 ms, once a minute.
 
 glibc keeps freed pages for reuse; ``malloc_trim`` every ``TRIM_EVERY``
 seconds gives them back, so resident memory stays near what is held.
