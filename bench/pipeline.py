@@ -391,22 +391,20 @@ def targets(result: dict) -> dict:
     """Issue 7's targets against this run: events/s at every size, p99 latency, memory as the alliance grows, and
     end-to-end events/s as a ratio to each baseline measured in the same run (the machine's speed cancels out)."""
     runs = result["throughput"]
-    lines, ratios = [], {}
+    lines = []
     slowest = min((t["events_per_s"] for t in runs), default=None)
     if slowest is not None:
         lines.append(f">= {TARGET_EVENTS_PER_S:,} events/s end to end at every size: "
                      f"{'met' if slowest >= TARGET_EVENTS_PER_S else 'NOT met'} (slowest {slowest:,.0f})")
-    for kind, b in result["baselines"].items():
-        if b.get("events_per_s"):
-            ratios[kind] = [round(t["events_per_s"] / b["events_per_s"], 2) for t in runs]
-    aiokafka = result["baselines"].get("aiokafka", {}).get("events_per_s")
-    if slowest is not None and aiokafka:
-        scaled = TARGET_EVENTS_PER_S * aiokafka / DESIGN_AIOKAFKA_EVENTS_PER_S
+    rates = {kind: b["events_per_s"] for kind, b in result["baselines"].items() if b.get("events_per_s")}
+    ratios = {kind: [round(t["events_per_s"] / rate, 2) for t in runs] for kind, rate in rates.items()}
+    if slowest is not None and "aiokafka" in rates:
+        scaled = TARGET_EVENTS_PER_S * rates["aiokafka"] / DESIGN_AIOKAFKA_EVENTS_PER_S
         lines.append(f"the same scaled to this run's machine ({TARGET_EVENTS_PER_S:,} x this run's aiokafka stage "
-                     f"{aiokafka:,.0f} / {DESIGN_AIOKAFKA_EVENTS_PER_S:,} when the target was set = {scaled:,.0f}): "
+                     f"{rates['aiokafka']:,.0f} / {DESIGN_AIOKAFKA_EVENTS_PER_S:,} when the target was set = {scaled:,.0f}): "
                      f"{'met' if slowest >= scaled else 'NOT met'} (slowest {slowest:,.0f})")
-    faust = result["baselines"].get("faust", {}).get("events_per_s")
-    if slowest is not None and faust:
+    if slowest is not None and "faust" in rates:
+        faust = rates["faust"]
         lines.append(f"beyond any single faust stage (this run's bare faust passthrough, {faust:,.0f}): "
                      f"{'met' if slowest > faust else 'NOT met'} (slowest x{slowest / faust:.2f})")
     if "latency" in result and result["latency"].get("p99_ms") is not None:

@@ -9,6 +9,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def _declared() -> dict[str, list[str]]:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+
+
 def _extras_installed_by_the_image() -> list[str]:
     dockerfile = (ROOT / "deploy" / "docker" / "Dockerfile").read_text()
     installs = re.findall(r"pip install [^\n]*?'\.\[([^\]]+)\]'", dockerfile)
@@ -17,7 +21,7 @@ def _extras_installed_by_the_image() -> list[str]:
 
 
 def test_every_extra_the_image_installs_is_declared():
-    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    declared = _declared()
     extras = _extras_installed_by_the_image()
     assert extras and all(extra in declared for extra in extras), (extras, sorted(declared))
 
@@ -26,6 +30,6 @@ def test_the_image_has_the_driver_of_the_compose_ledger_url():
     compose = (ROOT / "docker-compose.yml").read_text()
     url = re.search(r"HUB_LEDGER_URL:\s*(\S+)", compose).group(1)
     driver = url.split("://")[0].split("+")[1]  # postgresql+psycopg2 -> psycopg2
-    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    declared = _declared()
     packages = [req for extra in _extras_installed_by_the_image() for req in declared[extra]]
     assert any(req.startswith(driver) for req in packages), (driver, packages)
